@@ -1,0 +1,9 @@
+//! The document schemas. Each type is one Automerge document's root.
+
+pub mod household;
+pub mod issue;
+pub mod visit;
+
+pub use household::*;
+pub use issue::*;
+pub use visit::*;
