@@ -1,1 +1,689 @@
-//! (being written)
+//! The area tree: district (区/县) → street (街道/乡镇) → community (社区/村) → grid (网格) →
+//! building (楼栋).
+//!
+//! Districts, streets and communities carry the 12-digit statistical area code
+//! (province 2 + city 2 + county 2 + street 3 + community 3 digits). A grid is numbered
+//! 1..=999 inside its community, so its code is the community code plus three digits. A
+//! building carries a 5-digit number that is unique inside its community.
+
+use crate::validate::{ErrorCode, FieldError, ValidationErrors};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// How specific a 12-digit area code is: the last non-zero part decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AreaLevel {
+    Province,
+    City,
+    County,
+    Street,
+    Community,
+}
+
+/// A well-formed 12-digit statistical area code. Build it with [`parse_area_code`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AreaCode(String);
+
+impl AreaCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The 2-digit province part.
+    pub fn province(&self) -> &str {
+        &self.0[..2]
+    }
+    /// The 2-digit city part.
+    pub fn city(&self) -> &str {
+        &self.0[2..4]
+    }
+    /// The 2-digit county part.
+    pub fn county(&self) -> &str {
+        &self.0[4..6]
+    }
+    /// The 3-digit street part.
+    pub fn street(&self) -> &str {
+        &self.0[6..9]
+    }
+    /// The 3-digit community part.
+    pub fn community(&self) -> &str {
+        &self.0[9..12]
+    }
+    /// The first 6 digits: the county (district) prefix, also the first 6 digits of an ID number.
+    pub fn county_prefix(&self) -> &str {
+        &self.0[..6]
+    }
+    /// The first 9 digits: the street prefix.
+    pub fn street_prefix(&self) -> &str {
+        &self.0[..9]
+    }
+
+    pub fn level(&self) -> AreaLevel {
+        if self.community() != "000" {
+            AreaLevel::Community
+        } else if self.street() != "000" {
+            AreaLevel::Street
+        } else if self.county() != "00" {
+            AreaLevel::County
+        } else if self.city() != "00" {
+            AreaLevel::City
+        } else {
+            AreaLevel::Province
+        }
+    }
+
+    /// The area's prefix: the digits up to and including its level's part.
+    pub fn prefix(&self) -> &str {
+        match self.level() {
+            AreaLevel::Province => &self.0[..2],
+            AreaLevel::City => &self.0[..4],
+            AreaLevel::County => &self.0[..6],
+            AreaLevel::Street => &self.0[..9],
+            AreaLevel::Community => &self.0[..12],
+        }
+    }
+
+    /// True when `self` lies inside `outer` (or is `outer`).
+    pub fn is_within(&self, outer: &AreaCode) -> bool {
+        self.0.starts_with(outer.prefix())
+    }
+}
+
+impl fmt::Display for AreaCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<AreaCode> for String {
+    fn from(code: AreaCode) -> String {
+        code.0
+    }
+}
+
+impl TryFrom<String> for AreaCode {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<AreaCode, FieldError> {
+        parse_area_code(&s)
+    }
+}
+
+/// Parse a 12-digit statistical area code: 12 ASCII digits with a non-zero province, and
+/// no non-zero part below a zero part (e.g. `430200001000` is not a code).
+pub fn parse_area_code(s: &str) -> Result<AreaCode, FieldError> {
+    parse_code_at("code", s)
+}
+
+/// Parse an area code and require it to be exactly at `level`.
+pub fn parse_area_code_at(s: &str, level: AreaLevel) -> Result<AreaCode, FieldError> {
+    parse_level_at("code", s, level)
+}
+
+/// A district (county-level) code: 12 digits, county part non-zero, last 6 digits zero.
+pub fn parse_district_code(s: &str) -> Result<AreaCode, FieldError> {
+    parse_area_code_at(s, AreaLevel::County)
+}
+
+/// A street code: 12 digits, street part non-zero, last 3 digits zero.
+pub fn parse_street_code(s: &str) -> Result<AreaCode, FieldError> {
+    parse_area_code_at(s, AreaLevel::Street)
+}
+
+/// A community code: 12 digits, community part non-zero.
+pub fn parse_community_code(s: &str) -> Result<AreaCode, FieldError> {
+    parse_area_code_at(s, AreaLevel::Community)
+}
+
+/// Parse a 15-digit grid code (community code + 3-digit grid number 001..=999).
+pub fn parse_grid_code(s: &str) -> Result<(AreaCode, i64), FieldError> {
+    let bad = || FieldError::new("code", ErrorCode::BadCode, "网格编码应为15位数字");
+    if s.len() != 15 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let community = parse_level_at("code", &s[..12], AreaLevel::Community)?;
+    let number: i64 = s[12..].parse().map_err(|_| bad())?;
+    if number == 0 {
+        return Err(bad());
+    }
+    Ok((community, number))
+}
+
+fn parse_code_at(path: &str, s: &str) -> Result<AreaCode, FieldError> {
+    if s.trim().is_empty() {
+        return Err(FieldError::new(
+            path,
+            ErrorCode::Required,
+            "区划代码不能为空",
+        ));
+    }
+    if s.len() != 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FieldError::new(
+            path,
+            ErrorCode::BadCode,
+            format!("区划代码应为12位数字: {s}"),
+        ));
+    }
+    let parts = [&s[..2], &s[2..4], &s[4..6], &s[6..9], &s[9..12]];
+    let zero = |p: &str| p.bytes().all(|b| b == b'0');
+    if zero(parts[0]) {
+        return Err(FieldError::new(
+            path,
+            ErrorCode::BadCode,
+            format!("省级代码不能为00: {s}"),
+        ));
+    }
+    // Once a part is zero, every later part must be zero too.
+    let mut seen_zero = false;
+    for p in parts {
+        if zero(p) {
+            seen_zero = true;
+        } else if seen_zero {
+            return Err(FieldError::new(
+                path,
+                ErrorCode::BadCode,
+                format!("区划代码层级不连续: {s}"),
+            ));
+        }
+    }
+    Ok(AreaCode(s.to_string()))
+}
+
+fn parse_level_at(path: &str, s: &str, level: AreaLevel) -> Result<AreaCode, FieldError> {
+    let code = parse_code_at(path, s)?;
+    if code.level() != level {
+        let want = match level {
+            AreaLevel::Province => "省级",
+            AreaLevel::City => "市级",
+            AreaLevel::County => "区县级",
+            AreaLevel::Street => "街道级",
+            AreaLevel::Community => "社区级",
+        };
+        return Err(FieldError::new(
+            path,
+            ErrorCode::BadCode,
+            format!("不是{want}区划代码: {s}"),
+        ));
+    }
+    Ok(code)
+}
+
+/// 区/县.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct District {
+    /// 12 digits, last 6 zero.
+    pub code: String,
+    pub name: String,
+}
+
+/// 街道/乡镇.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Street {
+    /// 12 digits, last 3 zero.
+    pub code: String,
+    pub name: String,
+}
+
+/// 社区/村.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Community {
+    /// 12 digits.
+    pub code: String,
+    pub name: String,
+    pub street_code: String,
+}
+
+/// 网格: belongs to exactly one community.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grid {
+    /// UUID.
+    pub id: String,
+    pub community_code: String,
+    /// 1..=999 within the community.
+    pub number: i64,
+    /// e.g. "第3网格".
+    pub name: String,
+}
+
+impl Grid {
+    /// The 15-digit grid code: community code + 3-digit number.
+    pub fn grid_code(&self) -> String {
+        format!("{}{:03}", self.community_code, self.number)
+    }
+}
+
+/// 楼栋.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Building {
+    pub id: String,
+    pub community_code: String,
+    pub grid_id: String,
+    /// 5 digits, unique within the community.
+    pub number: String,
+    /// As residents say it, e.g. "3栋".
+    pub name: String,
+    pub units: i64,
+    pub floors: i64,
+    pub rooms_per_floor: i64,
+}
+
+impl Building {
+    /// Rooms in the building (units × floors × rooms per floor), 0 when a factor is negative.
+    pub fn room_count(&self) -> i64 {
+        self.units
+            .max(0)
+            .saturating_mul(self.floors.max(0))
+            .saturating_mul(self.rooms_per_floor.max(0))
+    }
+}
+
+/// One district's whole area tree.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AreaTree {
+    pub district: District,
+    pub streets: Vec<Street>,
+    pub communities: Vec<Community>,
+    pub grids: Vec<Grid>,
+    pub buildings: Vec<Building>,
+}
+
+impl AreaTree {
+    pub fn street(&self, code: &str) -> Option<&Street> {
+        self.streets.iter().find(|s| s.code == code)
+    }
+
+    pub fn community(&self, code: &str) -> Option<&Community> {
+        self.communities.iter().find(|c| c.code == code)
+    }
+
+    pub fn grid(&self, id: &str) -> Option<&Grid> {
+        self.grids.iter().find(|g| g.id == id)
+    }
+
+    /// The grid with a 15-digit grid code.
+    pub fn grid_by_code(&self, code: &str) -> Option<&Grid> {
+        let (community, number) = parse_grid_code(code).ok()?;
+        self.grids
+            .iter()
+            .find(|g| g.community_code == community.as_str() && g.number == number)
+    }
+
+    pub fn building(&self, id: &str) -> Option<&Building> {
+        self.buildings.iter().find(|b| b.id == id)
+    }
+
+    pub fn communities_of_street(&self, street_code: &str) -> Vec<&Community> {
+        self.communities
+            .iter()
+            .filter(|c| c.street_code == street_code)
+            .collect()
+    }
+
+    /// The community's grids, by number.
+    pub fn grids_of_community(&self, community_code: &str) -> Vec<&Grid> {
+        let mut grids: Vec<&Grid> = self
+            .grids
+            .iter()
+            .filter(|g| g.community_code == community_code)
+            .collect();
+        grids.sort_by(|a, b| a.number.cmp(&b.number).then_with(|| a.id.cmp(&b.id)));
+        grids
+    }
+
+    /// The grid's buildings, by number.
+    pub fn buildings_of_grid(&self, grid_id: &str) -> Vec<&Building> {
+        let mut buildings: Vec<&Building> = self
+            .buildings
+            .iter()
+            .filter(|b| b.grid_id == grid_id)
+            .collect();
+        buildings.sort_by(|a, b| a.number.cmp(&b.number).then_with(|| a.id.cmp(&b.id)));
+        buildings
+    }
+
+    pub fn street_of_community(&self, community_code: &str) -> Option<&Street> {
+        self.community(community_code)
+            .and_then(|c| self.street(&c.street_code))
+    }
+
+    pub fn community_of_grid(&self, grid_id: &str) -> Option<&Community> {
+        self.grid(grid_id)
+            .and_then(|g| self.community(&g.community_code))
+    }
+
+    /// Every wrong field of the tree, or `Ok` when the tree is consistent.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        use ErrorCode::{BadCode, Duplicate, NotFound, OutOfRange};
+        let mut e = Errs(Vec::new());
+        let district = e.ok(parse_level_at(
+            "district.code",
+            &self.district.code,
+            AreaLevel::County,
+        ));
+        e.required("district.name", &self.district.name);
+
+        let mut streets = BTreeSet::new();
+        for (i, s) in self.streets.iter().enumerate() {
+            let path = format!("streets[{i}].code");
+            e.required(&format!("streets[{i}].name"), &s.name);
+            let Some(code) = e.ok(parse_level_at(&path, &s.code, AreaLevel::Street)) else {
+                continue;
+            };
+            if district.as_ref().is_some_and(|d| !code.is_within(d)) {
+                let msg = format!("街道 {} 不在区县 {} 内", s.code, self.district.code);
+                e.add(&path, BadCode, msg);
+            }
+            if !streets.insert(s.code.as_str()) {
+                e.add(&path, Duplicate, format!("街道代码重复: {}", s.code));
+            }
+        }
+
+        let mut communities = BTreeSet::new();
+        for (i, c) in self.communities.iter().enumerate() {
+            let path = format!("communities[{i}].code");
+            e.required(&format!("communities[{i}].name"), &c.name);
+            let code = e.ok(parse_level_at(&path, &c.code, AreaLevel::Community));
+            let street_path = format!("communities[{i}].street_code");
+            if !e.required(&street_path, &c.street_code) {
+                if !streets.contains(c.street_code.as_str()) {
+                    e.add(
+                        &street_path,
+                        NotFound,
+                        format!("街道不存在: {}", c.street_code),
+                    );
+                } else if code
+                    .as_ref()
+                    .is_some_and(|code| !c.street_code.starts_with(code.street_prefix()))
+                {
+                    let msg = format!("社区 {} 不在街道 {} 内", c.code, c.street_code);
+                    e.add(&path, BadCode, msg);
+                }
+            }
+            if code.is_some() && !communities.insert(c.code.as_str()) {
+                e.add(&path, Duplicate, format!("社区代码重复: {}", c.code));
+            }
+        }
+
+        // Grid id → its community code.
+        let mut grids: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut grid_numbers = BTreeSet::new();
+        for (i, g) in self.grids.iter().enumerate() {
+            let p = |field: &str| format!("grids[{i}].{field}");
+            e.required(&p("name"), &g.name);
+            if !e.required(&p("id"), &g.id) {
+                if grids.contains_key(g.id.as_str()) {
+                    e.add(p("id"), Duplicate, format!("网格ID重复: {}", g.id));
+                } else {
+                    grids.insert(&g.id, &g.community_code);
+                }
+            }
+            if !e.required(&p("community_code"), &g.community_code)
+                && !communities.contains(g.community_code.as_str())
+            {
+                e.add(
+                    p("community_code"),
+                    NotFound,
+                    format!("社区不存在: {}", g.community_code),
+                );
+            }
+            if !(1..=999).contains(&g.number) {
+                e.add(p("number"), OutOfRange, "网格编号应在1到999之间");
+            } else if !grid_numbers.insert((g.community_code.as_str(), g.number)) {
+                let msg = format!("社区 {} 内网格编号 {} 重复", g.community_code, g.number);
+                e.add(p("number"), Duplicate, msg);
+            }
+        }
+
+        let mut building_ids = BTreeSet::new();
+        let mut building_numbers = BTreeSet::new();
+        for (i, b) in self.buildings.iter().enumerate() {
+            let p = |field: &str| format!("buildings[{i}].{field}");
+            e.required(&p("name"), &b.name);
+            if !e.required(&p("id"), &b.id) && !building_ids.insert(b.id.as_str()) {
+                e.add(p("id"), Duplicate, format!("楼栋ID重复: {}", b.id));
+            }
+            if !communities.contains(b.community_code.as_str()) {
+                e.add(
+                    p("community_code"),
+                    NotFound,
+                    format!("社区不存在: {}", b.community_code),
+                );
+            }
+            match grids.get(b.grid_id.as_str()) {
+                None => e.add(p("grid_id"), NotFound, format!("网格不存在: {}", b.grid_id)),
+                Some(c) if *c != b.community_code => {
+                    let msg = format!("网格 {} 不属于社区 {}", b.grid_id, b.community_code);
+                    e.add(p("grid_id"), NotFound, msg)
+                }
+                Some(_) => {}
+            }
+            if b.number.len() != 5 || !b.number.bytes().all(|c| c.is_ascii_digit()) {
+                e.add(p("number"), BadCode, "楼栋编号应为5位数字");
+            } else if !building_numbers.insert((b.community_code.as_str(), b.number.as_str())) {
+                let msg = format!("社区 {} 内楼栋编号 {} 重复", b.community_code, b.number);
+                e.add(p("number"), Duplicate, msg);
+            }
+            let sizes = [
+                ("units", b.units),
+                ("floors", b.floors),
+                ("rooms_per_floor", b.rooms_per_floor),
+            ];
+            for (field, v) in sizes {
+                if !(1..=999).contains(&v) {
+                    e.add(p(field), OutOfRange, "应在1到999之间");
+                }
+            }
+        }
+        if e.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(e.0))
+        }
+    }
+}
+
+/// Collects field errors while a tree is checked.
+struct Errs(Vec<FieldError>);
+
+impl Errs {
+    fn add(&mut self, path: impl Into<String>, code: ErrorCode, msg: impl Into<String>) {
+        self.0.push(FieldError::new(path, code, msg));
+    }
+
+    fn ok<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// Records a Required error and returns true when `value` is blank.
+    fn required(&mut self, path: &str, value: &str) -> bool {
+        let blank = value.trim().is_empty();
+        if blank {
+            self.add(path, ErrorCode::Required, "不能为空");
+        }
+        blank
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn street(code: &str, name: &str) -> Street {
+        Street {
+            code: code.into(),
+            name: name.into(),
+        }
+    }
+
+    fn community(code: &str, name: &str, street: &str) -> Community {
+        Community {
+            code: code.into(),
+            name: name.into(),
+            street_code: street.into(),
+        }
+    }
+
+    fn grid(id: &str, community: &str, number: i64) -> Grid {
+        Grid {
+            id: id.into(),
+            community_code: community.into(),
+            number,
+            name: format!("第{number}网格"),
+        }
+    }
+
+    fn tree() -> AreaTree {
+        AreaTree {
+            district: District {
+                code: "430203000000".into(),
+                name: "青松区".into(),
+            },
+            streets: vec![street("430203001000", "建设街道")],
+            communities: vec![
+                community("430203001001", "枫林社区", "430203001000"),
+                community("430203001002", "荷塘社区", "430203001000"),
+            ],
+            grids: vec![
+                grid("g1", "430203001001", 1),
+                grid("g2", "430203001001", 2),
+                grid("g3", "430203001002", 1),
+            ],
+            buildings: vec![
+                building("b1", "430203001001", "g1", "00001"),
+                building("b2", "430203001001", "g2", "00002"),
+                building("b3", "430203001002", "g3", "00001"),
+            ],
+        }
+    }
+
+    fn building(id: &str, community: &str, grid: &str, number: &str) -> Building {
+        Building {
+            id: id.into(),
+            community_code: community.into(),
+            grid_id: grid.into(),
+            number: number.into(),
+            name: "1栋".into(),
+            units: 2,
+            floors: 6,
+            rooms_per_floor: 2,
+        }
+    }
+
+    /// Asserts that validating `t` reports each (path, code) pair.
+    fn assert_errors(t: &AreaTree, want: &[(&str, ErrorCode)]) {
+        let got: Vec<(String, ErrorCode)> = match t.validate() {
+            Ok(()) => vec![],
+            Err(e) => e.0.into_iter().map(|f| (f.path, f.code)).collect(),
+        };
+        for (path, code) in want {
+            let hit = got.iter().any(|(p, c)| p == path && c == code);
+            assert!(hit, "{path} {code:?} not in {got:?}");
+        }
+    }
+
+    #[test]
+    fn parses_codes_and_levels() {
+        let c = parse_area_code("430203001002").unwrap();
+        assert_eq!(c.level(), AreaLevel::Community);
+        assert_eq!(c.county_prefix(), "430203");
+        assert_eq!(c.street_prefix(), "430203001");
+        assert!(c.is_within(&parse_district_code("430203000000").unwrap()));
+        assert!(!c.is_within(&parse_district_code("430204000000").unwrap()));
+        assert_eq!(
+            parse_area_code("430200000000").unwrap().level(),
+            AreaLevel::City
+        );
+        assert!(parse_street_code("430203001000").is_ok());
+        for bad in [
+            "",
+            "43020300100",
+            "4302030010001",
+            "43020300100a",
+            "000203001000",
+            "430200001000",
+            "４30203001000",
+        ] {
+            assert!(parse_area_code(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_area_code("").unwrap_err().code, ErrorCode::Required);
+        assert_eq!(
+            parse_district_code("430203001000").unwrap_err().code,
+            ErrorCode::BadCode
+        );
+        assert!(parse_community_code("430203001000").is_err());
+        let (cc, n) = parse_grid_code("430203001002007").unwrap();
+        assert_eq!((cc.as_str(), n), ("430203001002", 7));
+        assert!(parse_grid_code("430203001002000").is_err());
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, "\"430203001002\"");
+        assert!(serde_json::from_str::<AreaCode>("\"12\"").is_err());
+    }
+
+    #[test]
+    fn valid_tree_and_lookups() {
+        let t = tree();
+        assert_eq!(t.validate(), Ok(()));
+        assert_eq!(t.grid("g2").unwrap().grid_code(), "430203001001002");
+        assert_eq!(t.grid_by_code("430203001002001").unwrap().id, "g3");
+        assert_eq!(t.community("430203001002").unwrap().name, "荷塘社区");
+        let g: Vec<&str> = t
+            .grids_of_community("430203001001")
+            .iter()
+            .map(|g| g.id.as_str())
+            .collect();
+        assert_eq!(g, ["g1", "g2"]);
+        assert_eq!(t.buildings_of_grid("g2")[0].id, "b2");
+        assert_eq!(
+            t.street_of_community("430203001002").unwrap().name,
+            "建设街道"
+        );
+        assert_eq!(t.community_of_grid("g3").unwrap().code, "430203001002");
+        assert_eq!(t.communities_of_street("430203001000").len(), 2);
+        assert!(t.grid("nope").is_none() && t.street_of_community("x").is_none());
+        assert_eq!(t.buildings[0].room_count(), 24);
+        let back: AreaTree = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+    }
+
+    #[test]
+    fn catches_bad_trees() {
+        use ErrorCode::*;
+        let mut t = tree();
+        t.streets.push(street("430204002000", "外区街道"));
+        t.communities
+            .push(community("430203009001", "错位社区", "430203001000"));
+        t.grids.push(grid("g9", "430203001099", 1));
+        t.grids.push(grid("g4", "430203001001", 2));
+        t.grids.push(grid("g1", "430203001002", 1000));
+        t.buildings
+            .push(building("b4", "430203001001", "g1", "00002"));
+        t.buildings
+            .push(building("b5", "430203001002", "g1", "0003"));
+        t.buildings
+            .push(building("b1", "430203001001", "gX", "00009"));
+        t.buildings[0].floors = 0;
+        t.district.name = " ".into();
+        assert_errors(
+            &t,
+            &[
+                ("streets[1].code", BadCode),
+                ("communities[2].code", BadCode),
+                ("grids[3].community_code", NotFound),
+                ("grids[4].number", Duplicate),
+                ("grids[5].id", Duplicate),
+                ("grids[5].number", OutOfRange),
+                ("buildings[3].number", Duplicate),
+                ("buildings[4].grid_id", NotFound),
+                ("buildings[4].number", BadCode),
+                ("buildings[5].id", Duplicate),
+                ("buildings[5].grid_id", NotFound),
+                ("buildings[0].floors", OutOfRange),
+                ("district.name", Required),
+            ],
+        );
+        t.district.code = "430203001000".into();
+        assert_errors(&t, &[("district.code", BadCode)]);
+        assert_errors(&AreaTree::default(), &[("district.code", Required)]);
+    }
+}

@@ -11,6 +11,7 @@ pub mod doc;
 pub mod ids;
 pub mod model;
 pub mod search_keys;
+pub mod sync;
 pub mod validate;
 pub mod workflow;
 

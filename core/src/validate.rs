@@ -2,8 +2,14 @@
 //! the reason in plain words. Nothing invalid is written: callers validate the value an
 //! edit would produce before committing it.
 
+use crate::model::{
+    is_care_tag, is_restricted_tag, EventKind, Gps, Household, Issue, Relation, Sex, Visit,
+};
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+use ErrorCode::*;
 
 /// Why a field is wrong: a stable code the UI can translate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +28,8 @@ pub enum ErrorCode {
     UnknownTag,
     NotFound,
     Duplicate,
+    /// An id differs from the map key it is stored under.
+    KeyMismatch,
 }
 
 /// One wrong field: where (`members.<id>.id_number`), what kind of wrong, and a sentence.
@@ -56,5 +64,827 @@ impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
         write!(f, "invalid: {}", parts.join("; "))
+    }
+}
+
+/// Weights of the 17 body digits in the GB 11643 (ISO 7064 MOD 11-2) check.
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/// Check character for each value of the weighted sum mod 11.
+const ID_CHECK_CHARS: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What an 18-character resident ID number says about its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdNumberInfo {
+    pub birth_date: NaiveDate,
+    pub sex: Sex,
+    /// The first 6 digits: the administrative area where the number was issued.
+    pub area_code: String,
+}
+
+/// Whether a phone number is a mobile or a landline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PhoneKind {
+    Mobile,
+    Landline,
+}
+
+/// The GB 11643 check character of a 17-digit body, or `None` if `body` is not 17 ASCII digits.
+pub fn id_check_char(body: &str) -> Option<char> {
+    if body.chars().count() != 17 {
+        return None;
+    }
+    let mut sum = 0;
+    for (c, w) in body.chars().zip(ID_WEIGHTS) {
+        sum += c.to_digit(10)? * w;
+    }
+    ID_CHECK_CHARS.get((sum % 11) as usize).copied()
+}
+
+/// The number written by a run of ASCII digits (other characters are skipped).
+fn digits_value(chars: &[char]) -> u32 {
+    chars
+        .iter()
+        .filter_map(|c| c.to_digit(10))
+        .fold(0, |n, d| n * 10 + d)
+}
+
+/// Checks an 18-character resident ID number (GB 11643): length, characters, check digit,
+/// and the embedded birth date (a real date, not after `today`). The value is checked as
+/// given (no trimming); a lowercase `x` check character is accepted.
+pub fn check_id_number(path: &str, s: &str, today: NaiveDate) -> Result<IdNumberInfo, FieldError> {
+    let err = |code, msg: &str| Err(FieldError::new(path, code, msg));
+    let chars: Vec<char> = s.chars().collect();
+    match chars.len() {
+        0 => return err(Required, "身份证号不能为空 / ID number is required"),
+        18 => {}
+        n => {
+            return err(
+                BadLength,
+                &format!(
+                    "身份证号应为18位，实际为{n}位 / ID number must be 18 characters, got {n}"
+                ),
+            )
+        }
+    }
+    let (body, last) = chars.split_at(17);
+    let last = last.first().map_or(' ', char::to_ascii_uppercase);
+    if !body.iter().all(char::is_ascii_digit) || !(last.is_ascii_digit() || last == 'X') {
+        return err(
+            BadChars,
+            "身份证号应为17位数字加一位数字或X / ID number must be 17 digits then a digit or X",
+        );
+    }
+    if id_check_char(&body.iter().collect::<String>()) != Some(last) {
+        return err(
+            BadCheckDigit,
+            "身份证号校验位错误 / ID number check digit is wrong",
+        );
+    }
+    let part = |from: usize, to: usize| digits_value(body.get(from..to).unwrap_or_default());
+    let Some(birth_date) = NaiveDate::from_ymd_opt(part(6, 10) as i32, part(10, 12), part(12, 14))
+    else {
+        return err(
+            BadDate,
+            "身份证号中的出生日期不存在 / the birth date in the ID number does not exist",
+        );
+    };
+    if birth_date > today {
+        return err(
+            BadDate,
+            "身份证号中的出生日期晚于今天 / the birth date in the ID number is in the future",
+        );
+    }
+    let sex = if part(16, 17) % 2 == 1 {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
+    let area_code = body.iter().take(6).collect();
+    Ok(IdNumberInfo {
+        birth_date,
+        sex,
+        area_code,
+    })
+}
+
+fn is_mobile(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.len() == 11 && b.first() == Some(&b'1') && matches!(b.get(1), Some(b'3'..=b'9'))
+}
+
+/// Area code: `0` then 2–3 digits, not starting `00` (the international prefix).
+fn is_area_code(p: &str) -> bool {
+    let b = p.as_bytes();
+    (3..=4).contains(&b.len()) && b.first() == Some(&b'0') && b.get(1) != Some(&b'0')
+}
+
+/// Subscriber number: 7–8 digits; never starts with 0 (trunk prefix) or 1 (services, mobiles).
+fn is_subscriber(p: &str) -> bool {
+    (7..=8).contains(&p.len()) && !matches!(p.as_bytes().first(), Some(b'0' | b'1'))
+}
+
+/// A landline without separators: a local number, or area code and number run together.
+fn is_landline_body(p: &str) -> bool {
+    is_subscriber(p)
+        || (3..=4).any(|k| {
+            matches!((p.get(..k), p.get(k..)), (Some(a), Some(n)) if is_area_code(a) && is_subscriber(n))
+        })
+}
+
+/// Checks a phone number: an 11-digit mobile (`1[3-9]` + 9 digits) or a landline
+/// (`0` + 2–3 digit area code, optional `-`, 7–8 digit number, optional `-` + 1–6 digit
+/// extension; the area code may be left out). Surrounding whitespace is ignored.
+pub fn check_phone(path: &str, s: &str) -> Result<PhoneKind, FieldError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(FieldError::new(
+            path,
+            Required,
+            "电话号码不能为空 / phone number is required",
+        ));
+    }
+    let bad = || {
+        FieldError::new(
+            path,
+            BadPhone,
+            "电话号码格式不正确，应为11位手机号或如010-12345678的固定电话 / \
+             phone number is not valid: expected an 11-digit mobile or a landline such as 010-12345678",
+        )
+    };
+    if !t.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        return Err(bad());
+    }
+    let parts: Vec<&str> = t.split('-').collect();
+    let ext = |e: &str| (1..=6).contains(&e.len());
+    match parts.as_slice() {
+        [p] if is_mobile(p) => Ok(PhoneKind::Mobile),
+        [p] if is_landline_body(p) => Ok(PhoneKind::Landline),
+        [a, n] if is_area_code(a) && is_subscriber(n) => Ok(PhoneKind::Landline),
+        [n, e] if is_landline_body(n) && ext(e) => Ok(PhoneKind::Landline),
+        [a, n, e] if is_area_code(a) && is_subscriber(n) && ext(e) => Ok(PhoneKind::Landline),
+        _ => Err(bad()),
+    }
+}
+
+/// Checks an ISO calendar date, exactly `YYYY-MM-DD` (no trimming, no other formats).
+pub fn check_date(path: &str, s: &str) -> Result<NaiveDate, FieldError> {
+    let chars: Vec<char> = s.chars().collect();
+    let shape_ok = chars.len() == 10
+        && (chars.iter().enumerate()).all(|(i, c)| match i {
+            4 | 7 => *c == '-',
+            _ => c.is_ascii_digit(),
+        });
+    let part = |from: usize, to: usize| digits_value(chars.get(from..to).unwrap_or_default());
+    let msg = if chars.is_empty() {
+        return Err(FieldError::new(
+            path,
+            Required,
+            "日期不能为空 / date is required",
+        ));
+    } else if !shape_ok {
+        "日期格式应为YYYY-MM-DD / date must be written YYYY-MM-DD"
+    } else {
+        "日期不存在 / date does not exist"
+    };
+    (shape_ok
+        .then(|| NaiveDate::from_ymd_opt(part(0, 4) as i32, part(5, 7), part(8, 10)))
+        .flatten())
+    .ok_or_else(|| FieldError::new(path, BadDate, msg))
+}
+
+/// Accumulates every error of a value.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, path: impl Into<String>, code: ErrorCode, message: impl Into<String>) {
+        self.0.push(FieldError::new(path, code, message));
+    }
+
+    fn add<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+
+    fn required(&mut self, path: &str, value: &str, zh: &str, en: &str) -> bool {
+        let empty = value.trim().is_empty();
+        if empty {
+            self.push(path, Required, format!("{zh}不能为空 / {en} is required"));
+        }
+        !empty
+    }
+
+    fn max_chars(&mut self, path: &str, value: &str, max: usize, zh: &str, en: &str) {
+        if value.chars().count() > max {
+            self.push(
+                path,
+                BadLength,
+                format!("{zh}不能超过{max}个字 / {en} must be at most {max} characters"),
+            );
+        }
+    }
+
+    fn digit_code(&mut self, path: &str, value: &str, len: usize, zh: &str, en: &str) {
+        if !self.required(path, value, zh, en) {
+            return;
+        }
+        if !value.chars().all(|c| c.is_ascii_digit()) {
+            let msg = format!("{zh}只能包含数字 / {en} must contain digits only");
+            self.push(path, BadChars, msg);
+        } else if value.len() != len {
+            let msg = format!("{zh}应为{len}位数字 / {en} must be {len} digits");
+            self.push(path, BadLength, msg);
+        }
+    }
+
+    fn key_matches(&mut self, path: &str, id: &str, key: &str) {
+        if self.required(path, id, "编号", "id") && id != key {
+            self.push(
+                path,
+                KeyMismatch,
+                format!("编号{id}与其键{key}不一致 / id {id} differs from its key {key}"),
+            );
+        }
+    }
+
+    fn gps(&mut self, gps: Option<&Gps>) {
+        let Some(g) = gps else { return };
+        if !(-90.0..=90.0).contains(&g.lat) {
+            self.push(
+                "gps.lat",
+                OutOfRange,
+                "纬度应在-90到90之间 / latitude must be between -90 and 90",
+            );
+        }
+        if !(-180.0..=180.0).contains(&g.lon) {
+            self.push(
+                "gps.lon",
+                OutOfRange,
+                "经度应在-180到180之间 / longitude must be between -180 and 180",
+            );
+        }
+    }
+
+    fn finish(self) -> Result<(), ValidationErrors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(self.0))
+        }
+    }
+}
+
+/// Validates a household and all its members, reporting every wrong field.
+pub fn validate_household(h: &Household, today: NaiveDate) -> Result<(), ValidationErrors> {
+    let mut e = Errors::default();
+    e.required("id", &h.id, "户编号", "household id");
+    e.required("grid_id", &h.grid_id, "网格", "grid");
+    let a = &h.address;
+    e.digit_code(
+        "address.community_code",
+        &a.community_code,
+        12,
+        "社区代码",
+        "community code",
+    );
+    e.digit_code(
+        "address.building_no",
+        &a.building_no,
+        5,
+        "楼栋编号",
+        "building number",
+    );
+    e.required("address.unit", &a.unit, "单元", "unit");
+    e.required("address.room", &a.room, "房号", "room");
+    if h.members.is_empty() {
+        e.push(
+            "members",
+            Required,
+            "至少需要一名成员 / at least one member is required",
+        );
+    }
+    if let Some(head) = &h.head_person_id {
+        if !h.members.contains_key(head) {
+            e.push(
+                "head_person_id",
+                NotFound,
+                format!("户主{head}不是本户成员 / head {head} is not a member of the household"),
+            );
+        }
+    }
+    if let Some(phone) = &h.phone {
+        e.add(check_phone("phone", phone));
+    }
+    e.gps(h.gps.as_ref());
+
+    let mut id_numbers: BTreeMap<String, &str> = BTreeMap::new();
+    let mut head_seen = false;
+    for (key, p) in &h.members {
+        let path = |field: &str| format!("members.{key}.{field}");
+        e.key_matches(&path("id"), &p.id, key);
+        e.required(&path("name"), &p.name, "姓名", "name");
+        e.max_chars(&path("name"), &p.name, 50, "姓名", "name");
+        let birth = p
+            .birth_date
+            .as_deref()
+            .and_then(|b| e.add(check_date(&path("birth_date"), b)));
+        let birth = birth.filter(|b| {
+            let future = *b > today;
+            if future {
+                e.push(
+                    path("birth_date"),
+                    BadDate,
+                    "出生日期晚于今天 / birth date is in the future",
+                );
+            }
+            !future
+        });
+        if let Some(info) = p
+            .id_number
+            .as_deref()
+            .and_then(|n| e.add(check_id_number(&path("id_number"), n, today)))
+        {
+            if let Some(b) = birth.filter(|b| *b != info.birth_date) {
+                e.push(
+                    path("id_number"),
+                    BirthDateMismatch,
+                    format!("身份证号中的出生日期{}与出生日期{b}不一致 / the birth date in the ID number ({}) differs from the birth date {b}", info.birth_date, info.birth_date),
+                );
+            }
+            if info.sex != p.sex {
+                e.push(path("id_number"), SexMismatch, "身份证号中的性别与填写的性别不一致 / the sex in the ID number differs from the person's sex");
+            }
+            let normalized = p
+                .id_number
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            if let Some(other) = id_numbers.insert(normalized, key) {
+                e.push(
+                    path("id_number"),
+                    Duplicate,
+                    format!(
+                        "身份证号与成员{other}重复 / ID number is the same as member {other}'s"
+                    ),
+                );
+            }
+        }
+        if let Some(phone) = &p.phone {
+            e.add(check_phone(&path("phone"), phone));
+        }
+        for tag in p.tags.keys().filter(|t| !is_care_tag(t)) {
+            e.push(
+                path(&format!("tags.{tag}")),
+                UnknownTag,
+                format!("未知的关爱标签{tag} / unknown care tag {tag}"),
+            );
+        }
+        for tag in p.restricted_tags.keys().filter(|t| !is_restricted_tag(t)) {
+            e.push(
+                path(&format!("restricted_tags.{tag}")),
+                UnknownTag,
+                format!("未知的重点人员标签{tag} / unknown key-person tag {tag}"),
+            );
+        }
+        if p.relation == Relation::Head {
+            if head_seen {
+                e.push(
+                    path("relation"),
+                    Duplicate,
+                    "一户只能有一名户主 / a household can have only one head",
+                );
+            }
+            head_seen = true;
+        }
+    }
+    e.finish()
+}
+
+/// Validates a visit record. `today` bounds its time: a visit may not be dated after
+/// tomorrow (UTC), which leaves room for time zones and a slightly fast clock.
+pub fn validate_visit(v: &Visit, today: NaiveDate) -> Result<(), ValidationErrors> {
+    let mut e = Errors::default();
+    e.required("id", &v.id, "走访编号", "visit id");
+    e.required("household_id", &v.household_id, "户", "household");
+    e.required("grid_id", &v.grid_id, "网格", "grid");
+    e.required("worker_id", &v.worker_id, "网格员", "worker");
+    e.required("device_id", &v.device_id, "设备", "device");
+    let limit = today.and_time(NaiveTime::MIN).and_utc().timestamp_millis() + 2 * DAY_MS;
+    if v.at <= 0 {
+        e.push("at", OutOfRange, "走访时间无效 / visit time is not valid");
+    } else if v.at >= limit {
+        e.push(
+            "at",
+            OutOfRange,
+            "走访时间晚于今天 / visit time is in the future",
+        );
+    }
+    if let Some(f) = &v.follow_up {
+        e.add(check_date("follow_up", f));
+    }
+    e.max_chars("findings", &v.findings, 2000, "走访情况", "findings");
+    e.gps(v.gps.as_ref());
+    e.finish()
+}
+
+/// Validates an issue and its event log.
+pub fn validate_issue(i: &Issue) -> Result<(), ValidationErrors> {
+    let mut e = Errors::default();
+    e.required("id", &i.id, "事件编号", "issue id");
+    e.required("grid_id", &i.grid_id, "网格", "grid");
+    e.required("category", &i.category, "类别", "category");
+    e.required("title", &i.title, "标题", "title");
+    e.max_chars("title", &i.title, 100, "标题", "title");
+    if let Some(phone) = i.reporter.as_ref().and_then(|r| r.phone.as_ref()) {
+        e.add(check_phone("reporter.phone", phone));
+    }
+    e.gps(i.gps.as_ref());
+    if i.events.is_empty() {
+        e.push(
+            "events",
+            Required,
+            "至少需要一条事件记录 / at least one event is required",
+        );
+    }
+    for (key, ev) in &i.events {
+        let path = |field: &str| format!("events.{key}.{field}");
+        e.key_matches(&path("id"), &ev.id, key);
+        if ev.satisfaction.is_some_and(|s| !(1..=5).contains(&s)) {
+            e.push(
+                path("satisfaction"),
+                OutOfRange,
+                "满意度应为1到5 / satisfaction must be from 1 to 5",
+            );
+        }
+        if ev.kind == EventKind::Dispatch {
+            e.required(
+                &path("department"),
+                ev.department.as_deref().unwrap_or_default(),
+                "派遣部门",
+                "department",
+            );
+            match ev.deadline {
+                None => e.push(
+                    path("deadline"),
+                    Required,
+                    "派遣须有办理期限 / a dispatch needs a deadline",
+                ),
+                Some(d) if d <= ev.at => e.push(
+                    path("deadline"),
+                    OutOfRange,
+                    "办理期限应晚于派遣时间 / the deadline must be after the dispatch",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    e.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+    fn today() -> NaiveDate {
+        day(2024, 6, 1)
+    }
+    fn id_for(body: &str) -> String {
+        format!("{body}{}", id_check_char(body).unwrap())
+    }
+    /// "path Code, path Code, …" in the order the errors were found.
+    fn summary(r: Result<(), ValidationErrors>) -> String {
+        let errors = r.err().map(|e| e.0).unwrap_or_default();
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|f| format!("{} {:?}", f.path, f.code))
+            .collect();
+        parts.join(", ")
+    }
+
+    fn person(id: &str, sex: Sex, birth: &str, seq: &str, relation: Relation) -> (String, Person) {
+        let id_number = id_for(&format!("110105{}{seq}", birth.replace('-', "")));
+        let person = Person {
+            id: id.into(),
+            name: "张三".into(),
+            sex,
+            birth_date: Some(birth.into()),
+            id_number: Some(id_number),
+            phone: Some("13812345678".into()),
+            relation,
+            population_type: PopulationType::Registered,
+            status: PersonStatus::Living,
+            tags: [("elderly_alone".to_string(), true)].into(),
+            restricted_tags: [("community_correction".to_string(), true)].into(),
+            disability_cert: None,
+            notes: String::new(),
+        };
+        (id.into(), person)
+    }
+
+    fn household() -> Household {
+        let address = Address {
+            community_code: "110105001001".into(),
+            building_no: "00003".into(),
+            building_name: "3栋".into(),
+            unit: "2".into(),
+            floor: 5,
+            room: "501".into(),
+        };
+        Household {
+            id: "h1".into(),
+            grid_id: "g1".into(),
+            address,
+            housing_use: HousingUse::SelfOccupied,
+            household_type: HouseholdType::Registered,
+            head_person_id: Some("p1".into()),
+            phone: Some("010-65012345".into()),
+            members: [
+                person("p1", Sex::Male, "1950-03-07", "011", Relation::Head),
+                person("p2", Sex::Female, "1952-08-20", "022", Relation::Spouse),
+            ]
+            .into(),
+            notes: String::new(),
+            gps: Some(Gps {
+                lat: 39.9,
+                lon: 116.4,
+            }),
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    fn visit() -> Visit {
+        Visit {
+            id: "v1".into(),
+            household_id: "h1".into(),
+            grid_id: "g1".into(),
+            worker_id: "u1".into(),
+            device_id: "d1".into(),
+            at: 1_717_200_000_000, // 2024-06-01 UTC
+            mode: VisitMode::InPerson,
+            findings: "老人身体状况良好".into(),
+            needs: String::new(),
+            follow_up: Some("2024-06-08".into()),
+            linked_issues: BTreeMap::new(),
+            photos: BTreeMap::new(),
+            gps: None,
+            review: None,
+        }
+    }
+
+    fn event(id: &str, kind: EventKind) -> (String, IssueEvent) {
+        let dispatch = kind == EventKind::Dispatch;
+        let event = IssueEvent {
+            id: id.into(),
+            kind,
+            at: 1_717_200_000_000,
+            by_user: "u1".into(),
+            by_device: "d1".into(),
+            note: String::new(),
+            department: dispatch.then(|| "城管".into()),
+            deadline: dispatch.then_some(1_717_300_000_000),
+            satisfaction: None,
+        };
+        (id.into(), event)
+    }
+
+    fn issue() -> Issue {
+        let reporter = Reporter {
+            name: "李四".into(),
+            phone: Some("13912345678".into()),
+        };
+        Issue {
+            id: "i1".into(),
+            grid_id: "g1".into(),
+            category: "environment".into(),
+            title: "楼道堆放杂物".into(),
+            description: String::new(),
+            place: "3栋2单元".into(),
+            household_id: None,
+            reporter: Some(reporter),
+            urgency: Urgency::Normal,
+            photos: BTreeMap::new(),
+            gps: None,
+            created_at: 1_717_200_000_000,
+            events: [
+                event("e1", EventKind::Report),
+                event("e2", EventKind::Dispatch),
+            ]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn validate_id_known_valid_examples() {
+        assert_eq!(id_check_char("11010519491231002"), Some('X'));
+        for s in ["11010519491231002X", "11010519491231002x"] {
+            let info = check_id_number("id", s, today()).unwrap();
+            assert_eq!(
+                (info.birth_date, info.sex),
+                (day(1949, 12, 31), Sex::Female)
+            );
+            assert_eq!(info.area_code, "110105");
+        }
+        let info = check_id_number("id", "440524188001010014", today()).unwrap();
+        assert_eq!((info.birth_date, info.sex), (day(1880, 1, 1), Sex::Male));
+        assert_eq!(info.area_code, "440524");
+    }
+
+    #[test]
+    fn validate_id_computed_check_digits() {
+        for (body, date, sex) in [
+            ("32010219900307123", day(1990, 3, 7), Sex::Male),
+            ("44030520000229008", day(2000, 2, 29), Sex::Female),
+            ("51010720240601999", day(2024, 6, 1), Sex::Male),
+        ] {
+            let info = check_id_number("id", &id_for(body), today()).unwrap();
+            assert_eq!((info.birth_date, info.sex), (date, sex), "{body}");
+        }
+    }
+
+    #[test]
+    fn validate_id_errors() {
+        let cases = [
+            (String::new(), Required),
+            ("1101051949123100".into(), BadLength),
+            ("11010519491231002XX".into(), BadLength),
+            ("１１０１０５１９４９１２３１００２X".into(), BadChars),
+            ("11010519491231002Y".into(), BadChars),
+            ("1101051949123100X2".into(), BadChars),
+            ("110105194912310021".into(), BadCheckDigit),
+            ("11010519491231003X".into(), BadCheckDigit),
+            (id_for("11010519490230001"), BadDate),
+            (id_for("11010520240602001"), BadDate),
+        ];
+        for (s, code) in cases {
+            let e = check_id_number("members.p1.id_number", &s, today()).unwrap_err();
+            assert_eq!(
+                (e.path.as_str(), e.code),
+                ("members.p1.id_number", code),
+                "{s}"
+            );
+        }
+        let e = check_id_number("x", "11010519491231002X", day(1949, 12, 30)).unwrap_err();
+        assert_eq!(e.code, BadDate);
+        let e = check_id_number("x", "110105194912310021", today()).unwrap_err();
+        assert_eq!(
+            e.message,
+            "身份证号校验位错误 / ID number check digit is wrong"
+        );
+    }
+
+    #[test]
+    fn validate_phone_numbers() {
+        for s in "13812345678 19912345678 17000000000".split(' ') {
+            assert_eq!(check_phone("phone", s), Ok(PhoneKind::Mobile), "{s}");
+        }
+        assert_eq!(
+            check_phone("phone", " 13812345678\n"),
+            Ok(PhoneKind::Mobile)
+        );
+        let landlines = "010-65012345 01065012345 0755-2345678 07552345678 021-62345678-123 \
+                         0755-2345678-123456 01065012345-9 62345678 2345678 62345678-8";
+        for s in landlines.split(' ') {
+            assert_eq!(check_phone("phone", s), Ok(PhoneKind::Landline), "{s}");
+        }
+        let bad = "12812345678 1381234567 138123456789 138-1234-5678 1381234567a 010-650123 \
+                   010-650123456 010-15012345 00-65012345 001-65012345 01-65012345 010-65012345- \
+                   010--65012345 -65012345 62345678-1234567 123456 0012345678 12345678 \
+                   010_65012345 １３８１２３４５６７８ +8613812345678 010-65012345-12-3";
+        for s in bad.split(' ').chain(["010 65012345"]) {
+            assert_eq!(check_phone("phone", s).unwrap_err().code, BadPhone, "{s}");
+        }
+        assert_eq!(check_phone("phone", "  ").unwrap_err().code, Required);
+    }
+
+    #[test]
+    fn validate_iso_dates() {
+        assert_eq!(check_date("d", "2024-02-29"), Ok(day(2024, 2, 29)));
+        let bad = "2023-02-29 2024-13-01 2024-00-10 2024-2-29 2024/02/29 20240229 2024-02-290 \
+                   ２０２４-02-29 2024-02-2９ 29-02-2024";
+        for s in bad.split(' ').chain([" 2024-02-29"]) {
+            assert_eq!(check_date("d", s).unwrap_err().code, BadDate, "{s}");
+        }
+        assert_eq!(check_date("d", "").unwrap_err().code, Required);
+    }
+
+    #[test]
+    fn validate_valid_documents_pass() {
+        assert_eq!(validate_household(&household(), today()), Ok(()));
+        assert_eq!(validate_visit(&visit(), today()), Ok(()));
+        assert_eq!(validate_issue(&issue()), Ok(()));
+    }
+
+    #[test]
+    fn validate_household_collects_all_errors() {
+        let mut h = household();
+        (h.id, h.grid_id, h.phone) = (" ".into(), String::new(), Some("phone".into()));
+        h.address.community_code = "11010500100".into();
+        h.address.building_no = "0003a".into();
+        (h.address.unit, h.address.room) = (String::new(), String::new());
+        h.head_person_id = Some("p9".into());
+        h.gps = Some(Gps {
+            lat: 91.0,
+            lon: f64::NAN,
+        });
+        let p = h.members.get_mut("p1").unwrap();
+        (p.id, p.name, p.phone) = ("p3".into(), "名".repeat(51), Some("123".into()));
+        p.tags.insert("community_correction".into(), true);
+        p.restricted_tags.insert("elderly_alone".into(), true);
+        let p = h.members.get_mut("p2").unwrap();
+        p.name.clear();
+        p.birth_date = Some("2030-01-01".into());
+        p.id_number = Some("11010519491231002Y".into());
+        assert_eq!(
+            summary(validate_household(&h, today())),
+            "id Required, grid_id Required, address.community_code BadLength, \
+             address.building_no BadChars, address.unit Required, address.room Required, \
+             head_person_id NotFound, phone BadPhone, gps.lat OutOfRange, gps.lon OutOfRange, \
+             members.p1.id KeyMismatch, members.p1.name BadLength, members.p1.phone BadPhone, \
+             members.p1.tags.community_correction UnknownTag, \
+             members.p1.restricted_tags.elderly_alone UnknownTag, members.p2.name Required, \
+             members.p2.birth_date BadDate, members.p2.id_number BadChars"
+        );
+        let mut empty = household();
+        (empty.members, empty.head_person_id) = (BTreeMap::new(), None);
+        assert_eq!(
+            summary(validate_household(&empty, today())),
+            "members Required"
+        );
+    }
+
+    #[test]
+    fn validate_household_cross_checks_members() {
+        let mut h = household();
+        let p1_id = h.members["p1"].id_number.clone();
+        let p2 = h.members.get_mut("p2").unwrap();
+        (p2.id_number, p2.relation) = (p1_id.map(|s| s.to_lowercase()), Relation::Head);
+        assert_eq!(
+            summary(validate_household(&h, today())),
+            "members.p2.id_number BirthDateMismatch, members.p2.id_number SexMismatch, \
+             members.p2.id_number Duplicate, members.p2.relation Duplicate"
+        );
+    }
+
+    #[test]
+    fn validate_visit_errors() {
+        let mut v = visit();
+        (v.id, v.household_id, v.grid_id) = (String::new(), String::new(), String::new());
+        (v.worker_id, v.device_id, v.at) = (String::new(), String::new(), 0);
+        (v.follow_up, v.findings) = (Some("2024-06-31".into()), "字".repeat(2001));
+        v.gps = Some(Gps {
+            lat: 0.0,
+            lon: 181.0,
+        });
+        assert_eq!(
+            summary(validate_visit(&v, today())),
+            "id Required, household_id Required, grid_id Required, worker_id Required, \
+             device_id Required, at OutOfRange, follow_up BadDate, findings BadLength, \
+             gps.lon OutOfRange"
+        );
+        let mut v = visit();
+        v.at += 2 * DAY_MS;
+        assert_eq!(summary(validate_visit(&v, today())), "at OutOfRange");
+    }
+
+    #[test]
+    fn validate_issue_errors() {
+        let mut i = issue();
+        (i.category, i.title) = (String::new(), "题".repeat(101));
+        i.reporter.as_mut().unwrap().phone = Some("110".into());
+        let e1 = i.events.get_mut("e1").unwrap();
+        (e1.id, e1.satisfaction) = ("e9".into(), Some(6));
+        let e2 = i.events.get_mut("e2").unwrap();
+        (e2.department, e2.deadline) = (None, Some(e2.at));
+        assert_eq!(
+            summary(validate_issue(&i)),
+            "category Required, title BadLength, reporter.phone BadPhone, \
+             events.e1.id KeyMismatch, events.e1.satisfaction OutOfRange, \
+             events.e2.department Required, events.e2.deadline OutOfRange"
+        );
+        i.events.get_mut("e2").unwrap().deadline = None;
+        assert!(summary(validate_issue(&i)).contains("events.e2.deadline Required"));
+        i.events.clear();
+        assert!(summary(validate_issue(&i)).ends_with("events Required"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validate_never_panics(s in "\\PC{0,24}") {
+            let _ = check_id_number("x", &s, today());
+            let _ = check_phone("x", &s);
+            let _ = check_date("x", &s);
+        }
+
+        #[test]
+        fn validate_id_with_computed_check_digit(
+            body in "[1-9][0-9]{5}(19[0-9]{2}|20[01][0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}"
+        ) {
+            let info = check_id_number("x", &id_for(&body), today()).unwrap();
+            proptest::prop_assert_eq!(info.area_code, body.get(..6).unwrap());
+        }
     }
 }

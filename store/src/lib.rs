@@ -1,1 +1,357 @@
-pub fn x() {}
+//! Gridwalk's stores on SQLite: the device's local store and the district's embedded store
+//! share this crate. Documents (Automerge) are the source of truth, kept as a snapshot plus
+//! incremental chunks; projection tables are derived from them for listing, search and
+//! counting; the outbox remembers which local changes the district has not acknowledged.
+//!
+//! One writer: a [`Store`] owns one connection and takes `&mut self` for every write; each
+//! write is one transaction, so a crash leaves either all of it or none of it.
+
+pub mod district;
+mod docs;
+mod outbox;
+mod projection;
+mod schema;
+mod search;
+
+pub use outbox::OutboxEntry;
+pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
+
+use chrono::{NaiveDate, TimeZone};
+use gridwalk_core::model::{Household, Issue, Visit};
+use gridwalk_core::validate::ValidationErrors;
+use gridwalk_core::{Author, CoreError, DocId, DocKind, Document};
+use rusqlite::{Connection, OptionalExtension};
+use std::path::Path;
+
+/// The one error type of the store crate.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("document {doc_id} not found")]
+    NotFound { doc_id: String },
+    #[error("document {doc_id} is stored as a {stored}, not a {requested}")]
+    WrongKind {
+        doc_id: String,
+        stored: String,
+        requested: String,
+    },
+    #[error("document {doc_id}: {source}")]
+    Doc {
+        doc_id: String,
+        #[source]
+        source: CoreError,
+    },
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("not authorised: {0}")]
+    Unauthorized(String),
+    #[error("device {device_id} has been revoked")]
+    Revoked { device_id: String },
+    #[error("document {doc_id} belongs to grid {grid_id}, outside this device's scope")]
+    Forbidden { doc_id: String, grid_id: String },
+    #[error("bad request: {0}")]
+    BadRequest(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What a write produced: the document's new heads and the change hashes it added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub doc_id: DocId,
+    pub changes: Vec<String>,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (creating if needed) a store file and bring its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Store::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store> {
+        // WAL for readers beside the writer; FULL so a committed edit survives power loss,
+        // not only a killed process.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrations().to_latest(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Create a document holding `value`; validated before anything is written.
+    pub fn create<T>(
+        &mut self,
+        kind: DocKind,
+        id: DocId,
+        grid_id: &str,
+        value: &T,
+        author: Author,
+        now_ms: i64,
+    ) -> Result<WriteOutcome>
+    where
+        T: autosurgeon::Reconcile,
+    {
+        let doc = Document::create(kind, id, value, author, now_ms).map_err(doc_err(id))?;
+        validate_document(&doc, now_ms)?;
+        let tx = self.conn.transaction()?;
+        if docs::exists(&tx, id)? {
+            return Err(StoreError::Doc {
+                doc_id: id.to_string(),
+                source: CoreError::Schema("a document with this id already exists".into()),
+            });
+        }
+        docs::insert(&tx, &doc, grid_id, now_ms)?;
+        let changes = outbox::push_changes(&tx, &doc, grid_id, &[], now_ms)?;
+        projection::upsert(&tx, &doc, grid_id)?;
+        tx.commit()?;
+        Ok(WriteOutcome {
+            doc_id: id,
+            changes,
+        })
+    }
+
+    pub fn create_household(
+        &mut self,
+        h: &Household,
+        author: Author,
+        now_ms: i64,
+    ) -> Result<WriteOutcome> {
+        let id = parse_id(&h.id)?;
+        self.create(DocKind::Household, id, &h.grid_id, h, author, now_ms)
+    }
+
+    pub fn create_visit(&mut self, v: &Visit, author: Author, now_ms: i64) -> Result<WriteOutcome> {
+        let id = parse_id(&v.id)?;
+        self.create(DocKind::Visit, id, &v.grid_id, v, author, now_ms)
+    }
+
+    pub fn create_issue(&mut self, i: &Issue, author: Author, now_ms: i64) -> Result<WriteOutcome> {
+        let id = parse_id(&i.id)?;
+        self.create(DocKind::Issue, id, &i.grid_id, i, author, now_ms)
+    }
+
+    /// Edit a document through its typed root. Only the fields `edit` changes are written,
+    /// as one change; the result is validated before the transaction commits.
+    pub fn edit<T, F>(
+        &mut self,
+        kind: DocKind,
+        id: DocId,
+        author: Author,
+        now_ms: i64,
+        message: &str,
+        edit: F,
+    ) -> Result<WriteOutcome>
+    where
+        T: autosurgeon::Hydrate + serde::Serialize,
+        F: FnOnce(&mut T) -> Result<(), CoreError>,
+    {
+        let tx = self.conn.transaction()?;
+        let (mut doc, grid_id) = docs::load(&tx, id)?;
+        check_kind(&doc, kind)?;
+        let before = doc.heads();
+        doc.edit(author, now_ms, message, edit)
+            .map_err(doc_err(id))?;
+        if doc.heads() == before {
+            return Ok(WriteOutcome {
+                doc_id: id,
+                changes: vec![],
+            });
+        }
+        validate_document(&doc, now_ms)?;
+        docs::append(&tx, &doc, &before, now_ms)?;
+        let changes = outbox::push_changes(&tx, &doc, &grid_id, &before, now_ms)?;
+        projection::upsert(&tx, &doc, &grid_id)?;
+        tx.commit()?;
+        Ok(WriteOutcome {
+            doc_id: id,
+            changes,
+        })
+    }
+
+    /// Resolve a conflict at `path` by writing the chosen value (an ordinary local change).
+    pub fn resolve_conflict(
+        &mut self,
+        id: DocId,
+        author: Author,
+        now_ms: i64,
+        path: &[String],
+        chosen: &serde_json::Value,
+    ) -> Result<WriteOutcome> {
+        let tx = self.conn.transaction()?;
+        let (mut doc, grid_id) = docs::load(&tx, id)?;
+        let before = doc.heads();
+        doc.resolve_conflict(author, now_ms, path, chosen)
+            .map_err(doc_err(id))?;
+        validate_document(&doc, now_ms)?;
+        docs::append(&tx, &doc, &before, now_ms)?;
+        let changes = outbox::push_changes(&tx, &doc, &grid_id, &before, now_ms)?;
+        projection::upsert(&tx, &doc, &grid_id)?;
+        tx.commit()?;
+        Ok(WriteOutcome {
+            doc_id: id,
+            changes,
+        })
+    }
+
+    /// Apply changes that came from elsewhere (another device through the district).
+    /// They are not put in the outbox: the district has them already.
+    pub fn apply_remote(
+        &mut self,
+        kind: DocKind,
+        id: DocId,
+        grid_id: &str,
+        changes: &[&[u8]],
+        now_ms: i64,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let existing = docs::try_load(&tx, id)?;
+        let (mut doc, is_new) = match existing {
+            Some((doc, _)) => (doc, false),
+            None => (Document::empty(kind, id), true),
+        };
+        check_kind(&doc, kind)?;
+        let before = doc.heads();
+        doc.apply_change_bytes(changes.iter().copied())
+            .map_err(doc_err(id))?;
+        if doc.heads() == before {
+            return Ok(());
+        }
+        if is_new {
+            docs::insert(&tx, &doc, grid_id, now_ms)?;
+        } else {
+            docs::append(&tx, &doc, &before, now_ms)?;
+        }
+        // A document still missing dependencies cannot be read yet; its projection waits.
+        if doc.missing_deps().is_empty() {
+            projection::upsert(&tx, &doc, grid_id)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn load(&self, id: DocId) -> Result<Document> {
+        Ok(docs::load(&self.conn, id)?.0)
+    }
+
+    pub fn try_load(&self, id: DocId) -> Result<Option<Document>> {
+        Ok(docs::try_load(&self.conn, id)?.map(|(d, _)| d))
+    }
+
+    pub fn read<T: autosurgeon::Hydrate>(&self, id: DocId) -> Result<T> {
+        self.load(id)?.read().map_err(doc_err(id))
+    }
+
+    /// Every document id with its kind and grid, in id order.
+    pub fn doc_ids(&self) -> Result<Vec<(DocId, DocKind, String)>> {
+        docs::list(&self.conn)
+    }
+
+    /// Throw the projections away and derive them again from the documents.
+    pub fn rebuild_projections(&mut self) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        projection::clear(&tx)?;
+        let ids = docs::list(&tx)?;
+        for (id, _, grid_id) in &ids {
+            let (doc, _) = docs::load(&tx, *id)?;
+            projection::upsert(&tx, &doc, grid_id)?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn parse_id(s: &str) -> Result<DocId> {
+    DocId::parse(s).ok_or_else(|| {
+        StoreError::Invalid(ValidationErrors(vec![
+            gridwalk_core::validate::FieldError::new(
+                "id",
+                gridwalk_core::validate::ErrorCode::BadChars,
+                "编号不是有效的 UUID / id is not a valid UUID",
+            ),
+        ]))
+    })
+}
+
+fn doc_err(id: DocId) -> impl Fn(CoreError) -> StoreError {
+    move |source| match source {
+        CoreError::Invalid(errors) => StoreError::Invalid(errors),
+        source => StoreError::Doc {
+            doc_id: id.to_string(),
+            source,
+        },
+    }
+}
+
+fn check_kind(doc: &Document, kind: DocKind) -> Result<()> {
+    if doc.kind != kind {
+        return Err(StoreError::WrongKind {
+            doc_id: doc.id.to_string(),
+            stored: doc.kind.to_string(),
+            requested: kind.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The local date in Asia/Shanghai for a UTC instant: what "today" means to a worker.
+pub fn local_date(now_ms: i64) -> NaiveDate {
+    chrono_tz::Asia::Shanghai
+        .timestamp_millis_opt(now_ms)
+        .single()
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+}
+
+/// Validate a document against the schema of its kind.
+pub fn validate_document(doc: &Document, now_ms: i64) -> Result<()> {
+    let today = local_date(now_ms);
+    let id = doc.id;
+    match doc.kind {
+        DocKind::Household => {
+            let h: Household = doc.read().map_err(doc_err(id))?;
+            gridwalk_core::validate::validate_household(&h, today)?;
+        }
+        DocKind::Visit => {
+            let v: Visit = doc.read().map_err(doc_err(id))?;
+            gridwalk_core::validate::validate_visit(&v, today)?;
+        }
+        DocKind::Issue => {
+            let i: Issue = doc.read().map_err(doc_err(id))?;
+            gridwalk_core::validate::validate_issue(&i)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! The sync protocol's messages and the pure decisions around them.
+//!
+//! One HTTP request per sync round: the device pushes the changes the district has not
+//! acknowledged and pulls what it has not seen, per grid, from a server-assigned cursor.
+//! See docs/sync-protocol.md for the whole protocol; this module is its types and codec.
+
+use crate::ids::DocKind;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use uuid::Uuid;
+
+/// Bumped on any incompatible change to the messages below.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Media type of a request and response body (postcard, then zstd).
+pub const CONTENT_TYPE: &str = "application/x-gridwalk-sync";
+
+/// Where a device stands in one grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridCursor {
+    pub grid_id: String,
+    /// Server sequence number of the last change of this grid the device has.
+    /// 0: the device has nothing of this grid yet.
+    pub seq: u64,
+    /// While a fresh device pulls a grid page by page: the last document it received.
+    /// `seq` then holds the watermark taken when the full pull began.
+    pub full_after: Option<Uuid>,
+}
+
+impl GridCursor {
+    pub fn fresh(grid_id: impl Into<String>) -> GridCursor {
+        GridCursor {
+            grid_id: grid_id.into(),
+            seq: 0,
+            full_after: None,
+        }
+    }
+
+    /// True while the grid's first download has not finished.
+    pub fn in_full_pull(&self) -> bool {
+        self.seq == 0 || self.full_after.is_some()
+    }
+}
+
+/// Changes of one document, raw Automerge change bytes in causal order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocChanges {
+    pub doc_id: Uuid,
+    pub kind: DocKind,
+    pub changes: Vec<ByteBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub protocol: u16,
+    /// The grids the device holds and where it stands in each.
+    pub cursors: Vec<GridCursor>,
+    /// Unacknowledged local changes, grouped by document.
+    pub push: Vec<DocChanges>,
+    /// Upper bound on the pulled page, in bytes of document data (server clamps it).
+    pub max_pull_bytes: u32,
+    /// Ask for a digest of every grid in scope (the repair check).
+    pub want_digest: bool,
+    /// Repair: the device's heads for documents whose state it wants compared.
+    pub compare: Vec<DocHeads>,
+}
+
+/// What the server did with one pushed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PushOutcome {
+    /// Stored (or already had): the device may drop these changes from its outbox.
+    Accepted,
+    /// Refused, nothing of it stored; the changes stay in the device's outbox.
+    Rejected { code: RejectCode, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectCode {
+    /// The document would not match its schema after the changes; `message` says where.
+    Invalid,
+    /// A change is not valid Automerge, or names dependencies the server lacks.
+    BadChange,
+    /// The change's author is not the pushing device.
+    WrongAuthor,
+    /// The document exists with another kind.
+    WrongKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub doc_id: Uuid,
+    pub outcome: PushOutcome,
+}
+
+/// Document data sent to a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DocData {
+    /// A whole document (`save()` bytes): the first download of a grid, or a repair.
+    Snapshot(ByteBuf),
+    /// Changes after what the device has.
+    Changes(Vec<ByteBuf>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledDoc {
+    pub doc_id: Uuid,
+    pub kind: DocKind,
+    pub grid_id: String,
+    pub data: DocData,
+}
+
+/// A grid's digest: how many documents and a hash over every (document, heads) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridDigest {
+    pub grid_id: String,
+    pub docs: u64,
+    pub hash: [u8; 32],
+}
+
+/// A document's heads (raw 32-byte change hashes), for the repair comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocHeads {
+    pub doc_id: Uuid,
+    pub heads: Vec<[u8; 32]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub protocol: u16,
+    pub pushed: Vec<PushResult>,
+    pub pulled: Vec<PulledDoc>,
+    /// The device's new cursors: persist them together with the pulled documents.
+    pub cursors: Vec<GridCursor>,
+    /// More to pull: ask again right away.
+    pub more: bool,
+    /// Total documents in the grids still being fully pulled (for a progress bar).
+    pub full_pull_total: u64,
+    pub digests: Vec<GridDigest>,
+    /// Repair: server heads of the compared documents that differ from the device's.
+    pub server_heads: Vec<DocHeads>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("body is not valid zstd at byte {offset}: {reason}")]
+    Compression { offset: usize, reason: String },
+    #[error("body is larger than the limit of {limit} bytes once decompressed")]
+    TooLarge { limit: usize },
+    #[error("body is not a valid message: {0}")]
+    Decode(String),
+    #[error("protocol version {got} is not supported (server speaks {supported})")]
+    Version { got: u16, supported: u16 },
+}
+
+/// Encode a message: postcard, then zstd.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    // Encoding into a Vec cannot fail for these types; an empty body would be refused.
+    let raw = postcard::to_allocvec(msg).unwrap_or_default();
+    zstd::bulk::compress(&raw, 3).unwrap_or_default()
+}
+
+/// Decode a message, refusing bodies that decompress past `limit` bytes.
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], limit: usize) -> Result<T, CodecError> {
+    let raw = decompress_limited(body, limit)?;
+    postcard::from_bytes(&raw).map_err(|e| CodecError::Decode(e.to_string()))
+}
+
+fn decompress_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
+    use std::io::Read;
+    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| CodecError::Compression {
+        offset: 0,
+        reason: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    let read = decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| CodecError::Compression {
+            offset: out.len(),
+            reason: e.to_string(),
+        })?;
+    if read > limit {
+        return Err(CodecError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// The digest of a grid from its (document id, sorted heads) pairs, in document id order.
+pub fn grid_digest<'a, I>(grid_id: &str, docs: I) -> GridDigest
+where
+    I: IntoIterator<Item = (Uuid, &'a [[u8; 32]])>,
+{
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut count = 0;
+    for (id, heads) in docs {
+        hasher.update(id.as_bytes());
+        let mut sorted: Vec<&[u8; 32]> = heads.iter().collect();
+        sorted.sort();
+        for h in sorted {
+            hasher.update(h);
+        }
+        hasher.update([0xff]);
+        count += 1;
+    }
+    GridDigest {
+        grid_id: grid_id.to_string(),
+        docs: count,
+        hash: hasher.finalize().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SyncRequest {
+        SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursors: vec![GridCursor::fresh("g1")],
+            push: vec![DocChanges {
+                doc_id: Uuid::from_u128(7),
+                kind: DocKind::Household,
+                changes: vec![ByteBuf::from(vec![1, 2, 3])],
+            }],
+            max_pull_bytes: 1 << 20,
+            want_digest: false,
+            compare: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let req = sample();
+        let back: SyncRequest = decode(&encode(&req), 1 << 20).expect("decodes");
+        assert_eq!(back, req);
+    }
+
+    #[test]
+    fn garbage_and_truncation_are_errors_not_panics() {
+        let body = encode(&sample());
+        assert!(decode::<SyncRequest>(b"not zstd at all", 1 << 20).is_err());
+        for cut in 0..body.len() {
+            assert!(
+                decode::<SyncRequest>(&body[..cut], 1 << 20).is_err(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn decompression_bomb_is_refused() {
+        let big = zstd::bulk::compress(&vec![0u8; 10 << 20], 3).expect("compress");
+        assert_eq!(
+            decode::<SyncRequest>(&big, 1 << 20),
+            Err(CodecError::TooLarge { limit: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn digest_ignores_head_order_but_not_content() {
+        let a = [[1u8; 32], [2u8; 32]];
+        let b = [[2u8; 32], [1u8; 32]];
+        let id = Uuid::from_u128(1);
+        assert_eq!(
+            grid_digest("g", [(id, &a[..])]),
+            grid_digest("g", [(id, &b[..])])
+        );
+        assert_ne!(
+            grid_digest("g", [(id, &a[..])]),
+            grid_digest("g", [(id, &a[..1])])
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Users, their grids, enrollment codes and device tokens.
+//!
+//! Codes and tokens are random and never stored: only their SHA-256 is. They are long
+//! random secrets (not passwords), so a fast hash is enough; a revoked device's token is
+//! refused on its very next request.
+
+use super::{DeviceAuth, SqliteDistrict};
+use crate::{Result, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Normalise a typed code: case, spaces and dashes do not matter.
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn random_code() -> String {
+    let bytes = *Uuid::new_v4().as_bytes();
+    let chars: String = bytes[..12]
+        .iter()
+        .map(|b| CODE_ALPHABET[(*b as usize) % CODE_ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}-{}", &chars[..4], &chars[4..8], &chars[8..12])
+}
+
+fn random_token() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    /// `worker`, `supervisor` or `admin`.
+    pub role: String,
+    pub grids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub grids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+}
+
+/// What a device gets for its enrollment code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub device_id: String,
+    pub user_id: String,
+    pub display_name: String,
+    pub token: String,
+    pub grids: Vec<String>,
+}
+
+fn user_grids(conn: &Connection, user_id: &str) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT grid_id FROM user_grids WHERE user_id = ?1 ORDER BY grid_id")?;
+    let rows = stmt.query_map([user_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+impl SqliteDistrict {
+    /// Create a user with the given grids (worker scope). Returns the user id.
+    pub fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
+        if !["worker", "supervisor", "admin"].contains(&user.role.as_str()) {
+            return Err(StoreError::BadRequest(format!(
+                "role must be worker, supervisor or admin, not {:?}",
+                user.role
+            )));
+        }
+        let user_id = Uuid::now_v7().to_string();
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO users (user_id, username, display_name, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user_id, user.username, user.display_name, user.role, now_ms],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::BadRequest(format!("username {:?} is taken", user.username))
+                }
+                e => e.into(),
+            })?;
+            for g in &user.grids {
+                tx.execute(
+                    "INSERT OR IGNORE INTO user_grids (user_id, grid_id) VALUES (?1, ?2)",
+                    params![user_id, g],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+        Ok(user_id)
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Result<Option<UserInfo>> {
+        self.with_reader(|conn| {
+            let row: Option<(String, String, String, String)> = conn
+                .query_row(
+                    "SELECT user_id, username, display_name, role FROM users WHERE username = ?1",
+                    [username],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            row.map(|(user_id, username, display_name, role)| {
+                Ok(UserInfo {
+                    grids: user_grids(conn, &user_id)?,
+                    user_id,
+                    username,
+                    display_name,
+                    role,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// A one-time enrollment code for `user_id`, valid for `ttl_ms`.
+    pub fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        let code = random_code();
+        self.with_writer(|store| {
+            let exists: bool = store
+                .conn
+                .query_row("SELECT 1 FROM users WHERE user_id = ?1", [user_id], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some();
+            if !exists {
+                return Err(StoreError::BadRequest(format!("no user {user_id}")));
+            }
+            store.conn.execute(
+                "INSERT INTO enrollments (code_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    sha256_hex(&normalize_code(&code)),
+                    user_id,
+                    now_ms,
+                    now_ms + ttl_ms
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok(code)
+    }
+
+    pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<bool> {
+        self.with_writer(|store| {
+            let n = store.conn.execute(
+                "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+                params![device_id, now_ms],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT device_id, user_id, name, enrolled_at, revoked_at, last_sync_at
+                 FROM devices ORDER BY enrolled_at",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceInfo {
+                    device_id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    name: r.get(2)?,
+                    enrolled_at: r.get(3)?,
+                    revoked_at: r.get(4)?,
+                    last_sync_at: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    pub(super) fn authenticate_impl(&self, token: &str, _now_ms: i64) -> Result<DeviceAuth> {
+        let hash = sha256_hex(token.trim());
+        self.with_reader(|conn| {
+            let row: Option<(String, String, Option<i64>)> = conn
+                .query_row(
+                    "SELECT device_id, user_id, revoked_at FROM devices WHERE token_hash = ?1",
+                    [&hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            match row {
+                None => Err(StoreError::Unauthorized("unknown device token".into())),
+                Some((device_id, _, Some(_))) => Err(StoreError::Revoked { device_id }),
+                Some((device_id, user_id, None)) => Ok(DeviceAuth {
+                    grids: user_grids(conn, &user_id)?,
+                    device_id,
+                    user_id,
+                }),
+            }
+        })
+    }
+
+    pub(super) fn enroll_impl(
+        &self,
+        code: &str,
+        device_name: &str,
+        now_ms: i64,
+    ) -> Result<Enrolled> {
+        let hash = sha256_hex(&normalize_code(code));
+        let device_id = Uuid::now_v7().to_string();
+        let token = random_token();
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let row: Option<(String, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT user_id, expires_at, used_at FROM enrollments WHERE code_hash = ?1",
+                    [&hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let user_id = match row {
+                None => return Err(StoreError::Unauthorized("unknown enrollment code".into())),
+                Some((_, _, Some(_))) => {
+                    return Err(StoreError::Unauthorized(
+                        "enrollment code already used".into(),
+                    ))
+                }
+                Some((_, expires, None)) if expires < now_ms => {
+                    return Err(StoreError::Unauthorized("enrollment code expired".into()))
+                }
+                Some((user_id, _, None)) => user_id,
+            };
+            tx.execute(
+                "UPDATE enrollments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
+                params![hash, now_ms, device_id],
+            )?;
+            let name: String = device_name.chars().take(100).collect();
+            tx.execute(
+                "INSERT INTO devices (device_id, user_id, name, token_hash, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id, user_id, name, sha256_hex(&token), now_ms],
+            )?;
+            let display_name: String = tx.query_row(
+                "SELECT display_name FROM users WHERE user_id = ?1",
+                [&user_id],
+                |r| r.get(0),
+            )?;
+            let grids = user_grids(&tx, &user_id)?;
+            tx.commit()?;
+            Ok(Enrolled {
+                device_id: device_id.clone(),
+                user_id,
+                display_name,
+                token: token.clone(),
+                grids,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_normalise_and_look_random() {
+        let c = random_code();
+        assert_eq!(c.len(), 14);
+        assert_eq!(
+            normalize_code(&c.to_lowercase().replace('-', " ")),
+            c.replace('-', "")
+        );
+        assert_ne!(random_code(), random_code());
+        assert_eq!(random_token().len(), 64);
+    }
+}

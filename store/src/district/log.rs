@@ -1,0 +1,115 @@
+//! The sync log: one row per sync session, for supervisors to review.
+
+use super::SqliteDistrict;
+use crate::Result;
+use rusqlite::{params, types::Value};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncLogEntry {
+    pub id: i64,
+    pub device_id: String,
+    pub user_id: String,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub docs_in: i64,
+    pub changes_in: i64,
+    pub docs_out: i64,
+    pub changes_out: i64,
+    pub bytes_in: i64,
+    pub bytes_out: i64,
+    pub conflicts: i64,
+    pub rejected: i64,
+    /// JSON array of `{doc_id, code, message}`; `[]` when all went well.
+    pub errors: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncLogQuery {
+    pub device_id: Option<String>,
+    pub user_id: Option<String>,
+    pub since: Option<i64>,
+    pub limit: usize,
+}
+
+impl SqliteDistrict {
+    pub(super) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
+                    changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts, rejected,
+                    errors)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    e.device_id,
+                    e.user_id,
+                    e.started_at,
+                    e.duration_ms,
+                    e.docs_in,
+                    e.changes_in,
+                    e.docs_out,
+                    e.changes_out,
+                    e.bytes_in,
+                    e.bytes_out,
+                    e.conflicts,
+                    e.rejected,
+                    e.errors
+                ],
+            )?;
+            tx.execute(
+                "UPDATE devices SET last_sync_at = ?2 WHERE device_id = ?1",
+                params![e.device_id, e.started_at],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn sync_logs_impl(&self, q: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
+        self.with_reader(|conn| {
+            let mut sql = String::from(
+                "SELECT id, device_id, user_id, started_at, duration_ms, docs_in, changes_in,
+                    docs_out, changes_out, bytes_in, bytes_out, conflicts, rejected, errors
+                 FROM sync_log WHERE 1 = 1",
+            );
+            let mut args: Vec<Value> = Vec::new();
+            if let Some(d) = &q.device_id {
+                args.push(Value::Text(d.clone()));
+                sql.push_str(&format!(" AND device_id = ?{}", args.len()));
+            }
+            if let Some(u) = &q.user_id {
+                args.push(Value::Text(u.clone()));
+                sql.push_str(&format!(" AND user_id = ?{}", args.len()));
+            }
+            if let Some(s) = q.since {
+                args.push(Value::Integer(s));
+                sql.push_str(&format!(" AND started_at >= ?{}", args.len()));
+            }
+            sql.push_str(&format!(
+                " ORDER BY started_at DESC, id DESC LIMIT {}",
+                q.limit.clamp(1, 1000)
+            ));
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(SyncLogEntry {
+                    id: r.get(0)?,
+                    device_id: r.get(1)?,
+                    user_id: r.get(2)?,
+                    started_at: r.get(3)?,
+                    duration_ms: r.get(4)?,
+                    docs_in: r.get(5)?,
+                    changes_in: r.get(6)?,
+                    docs_out: r.get(7)?,
+                    changes_out: r.get(8)?,
+                    bytes_in: r.get(9)?,
+                    bytes_out: r.get(10)?,
+                    conflicts: r.get(11)?,
+                    rejected: r.get(12)?,
+                    errors: r.get(13)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}

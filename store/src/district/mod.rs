@@ -1,0 +1,156 @@
+//! The district store: every device's changes merged, with server sequence numbers for
+//! cursors, device enrollment and tokens, and the sync log.
+//!
+//! [`DistrictStore`] is what the sync server needs; [`SqliteDistrict`] implements it on
+//! the embedded SQLite file. Writes go through one writer connection (a mutex): sequence
+//! numbers are therefore assigned and committed in the same order, which is what makes a
+//! cursor safe. Reads run on a small pool of connections, each inside one transaction so
+//! that a sync response sees one consistent snapshot.
+
+mod auth;
+mod log;
+mod sync;
+
+pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
+pub use log::{SyncLogEntry, SyncLogQuery};
+pub use sync::{PullOutcome, PushOutcomeReport};
+
+use crate::{Result, Store};
+use gridwalk_core::sync::{DocChanges, DocHeads, GridCursor, GridDigest, PulledDoc};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// An authenticated device and the grids it may sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub device_id: String,
+    pub user_id: String,
+    pub grids: Vec<String>,
+}
+
+impl DeviceAuth {
+    pub fn may_sync(&self, grid_id: &str) -> bool {
+        self.grids.iter().any(|g| g == grid_id)
+    }
+}
+
+/// What the sync server needs of a district store. Implemented on SQLite here; a
+/// PostgreSQL implementation must pass the same tests.
+pub trait DistrictStore: Send + Sync {
+    /// The device behind a bearer token; refused if unknown or revoked.
+    fn authenticate(&self, token: &str, now_ms: i64) -> Result<DeviceAuth>;
+    /// Exchange a one-time enrollment code for a device id and token.
+    fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled>;
+    /// Apply pushed changes, answered per document. A document outside the device's
+    /// scope fails the whole push with [`StoreError::Forbidden`] and stores nothing.
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<PushOutcomeReport>;
+    /// What the device has not seen, from its cursors, at most about `max_bytes`.
+    fn pull(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome>;
+    /// Digest of each grid (document ids and heads).
+    fn digests(&self, grids: &[String]) -> Result<Vec<GridDigest>>;
+    /// Repair: snapshots and heads of the documents whose heads differ from the device's.
+    fn compare(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocHeads],
+    ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)>;
+    fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
+    fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
+}
+
+pub struct SqliteDistrict {
+    path: PathBuf,
+    writer: Mutex<Store>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteDistrict {
+    /// Open (creating if needed) `district.sqlite` in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SqliteDistrict> {
+        let path = dir.as_ref().join("district.sqlite");
+        let writer = Store::open(&path)?;
+        Ok(SqliteDistrict {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` with the one writer. A poisoned lock (a panic mid-write) is still usable:
+    /// SQLite rolled the unfinished transaction back.
+    pub fn with_writer<R>(&self, f: impl FnOnce(&mut Store) -> Result<R>) -> Result<R> {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Run `f` on a pooled read connection inside one read transaction (one snapshot).
+    pub fn with_reader<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path)?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c.pragma_update(None, "foreign_keys", "ON")?;
+                c
+            }
+        };
+        conn.execute_batch("BEGIN")?;
+        let out = f(&conn);
+        let end = conn.execute_batch("COMMIT");
+        if end.is_ok() {
+            let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+        }
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+}
+
+impl SqliteDistrict {
+    /// Replace the area tree (validated first).
+    pub fn set_area_tree(&self, tree: &gridwalk_core::area::AreaTree, now_ms: i64) -> Result<()> {
+        tree.validate()?;
+        let json = serde_json::to_string(tree)
+            .map_err(|e| crate::StoreError::BadRequest(e.to_string()))?;
+        self.with_writer(|store| {
+            store.conn.execute(
+                "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET tree = excluded.tree, updated_at = excluded.updated_at",
+                rusqlite::params![json, now_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn area_tree(&self) -> Result<Option<gridwalk_core::area::AreaTree>> {
+        use rusqlite::OptionalExtension;
+        let json: Option<String> = self.with_reader(|conn| {
+            Ok(conn
+                .query_row("SELECT tree FROM area_tree WHERE id = 1", [], |r| r.get(0))
+                .optional()?)
+        })?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| crate::StoreError::BadRequest(e.to_string()))
+        })
+        .transpose()
+    }
+}

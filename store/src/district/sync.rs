@@ -1,0 +1,603 @@
+//! Push and pull against the district store.
+
+use super::{DeviceAuth, DistrictStore, SqliteDistrict, SyncLogEntry, SyncLogQuery};
+use crate::{docs, projection, validate_document, Result, StoreError};
+use automerge::{Change, ChangeHash};
+use gridwalk_core::sync::{
+    grid_digest, DocChanges, DocData, DocHeads, GridCursor, GridDigest, PulledDoc, PushOutcome,
+    PushResult, RejectCode,
+};
+use gridwalk_core::{Author, DocId, DocKind, Document};
+use rusqlite::{params, Connection};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Smallest and largest page a device may ask for.
+const MIN_PAGE_BYTES: usize = 16 * 1024;
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushOutcomeReport {
+    pub results: Vec<PushResult>,
+    /// Documents that gained changes, and how many changes were new to the server.
+    pub docs_changed: usize,
+    pub changes_stored: usize,
+    /// Conflicts that exist now and did not before the push.
+    pub conflicts_created: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullOutcome {
+    pub docs: Vec<PulledDoc>,
+    pub cursors: Vec<GridCursor>,
+    pub more: bool,
+    pub full_pull_total: u64,
+    pub changes_out: usize,
+    pub bytes_out: usize,
+}
+
+/// A pushed document after its changes were applied in memory, before anything is written.
+struct Staged {
+    doc: Document,
+    grid_id: String,
+    before: Vec<ChangeHash>,
+    is_new: bool,
+    conflicts_before: usize,
+}
+
+fn reject(doc_id: Uuid, code: RejectCode, message: impl Into<String>) -> PushResult {
+    PushResult {
+        doc_id,
+        outcome: PushOutcome::Rejected {
+            code,
+            message: message.into(),
+        },
+    }
+}
+
+fn parse_heads(text: &str) -> Vec<[u8; 32]> {
+    text.split(',')
+        .filter_map(|h| {
+            let bytes = hex::decode(h).ok()?;
+            <[u8; 32]>::try_from(bytes.as_slice()).ok()
+        })
+        .collect()
+}
+
+/// Apply one pushed document's changes in memory and decide. `Ok(None)` means accepted
+/// with nothing new; `Err` is a per-document rejection.
+fn stage(
+    conn: &Connection,
+    device: &DeviceAuth,
+    pushed: &DocChanges,
+    now_ms: i64,
+) -> Result<Result<Option<Staged>, PushResult>> {
+    let id = DocId(pushed.doc_id);
+    let mut changes = Vec::with_capacity(pushed.changes.len());
+    for (i, bytes) in pushed.changes.iter().enumerate() {
+        let change = match Change::from_bytes(bytes.to_vec()) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = format!("change #{i} is not a valid Automerge change: {e}");
+                return Ok(Err(reject(pushed.doc_id, RejectCode::BadChange, msg)));
+            }
+        };
+        let author = Author::from_actor(change.actor_id());
+        let ours = author.is_some_and(|a| {
+            a.device.to_string() == device.device_id && a.user.to_string() == device.user_id
+        });
+        if !ours {
+            let msg = format!("change #{i} was not made by this device and its user");
+            return Ok(Err(reject(pushed.doc_id, RejectCode::WrongAuthor, msg)));
+        }
+        changes.push(change);
+    }
+    let (mut doc, stored_grid) = match docs::try_load(conn, id)? {
+        Some((doc, grid)) => (doc, Some(grid)),
+        None => (Document::empty(pushed.kind, id), None),
+    };
+    if doc.kind != pushed.kind {
+        let msg = format!("document is a {}, not a {}", doc.kind, pushed.kind);
+        return Ok(Err(reject(pushed.doc_id, RejectCode::WrongKind, msg)));
+    }
+    let before = doc.heads();
+    let conflicts_before = doc.conflicts().len();
+    let raw: Vec<&[u8]> = changes.iter().map(|c| c.raw_bytes()).collect();
+    if let Err(e) = doc.apply_change_bytes(raw) {
+        return Ok(Err(reject(
+            pushed.doc_id,
+            RejectCode::BadChange,
+            e.to_string(),
+        )));
+    }
+    if !doc.missing_deps().is_empty() {
+        let msg = "changes depend on changes the server does not have; push them together";
+        return Ok(Err(reject(pushed.doc_id, RejectCode::BadChange, msg)));
+    }
+    let content_grid = doc
+        .to_json()
+        .get("grid_id")
+        .and_then(|g| g.as_str())
+        .map(str::to_string)
+        .unwrap_or_default();
+    // Scope is checked on both the stored grid and the grid the document now names.
+    for grid in stored_grid.iter().chain(std::iter::once(&content_grid)) {
+        if !device.may_sync(grid) {
+            return Err(StoreError::Forbidden {
+                doc_id: id.to_string(),
+                grid_id: grid.clone(),
+            });
+        }
+    }
+    if stored_grid.as_ref().is_some_and(|g| *g != content_grid) {
+        let msg = "grid_id cannot change: moving a household to another grid is an admin action";
+        return Ok(Err(reject(pushed.doc_id, RejectCode::Invalid, msg)));
+    }
+    if doc.heads() == before {
+        return Ok(Ok(None));
+    }
+    if let Err(e) = validate_document(&doc, now_ms) {
+        return Ok(Err(reject(
+            pushed.doc_id,
+            RejectCode::Invalid,
+            e.to_string(),
+        )));
+    }
+    Ok(Ok(Some(Staged {
+        doc,
+        grid_id: content_grid,
+        before,
+        is_new: stored_grid.is_none(),
+        conflicts_before,
+    })))
+}
+
+fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64) -> Result<usize> {
+    if s.is_new {
+        docs::insert(conn, &s.doc, &s.grid_id, now_ms)?;
+    } else {
+        docs::append(conn, &s.doc, &s.before, now_ms)?;
+    }
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO changes (hash, doc_id, kind, grid_id, bytes, author_user,
+            author_device, pushed_by, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut stored = 0;
+    for change in s.doc.changes_since(&s.before) {
+        let author = Author::from_actor(change.actor_id());
+        stored += stmt.execute(params![
+            change.hash().to_string(),
+            s.doc.id.to_string(),
+            s.doc.kind.as_str(),
+            s.grid_id,
+            change.raw_bytes(),
+            author.map(|a| a.user.to_string()),
+            author.map(|a| a.device.to_string()),
+            device.device_id,
+            now_ms
+        ])?;
+    }
+    projection::upsert(conn, &s.doc, &s.grid_id)?;
+    Ok(stored)
+}
+
+/// Store a change made on the server itself (a supervisor's action) with its sequence.
+pub(crate) fn record_server_changes(
+    conn: &Connection,
+    doc: &Document,
+    grid_id: &str,
+    before: &[ChangeHash],
+    now_ms: i64,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO changes (hash, doc_id, kind, grid_id, bytes, author_user,
+            author_device, pushed_by, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
+    )?;
+    for change in doc.changes_since(before) {
+        let author = Author::from_actor(change.actor_id());
+        stmt.execute(params![
+            change.hash().to_string(),
+            doc.id.to_string(),
+            doc.kind.as_str(),
+            grid_id,
+            change.raw_bytes(),
+            author.map(|a| a.user.to_string()),
+            author.map(|a| a.device.to_string()),
+            now_ms
+        ])?;
+    }
+    Ok(())
+}
+
+fn doc_bytes(conn: &Connection, doc_id: &str, snapshot: Vec<u8>, chunks: i64) -> Result<Vec<u8>> {
+    let mut bytes = snapshot;
+    if chunks > 0 {
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([doc_id])?;
+        while let Some(row) = rows.next()? {
+            let chunk: Vec<u8> = row.get(0)?;
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    Ok(bytes)
+}
+
+impl SqliteDistrict {
+    fn pull_impl(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome> {
+        let budget = max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES);
+        self.with_reader(|conn| {
+            let high: i64 =
+                conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
+            let mut out = PullOutcome::default();
+            let mut grids = device.grids.clone();
+            grids.sort();
+            for grid in grids {
+                let cursor = cursors
+                    .iter()
+                    .find(|c| c.grid_id == grid)
+                    .cloned()
+                    .unwrap_or_else(|| GridCursor::fresh(grid.clone()));
+                if out.bytes_out >= budget {
+                    out.more = true;
+                    out.cursors.push(cursor);
+                    continue;
+                }
+                let next = if cursor.in_full_pull() {
+                    self.pull_full(conn, &cursor, high, budget, &mut out)?
+                } else {
+                    self.pull_changes(conn, device, &cursor, high, budget, &mut out)?
+                };
+                out.cursors.push(next);
+            }
+            Ok(out)
+        })
+    }
+
+    /// A fresh grid: whole documents in id order, from a watermark taken at the start.
+    fn pull_full(
+        &self,
+        conn: &Connection,
+        cursor: &GridCursor,
+        high: i64,
+        budget: usize,
+        out: &mut PullOutcome,
+    ) -> Result<GridCursor> {
+        let watermark = if cursor.seq == 0 {
+            high as u64
+        } else {
+            cursor.seq
+        };
+        let after = cursor.full_after.map(|u| u.to_string()).unwrap_or_default();
+        let total: i64 = conn.query_row(
+            "SELECT count(*) FROM docs WHERE grid_id = ?1",
+            [&cursor.grid_id],
+            |r| r.get(0),
+        )?;
+        out.full_pull_total += total as u64;
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc_id, kind, snapshot, chunk_count FROM docs
+             WHERE grid_id = ?1 AND doc_id > ?2 ORDER BY doc_id",
+        )?;
+        let mut rows = stmt.query(params![cursor.grid_id, after])?;
+        let mut last: Option<Uuid> = None;
+        while let Some(row) = rows.next()? {
+            if out.bytes_out >= budget {
+                out.more = true;
+                return Ok(GridCursor {
+                    grid_id: cursor.grid_id.clone(),
+                    seq: watermark,
+                    full_after: last,
+                });
+            }
+            let doc_id: String = row.get(0)?;
+            let kind: String = row.get(1)?;
+            let (Some(uuid), Some(kind)) = (Uuid::parse_str(&doc_id).ok(), DocKind::parse(&kind))
+            else {
+                continue;
+            };
+            let bytes = doc_bytes(conn, &doc_id, row.get(2)?, row.get(3)?)?;
+            out.bytes_out += bytes.len();
+            out.docs.push(PulledDoc {
+                doc_id: uuid,
+                kind,
+                grid_id: cursor.grid_id.clone(),
+                data: DocData::Snapshot(ByteBuf::from(bytes)),
+            });
+            last = Some(uuid);
+        }
+        Ok(GridCursor {
+            grid_id: cursor.grid_id.clone(),
+            seq: watermark,
+            full_after: None,
+        })
+    }
+
+    /// A grid the device has: the changes after its cursor, in sequence order, except the
+    /// ones this device pushed itself.
+    fn pull_changes(
+        &self,
+        conn: &Connection,
+        device: &DeviceAuth,
+        cursor: &GridCursor,
+        high: i64,
+        budget: usize,
+        out: &mut PullOutcome,
+    ) -> Result<GridCursor> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, doc_id, kind, bytes FROM changes
+             WHERE grid_id = ?1 AND seq > ?2 AND seq <= ?3
+               AND (pushed_by IS NULL OR pushed_by != ?4)
+             ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![
+            cursor.grid_id,
+            cursor.seq as i64,
+            high,
+            device.device_id
+        ])?;
+        let mut by_doc: BTreeMap<Uuid, usize> = BTreeMap::new();
+        let mut seq = cursor.seq;
+        while let Some(row) = rows.next()? {
+            if out.bytes_out >= budget {
+                out.more = true;
+                return Ok(GridCursor {
+                    grid_id: cursor.grid_id.clone(),
+                    seq,
+                    full_after: None,
+                });
+            }
+            let row_seq: i64 = row.get(0)?;
+            let doc_id: String = row.get(1)?;
+            let kind: String = row.get(2)?;
+            let bytes: Vec<u8> = row.get(3)?;
+            seq = row_seq as u64;
+            let (Some(uuid), Some(kind)) = (Uuid::parse_str(&doc_id).ok(), DocKind::parse(&kind))
+            else {
+                continue;
+            };
+            out.bytes_out += bytes.len();
+            out.changes_out += 1;
+            let idx = *by_doc.entry(uuid).or_insert_with(|| {
+                out.docs.push(PulledDoc {
+                    doc_id: uuid,
+                    kind,
+                    grid_id: cursor.grid_id.clone(),
+                    data: DocData::Changes(Vec::new()),
+                });
+                out.docs.len() - 1
+            });
+            if let DocData::Changes(list) = &mut out.docs[idx].data {
+                list.push(ByteBuf::from(bytes));
+            }
+        }
+        Ok(GridCursor {
+            grid_id: cursor.grid_id.clone(),
+            seq: high.max(0) as u64,
+            full_after: None,
+        })
+    }
+}
+
+impl DistrictStore for SqliteDistrict {
+    fn authenticate(&self, token: &str, now_ms: i64) -> Result<DeviceAuth> {
+        self.authenticate_impl(token, now_ms)
+    }
+
+    fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<super::Enrolled> {
+        self.enroll_impl(code, device_name, now_ms)
+    }
+
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        pushed: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<PushOutcomeReport> {
+        if pushed.is_empty() {
+            return Ok(PushOutcomeReport::default());
+        }
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let mut report = PushOutcomeReport::default();
+            let mut staged = Vec::new();
+            // Pass 1: apply everything in memory. A scope violation anywhere aborts the
+            // whole push before a single row is written.
+            for p in pushed {
+                match stage(&tx, device, p, now_ms)? {
+                    Ok(Some(s)) => staged.push(s),
+                    Ok(None) => report.results.push(PushResult {
+                        doc_id: p.doc_id,
+                        outcome: PushOutcome::Accepted,
+                    }),
+                    Err(rejected) => report.results.push(rejected),
+                }
+            }
+            // Pass 2: write what was accepted, all in this one transaction.
+            for s in &staged {
+                report.changes_stored += write_staged(&tx, device, s, now_ms)?;
+                report.docs_changed += 1;
+                report.conflicts_created +=
+                    s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+                report.results.push(PushResult {
+                    doc_id: s.doc.id.0,
+                    outcome: PushOutcome::Accepted,
+                });
+            }
+            tx.commit()?;
+            Ok(report)
+        })
+    }
+
+    fn pull(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome> {
+        self.pull_impl(device, cursors, max_bytes)
+    }
+
+    fn digests(&self, grids: &[String]) -> Result<Vec<GridDigest>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT doc_id, heads FROM docs WHERE grid_id = ?1 ORDER BY doc_id",
+            )?;
+            let mut out = Vec::new();
+            for grid in grids {
+                let rows: Vec<(Uuid, Vec<[u8; 32]>)> = stmt
+                    .query_map([grid], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .filter_map(|r| r.ok())
+                    .filter_map(|(id, heads)| {
+                        Some((Uuid::parse_str(&id).ok()?, parse_heads(&heads)))
+                    })
+                    .collect();
+                out.push(grid_digest(
+                    grid,
+                    rows.iter().map(|(id, h)| (*id, h.as_slice())),
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    fn compare(
+        &self,
+        device: &DeviceAuth,
+        theirs: &[DocHeads],
+    ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)> {
+        self.with_reader(|conn| {
+            let mut docs_out = Vec::new();
+            let mut heads_out = Vec::new();
+            for d in theirs {
+                let id = d.doc_id.to_string();
+                let row = conn.query_row(
+                    "SELECT kind, grid_id, heads, snapshot, chunk_count FROM docs WHERE doc_id = ?1",
+                    [&id],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?, r.get::<_, i64>(4)?)),
+                );
+                let Ok((kind, grid, heads, snapshot, chunks)) = row else {
+                    // The server lacks it entirely: its heads are empty.
+                    heads_out.push(DocHeads { doc_id: d.doc_id, heads: vec![] });
+                    continue;
+                };
+                if !device.may_sync(&grid) {
+                    return Err(StoreError::Forbidden { doc_id: id, grid_id: grid });
+                }
+                let mut ours = parse_heads(&heads);
+                let mut theirs_sorted = d.heads.clone();
+                ours.sort();
+                theirs_sorted.sort();
+                if ours != theirs_sorted {
+                    let Some(kind) = DocKind::parse(&kind) else { continue };
+                    docs_out.push(PulledDoc {
+                        doc_id: d.doc_id,
+                        kind,
+                        grid_id: grid,
+                        data: DocData::Snapshot(ByteBuf::from(doc_bytes(conn, &id, snapshot, chunks)?)),
+                    });
+                    heads_out.push(DocHeads { doc_id: d.doc_id, heads: ours });
+                }
+            }
+            Ok((docs_out, heads_out))
+        })
+    }
+
+    fn record_sync(&self, entry: &SyncLogEntry) -> Result<()> {
+        self.record_sync_impl(entry)
+    }
+
+    fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
+        self.sync_logs_impl(query)
+    }
+}
+
+impl SqliteDistrict {
+    /// Store documents made on the server (an import, the demo district), each with its
+    /// changes sequenced so devices pull them like any other. Validated first; all or
+    /// nothing. Documents that exist already are skipped. Returns how many were added.
+    pub fn import_documents(&self, docs_in: &[(Document, String)], now_ms: i64) -> Result<usize> {
+        for (doc, _) in docs_in {
+            validate_document(doc, now_ms)?;
+        }
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let mut added = 0;
+            for (doc, grid) in docs_in {
+                if docs::exists(&tx, doc.id)? {
+                    continue;
+                }
+                docs::insert(&tx, doc, grid, now_ms)?;
+                record_server_changes(&tx, doc, grid, &[], now_ms)?;
+                projection::upsert(&tx, doc, grid)?;
+                added += 1;
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+    }
+
+    /// Edit a document on the server (a supervisor's action) as `author`; the change gets
+    /// a sequence number like a pushed one, so devices receive it on their next sync.
+    pub fn edit_document<T, F>(
+        &self,
+        kind: DocKind,
+        id: DocId,
+        author: Author,
+        now_ms: i64,
+        message: &str,
+        edit: F,
+    ) -> Result<Vec<String>>
+    where
+        T: autosurgeon::Hydrate + serde::Serialize,
+        F: FnOnce(&mut T) -> std::result::Result<(), gridwalk_core::CoreError>,
+    {
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let (mut doc, grid) = docs::load(&tx, id)?;
+            if doc.kind != kind {
+                return Err(StoreError::WrongKind {
+                    doc_id: id.to_string(),
+                    stored: doc.kind.to_string(),
+                    requested: kind.to_string(),
+                });
+            }
+            let before = doc.heads();
+            doc.edit(author, now_ms, message, edit)
+                .map_err(|source| StoreError::Doc {
+                    doc_id: id.to_string(),
+                    source,
+                })?;
+            if doc.heads() == before {
+                return Ok(vec![]);
+            }
+            validate_document(&doc, now_ms)?;
+            docs::append(&tx, &doc, &before, now_ms)?;
+            record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
+            projection::upsert(&tx, &doc, &grid)?;
+            tx.commit()?;
+            Ok(doc
+                .changes_since(&before)
+                .iter()
+                .map(|c| c.hash().to_string())
+                .collect())
+        })
+    }
+
+    /// Read a document from the district store.
+    pub fn load_document(&self, id: DocId) -> Result<Document> {
+        self.with_reader(|conn| Ok(docs::load(conn, id)?.0))
+    }
+}

@@ -1,0 +1,267 @@
+//! Projection rows derived from documents. Every function here reads a document and
+//! writes rows; nothing here is a source of truth, and [`crate::Store::rebuild_projections`]
+//! can always throw it away and derive it again.
+
+use crate::Result;
+use gridwalk_core::model::{Household, Issue, Visit};
+use gridwalk_core::search_keys::{phone_tail, pinyin_full, pinyin_initials};
+use gridwalk_core::{workflow, DocKind, Document};
+use rusqlite::{params, Connection};
+
+pub(crate) fn clear(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM persons; DELETE FROM households; DELETE FROM visits; DELETE FROM issues;",
+    )?;
+    Ok(())
+}
+
+/// Write the projection of one document. A document that does not read as its schema
+/// (possible only for merged remote state) keeps its old rows rather than failing the write.
+pub(crate) fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result<()> {
+    let conflicts = doc.conflicts().len() as i64;
+    match doc.kind {
+        DocKind::Household => {
+            if let Ok(h) = doc.read::<Household>() {
+                upsert_household(conn, &h, grid_id, conflicts)?;
+            }
+        }
+        DocKind::Visit => {
+            if let Ok(v) = doc.read::<Visit>() {
+                upsert_visit(conn, &v, grid_id)?;
+            }
+        }
+        DocKind::Issue => {
+            if let Ok(i) = doc.read::<Issue>() {
+                upsert_issue(conn, &i, grid_id, conflicts)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn enum_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn tag_text<'a>(tags: impl Iterator<Item = &'a str>) -> String {
+    let mut s = String::from(" ");
+    for t in tags {
+        s.push_str(t);
+        s.push(' ');
+    }
+    s
+}
+
+/// Search keys of a household: names, pinyin (full and initials), address forms, phones
+/// and ID numbers, joined by '|' so a query never matches across two keys.
+pub(crate) fn household_search_keys(h: &Household) -> (String, String) {
+    let a = &h.address;
+    let mut keys = vec![
+        a.building_name.clone(),
+        a.building_no.clone(),
+        a.short(),
+        format!(
+            "{}-{}-{}",
+            a.building_name.trim_end_matches(['栋', '幢', '号', '楼']),
+            a.unit,
+            a.room
+        ),
+        format!("{}单元", a.unit),
+        a.room.clone(),
+    ];
+    let mut tails = String::from(" ");
+    let mut add_tail = |s: &Option<String>| {
+        if let Some(t) = s.as_deref().and_then(phone_tail) {
+            tails.push_str(&t);
+            tails.push(' ');
+        }
+    };
+    add_tail(&h.phone);
+    if let Some(p) = &h.phone {
+        keys.push(p.clone());
+    }
+    for p in h.members.values() {
+        keys.push(p.name.clone());
+        keys.push(pinyin_full(&p.name));
+        keys.push(pinyin_initials(&p.name));
+        if let Some(phone) = &p.phone {
+            keys.push(phone.clone());
+        }
+        if let Some(id) = &p.id_number {
+            keys.push(id.to_lowercase());
+        }
+        add_tail(&p.phone);
+        add_tail(&p.id_number);
+    }
+    keys.retain(|k| !k.is_empty());
+    (format!("|{}|", keys.join("|")), tails)
+}
+
+/// Ledger completeness: a head, a contact phone, and every living member with sex,
+/// birth date and ID number.
+fn is_complete(h: &Household) -> bool {
+    let has_phone = h.phone.is_some() || h.head().and_then(|p| p.phone.as_ref()).is_some();
+    h.head().is_some()
+        && has_phone
+        && h.living_members()
+            .all(|p| p.birth_date.is_some() && p.id_number.is_some() && !p.name.is_empty())
+}
+
+fn upsert_household(conn: &Connection, h: &Household, grid_id: &str, conflicts: i64) -> Result<()> {
+    let (search, tails) = household_search_keys(h);
+    let a = &h.address;
+    let head_name = h.head().map(|p| p.name.clone()).unwrap_or_default();
+    let restricted = tag_text(h.living_members().flat_map(|p| {
+        p.restricted_tags
+            .iter()
+            .filter(|(_, on)| **on)
+            .map(|(t, _)| t.as_str())
+    }));
+    conn.prepare_cached(
+        "INSERT INTO households (doc_id, grid_id, community_code, building_no, building_name,
+            unit, floor, room, address, housing_use, household_type, head_name, phone,
+            member_count, tags, restricted, search, tails, complete, conflicts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            ?18, ?19, ?20, ?21)
+         ON CONFLICT (doc_id) DO UPDATE SET grid_id = excluded.grid_id,
+            community_code = excluded.community_code, building_no = excluded.building_no,
+            building_name = excluded.building_name, unit = excluded.unit,
+            floor = excluded.floor, room = excluded.room, address = excluded.address,
+            housing_use = excluded.housing_use, household_type = excluded.household_type,
+            head_name = excluded.head_name, phone = excluded.phone,
+            member_count = excluded.member_count, tags = excluded.tags,
+            restricted = excluded.restricted, search = excluded.search,
+            tails = excluded.tails, complete = excluded.complete,
+            conflicts = excluded.conflicts, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        h.id,
+        grid_id,
+        a.community_code,
+        a.building_no,
+        a.building_name,
+        a.unit,
+        a.floor,
+        a.room,
+        a.short(),
+        enum_name(&h.housing_use),
+        enum_name(&h.household_type),
+        head_name,
+        h.phone
+            .clone()
+            .or_else(|| h.head().and_then(|p| p.phone.clone())),
+        h.living_members().count() as i64,
+        tag_text(h.care_tags().into_iter()),
+        restricted,
+        search,
+        tails,
+        is_complete(h),
+        conflicts,
+        h.created_at,
+    ])?;
+    conn.prepare_cached("DELETE FROM persons WHERE household_id = ?1")?
+        .execute([&h.id])?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO persons (person_id, household_id, name, sex, birth_date, id_number, phone,
+            relation, population_type, status, tags, restricted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for p in h.members.values() {
+        stmt.execute(params![
+            p.id,
+            h.id,
+            p.name,
+            enum_name(&p.sex),
+            p.birth_date,
+            p.id_number,
+            p.phone,
+            enum_name(&p.relation),
+            enum_name(&p.population_type),
+            enum_name(&p.status),
+            tag_text(
+                p.tags
+                    .iter()
+                    .filter(|(_, on)| **on)
+                    .map(|(t, _)| t.as_str())
+            ),
+            tag_text(
+                p.restricted_tags
+                    .iter()
+                    .filter(|(_, on)| **on)
+                    .map(|(t, _)| t.as_str())
+            ),
+        ])?;
+    }
+    Ok(())
+}
+
+fn upsert_visit(conn: &Connection, v: &Visit, grid_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO visits (doc_id, household_id, grid_id, worker_id, device_id, at, mode,
+            findings, needs, follow_up, review_status, review_comment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (doc_id) DO UPDATE SET household_id = excluded.household_id,
+            grid_id = excluded.grid_id, worker_id = excluded.worker_id,
+            device_id = excluded.device_id, at = excluded.at, mode = excluded.mode,
+            findings = excluded.findings, needs = excluded.needs,
+            follow_up = excluded.follow_up, review_status = excluded.review_status,
+            review_comment = excluded.review_comment",
+    )?
+    .execute(params![
+        v.id,
+        v.household_id,
+        grid_id,
+        v.worker_id,
+        v.device_id,
+        v.at,
+        enum_name(&v.mode),
+        v.findings,
+        v.needs,
+        v.follow_up,
+        v.review.as_ref().map(|r| enum_name(&r.status)),
+        v.review.as_ref().map(|r| r.comment.clone()),
+    ])?;
+    Ok(())
+}
+
+fn upsert_issue(conn: &Connection, i: &Issue, grid_id: &str, conflicts: i64) -> Result<()> {
+    let s = workflow::fold(i);
+    let reported_by = i.timeline().first().map(|e| e.by_user.clone());
+    conn.prepare_cached(
+        "INSERT INTO issues (doc_id, grid_id, household_id, category, title, urgency, state,
+            reported_by, reported_at, dispatched_at, deadline, department, closed_at,
+            closed_on_time, rework_count, satisfaction, conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (doc_id) DO UPDATE SET grid_id = excluded.grid_id,
+            household_id = excluded.household_id, category = excluded.category,
+            title = excluded.title, urgency = excluded.urgency, state = excluded.state,
+            reported_by = excluded.reported_by, reported_at = excluded.reported_at,
+            dispatched_at = excluded.dispatched_at, deadline = excluded.deadline,
+            department = excluded.department, closed_at = excluded.closed_at,
+            closed_on_time = excluded.closed_on_time, rework_count = excluded.rework_count,
+            satisfaction = excluded.satisfaction, conflicts = excluded.conflicts",
+    )?
+    .execute(params![
+        i.id,
+        grid_id,
+        i.household_id,
+        i.category,
+        i.title,
+        enum_name(&i.urgency),
+        s.state.map(|st| enum_name(&st)),
+        reported_by,
+        s.reported_at,
+        s.dispatched_at,
+        s.deadline,
+        s.department,
+        s.closed_at,
+        s.closed_on_time,
+        s.rework_count as i64,
+        s.satisfaction,
+        conflicts,
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Schema migrations, applied in order on open (rusqlite_migration, by `user_version`).
+
+use rusqlite_migration::{Migrations, M};
+
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/001_documents.sql")),
+        M::up(include_str!("../migrations/002_projections.sql")),
+        M::up(include_str!("../migrations/003_district.sql")),
+        M::up(include_str!("../migrations/004_device_sync.sql")),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

@@ -1,0 +1,275 @@
+//! Listing and search over the projections: paged, sorted, filtered.
+
+use crate::{Result, Store};
+use gridwalk_core::search_keys::{classify_query, normalize_query, QueryKind};
+use rusqlite::types::Value;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HouseholdSort {
+    /// Building, unit, floor, room: how a worker walks the grid.
+    #[default]
+    Address,
+    /// Least recently visited first: who is due.
+    LastVisit,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdQuery {
+    /// Name, pinyin (full or initials), address fragment, phone, ID number or their last 4 digits.
+    pub text: Option<String>,
+    /// Every tag listed must be present (care tags of living members).
+    pub tags: Vec<String>,
+    pub building_no: Option<String>,
+    pub unit: Option<String>,
+    /// Restrict to these grids (scope); `None` means every grid in the store.
+    pub grid_ids: Option<Vec<String>>,
+    pub sort: HouseholdSort,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdRow {
+    pub doc_id: String,
+    pub grid_id: String,
+    pub address: String,
+    pub building_no: String,
+    pub unit: String,
+    pub room: String,
+    pub head_name: String,
+    pub phone: Option<String>,
+    pub member_count: i64,
+    pub tags: Vec<String>,
+    pub last_visit_at: Option<i64>,
+    pub complete: bool,
+    pub conflicts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueQuery {
+    pub grid_ids: Option<Vec<String>>,
+    pub household_id: Option<String>,
+    /// States by name (`Reported`, `Dispatched`, …); empty means all.
+    pub states: Vec<String>,
+    /// Only open issues at this overdue level: `Green`, `Yellow` or `Red`.
+    pub overdue: Option<String>,
+    pub reported_by: Option<String>,
+    pub now_ms: i64,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssueRow {
+    pub doc_id: String,
+    pub grid_id: String,
+    pub household_id: Option<String>,
+    pub category: String,
+    pub title: String,
+    pub urgency: String,
+    pub state: Option<String>,
+    pub reported_at: Option<i64>,
+    pub deadline: Option<i64>,
+    pub overdue: Option<String>,
+    pub rework_count: i64,
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+struct Where {
+    clauses: Vec<String>,
+    args: Vec<Value>,
+}
+
+impl Where {
+    fn new() -> Where {
+        Where {
+            clauses: vec!["1 = 1".into()],
+            args: vec![],
+        }
+    }
+    fn push(&mut self, clause: &str, args: impl IntoIterator<Item = Value>) {
+        self.clauses.push(clause.replace('?', "{}"));
+        for a in args {
+            self.args.push(a);
+            let n = self.args.len();
+            let last = self.clauses.last_mut().expect("just pushed");
+            *last = last.replacen("{}", &format!("?{n}"), 1);
+        }
+    }
+    fn sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+fn in_list(column: &str, values: &[String], w: &mut Where) {
+    if values.is_empty() {
+        w.push("0 = 1", []);
+        return;
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    w.push(
+        &format!("{column} IN ({marks})"),
+        values.iter().map(|v| Value::Text(v.clone())),
+    );
+}
+
+/// SQL for an open issue's overdue level at `now` (?now is bound by the caller).
+const OVERDUE_SQL: &str = "CASE
+    WHEN deadline IS NULL OR state IN ('Closed', 'Evaluated', 'Voided') THEN NULL
+    WHEN {now} > deadline THEN 'Red'
+    WHEN ({now} - coalesce(dispatched_at, reported_at)) * 10
+         >= (deadline - coalesce(dispatched_at, reported_at)) * 8 THEN 'Yellow'
+    ELSE 'Green' END";
+
+impl Store {
+    pub fn search_households(&self, q: &HouseholdQuery) -> Result<Page<HouseholdRow>> {
+        let mut w = Where::new();
+        if let Some(grids) = &q.grid_ids {
+            in_list("grid_id", grids, &mut w);
+        }
+        if let Some(text) = q
+            .text
+            .as_deref()
+            .map(normalize_query)
+            .filter(|t| !t.is_empty())
+        {
+            let like = format!("%{}%", escape_like(&text));
+            match classify_query(&text) {
+                QueryKind::Digits if text.len() == 4 => w.push(
+                    "(tails LIKE ? ESCAPE '\\' OR search LIKE ? ESCAPE '\\')",
+                    [
+                        Value::Text(format!("% {text} %")),
+                        Value::Text(format!("%|{text}|%")),
+                    ],
+                ),
+                _ => w.push("search LIKE ? ESCAPE '\\'", [Value::Text(like)]),
+            }
+        }
+        for tag in &q.tags {
+            w.push(
+                "tags LIKE ?",
+                [Value::Text(format!("% {} %", escape_like(tag)))],
+            );
+        }
+        if let Some(b) = &q.building_no {
+            w.push("building_no = ?", [Value::Text(b.clone())]);
+        }
+        if let Some(u) = &q.unit {
+            w.push("unit = ?", [Value::Text(u.clone())]);
+        }
+        let order = match q.sort {
+            HouseholdSort::Address => "building_no, unit, floor, room",
+            HouseholdSort::LastVisit => {
+                "last_visit_at IS NOT NULL, last_visit_at, building_no, unit, floor, room"
+            }
+        };
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM households WHERE {}", w.sql()),
+            rusqlite::params_from_iter(w.args.iter()),
+            |r| r.get(0),
+        )?;
+        let limit = q.limit.clamp(1, 500);
+        let sql = format!(
+            "SELECT doc_id, grid_id, address, building_no, unit, room, head_name, phone,
+                member_count, tags, complete, conflicts,
+                (SELECT max(at) FROM visits v WHERE v.household_id = h.doc_id) AS last_visit_at
+             FROM households h WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {}",
+            w.sql(),
+            q.offset
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(w.args.iter()), |r| {
+            let tags: String = r.get(9)?;
+            Ok(HouseholdRow {
+                doc_id: r.get(0)?,
+                grid_id: r.get(1)?,
+                address: r.get(2)?,
+                building_no: r.get(3)?,
+                unit: r.get(4)?,
+                room: r.get(5)?,
+                head_name: r.get(6)?,
+                phone: r.get(7)?,
+                member_count: r.get(8)?,
+                tags: tags.split_whitespace().map(str::to_string).collect(),
+                complete: r.get(10)?,
+                conflicts: r.get(11)?,
+                last_visit_at: r.get(12)?,
+            })
+        })?;
+        Ok(Page {
+            items: rows.collect::<Result<_, _>>()?,
+            total: total as usize,
+            offset: q.offset,
+        })
+    }
+
+    pub fn list_issues(&self, q: &IssueQuery) -> Result<Page<IssueRow>> {
+        let overdue_sql = OVERDUE_SQL.replace("{now}", &q.now_ms.to_string());
+        let mut w = Where::new();
+        if let Some(grids) = &q.grid_ids {
+            in_list("grid_id", grids, &mut w);
+        }
+        if !q.states.is_empty() {
+            in_list("state", &q.states, &mut w);
+        }
+        if let Some(h) = &q.household_id {
+            w.push("household_id = ?", [Value::Text(h.clone())]);
+        }
+        if let Some(u) = &q.reported_by {
+            w.push("reported_by = ?", [Value::Text(u.clone())]);
+        }
+        if let Some(level) = &q.overdue {
+            w.push(
+                &format!("({overdue_sql}) = ?"),
+                [Value::Text(level.clone())],
+            );
+        }
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM issues WHERE {}", w.sql()),
+            rusqlite::params_from_iter(w.args.iter()),
+            |r| r.get(0),
+        )?;
+        let limit = q.limit.clamp(1, 500);
+        let sql = format!(
+            "SELECT doc_id, grid_id, household_id, category, title, urgency, state,
+                reported_at, deadline, ({overdue_sql}), rework_count
+             FROM issues WHERE {} ORDER BY reported_at DESC, doc_id LIMIT {limit} OFFSET {}",
+            w.sql(),
+            q.offset
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(w.args.iter()), |r| {
+            Ok(IssueRow {
+                doc_id: r.get(0)?,
+                grid_id: r.get(1)?,
+                household_id: r.get(2)?,
+                category: r.get(3)?,
+                title: r.get(4)?,
+                urgency: r.get(5)?,
+                state: r.get(6)?,
+                reported_at: r.get(7)?,
+                deadline: r.get(8)?,
+                overdue: r.get(9)?,
+                rework_count: r.get(10)?,
+            })
+        })?;
+        Ok(Page {
+            items: rows.collect::<Result<_, _>>()?,
+            total: total as usize,
+            offset: q.offset,
+        })
+    }
+}
