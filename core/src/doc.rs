@@ -147,8 +147,9 @@ impl Document {
     /// Every field that has more than one concurrent value.
     pub fn conflicts(&self) -> Vec<Conflict> {
         let mut out = Vec::new();
-        let changes = self.am.get_changes(&[]);
-        collect_conflicts(&self.am, &ROOT, &mut Vec::new(), &changes, &mut out);
+        // Reading every change is costly; only do it when there is a conflict to explain.
+        let mut changes: Option<Vec<Change>> = None;
+        collect_conflicts(&self.am, &ROOT, &mut Vec::new(), &mut changes, &mut out);
         out
     }
 
@@ -406,7 +407,7 @@ fn collect_conflicts(
     doc: &Automerge,
     obj: &ExId,
     path: &mut Vec<String>,
-    changes: &[Change],
+    changes: &mut Option<Vec<Change>>,
     out: &mut Vec<Conflict>,
 ) {
     let keys: Vec<String> = doc.keys(obj).collect();
@@ -416,6 +417,7 @@ fn collect_conflicts(
         };
         path.push(key.clone());
         if values.len() > 1 {
+            let changes = changes.get_or_insert_with(|| doc.get_changes(&[]));
             out.push(Conflict {
                 path: path.clone(),
                 values: values

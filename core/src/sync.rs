@@ -60,8 +60,15 @@ pub struct SyncRequest {
     pub max_pull_bytes: u32,
     /// Ask for a digest of every grid in scope (the repair check).
     pub want_digest: bool,
-    /// Repair: the device's heads for documents whose state it wants compared.
-    pub compare: Vec<DocHeads>,
+    /// Repair: every document the device holds in these grids, with its heads.
+    pub compare: Vec<GridCompare>,
+}
+
+/// Repair: a device's complete list of (document, heads) for one grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridCompare {
+    pub grid_id: String,
+    pub docs: Vec<DocHeads>,
 }
 
 /// What the server did with one pushed document.
@@ -135,7 +142,9 @@ pub struct SyncResponse {
     /// Total documents in the grids still being fully pulled (for a progress bar).
     pub full_pull_total: u64,
     pub digests: Vec<GridDigest>,
-    /// Repair: server heads of the compared documents that differ from the device's.
+    /// Repair: the server's heads of every compared document that differs from the
+    /// device's (empty heads: the server lacks it). Documents the device lacks or holds
+    /// differently also come whole in `pulled`.
     pub server_heads: Vec<DocHeads>,
 }
 

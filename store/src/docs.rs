@@ -30,6 +30,17 @@ pub(crate) fn exists(conn: &Connection, id: DocId) -> Result<bool> {
 }
 
 pub(crate) fn insert(conn: &Connection, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
+    insert_bytes(conn, doc, grid_id, &doc.save(), now_ms)
+}
+
+/// Insert a document whose saved bytes the caller has already (received from the server).
+pub(crate) fn insert_bytes(
+    conn: &Connection,
+    doc: &Document,
+    grid_id: &str,
+    bytes: &[u8],
+    now_ms: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -37,7 +48,7 @@ pub(crate) fn insert(conn: &Connection, doc: &Document, grid_id: &str, now_ms: i
             doc.id.to_string(),
             doc.kind.as_str(),
             grid_id,
-            doc.save(),
+            bytes,
             heads_text(&doc.heads()),
             now_ms
         ],

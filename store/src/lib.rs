@@ -6,6 +6,7 @@
 //! One writer: a [`Store`] owns one connection and takes `&mut self` for every write; each
 //! write is one transaction, so a crash leaves either all of it or none of it.
 
+pub mod client;
 pub mod district;
 mod docs;
 mod outbox;
@@ -54,6 +55,10 @@ pub enum StoreError {
     Forbidden { doc_id: String, grid_id: String },
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("could not reach the district server: {message}")]
+    Transport { retryable: bool, message: String },
+    #[error("sync cancelled")]
+    Cancelled,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -208,42 +213,6 @@ impl Store {
             doc_id: id,
             changes,
         })
-    }
-
-    /// Apply changes that came from elsewhere (another device through the district).
-    /// They are not put in the outbox: the district has them already.
-    pub fn apply_remote(
-        &mut self,
-        kind: DocKind,
-        id: DocId,
-        grid_id: &str,
-        changes: &[&[u8]],
-        now_ms: i64,
-    ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        let existing = docs::try_load(&tx, id)?;
-        let (mut doc, is_new) = match existing {
-            Some((doc, _)) => (doc, false),
-            None => (Document::empty(kind, id), true),
-        };
-        check_kind(&doc, kind)?;
-        let before = doc.heads();
-        doc.apply_change_bytes(changes.iter().copied())
-            .map_err(doc_err(id))?;
-        if doc.heads() == before {
-            return Ok(());
-        }
-        if is_new {
-            docs::insert(&tx, &doc, grid_id, now_ms)?;
-        } else {
-            docs::append(&tx, &doc, &before, now_ms)?;
-        }
-        // A document still missing dependencies cannot be read yet; its projection waits.
-        if doc.missing_deps().is_empty() {
-            projection::upsert(&tx, &doc, grid_id)?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     pub fn load(&self, id: DocId) -> Result<Document> {

@@ -181,7 +181,7 @@ impl Store {
             rusqlite::params_from_iter(w.args.iter()),
             |r| r.get(0),
         )?;
-        let limit = q.limit.clamp(1, 500);
+        let limit = if q.limit == 0 { 50 } else { q.limit.min(500) };
         let sql = format!(
             "SELECT doc_id, grid_id, address, building_no, unit, room, head_name, phone,
                 member_count, tags, complete, conflicts,
@@ -242,7 +242,7 @@ impl Store {
             rusqlite::params_from_iter(w.args.iter()),
             |r| r.get(0),
         )?;
-        let limit = q.limit.clamp(1, 500);
+        let limit = if q.limit == 0 { 50 } else { q.limit.min(500) };
         let sql = format!(
             "SELECT doc_id, grid_id, household_id, category, title, urgency, state,
                 reported_at, deadline, ({overdue_sql}), rework_count

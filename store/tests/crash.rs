@@ -5,61 +5,20 @@
 //! nothing unless GRIDWALK_CRASH_DIR is set). The child prints a line after each commit
 //! returns; the parent kills it with SIGKILL after a varying number of lines.
 
-use gridwalk_core::model::{
-    Address, Household, HouseholdType, HousingUse, Person, PersonStatus, PopulationType, Relation,
-    Sex,
-};
+use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
 use gridwalk_store::Store;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use uuid::Uuid;
 
+mod common;
+
 const HOUSEHOLDS: usize = 20;
 
 fn household(i: usize) -> Household {
-    let id = Uuid::from_u128(0x1000 + i as u128).to_string();
-    let pid = Uuid::from_u128(0x9000 + i as u128).to_string();
-    let mut members = BTreeMap::new();
-    members.insert(
-        pid.clone(),
-        Person {
-            id: pid.clone(),
-            name: format!("住户{i}"),
-            sex: Sex::Female,
-            birth_date: Some("1950-03-02".into()),
-            id_number: None,
-            phone: Some("13812345678".into()),
-            relation: Relation::Head,
-            population_type: PopulationType::Registered,
-            status: PersonStatus::Living,
-            tags: BTreeMap::new(),
-            restricted_tags: BTreeMap::new(),
-            disability_cert: None,
-            notes: String::new(),
-        },
-    );
-    Household {
-        id,
-        grid_id: "grid-1".into(),
-        address: Address {
-            community_code: "430203001001".into(),
-            building_no: "00003".into(),
-            building_name: "3栋".into(),
-            unit: "1".into(),
-            floor: 1,
-            room: format!("{}", 101 + i),
-        },
-        housing_use: HousingUse::SelfOccupied,
-        household_type: HouseholdType::Registered,
-        head_person_id: Some(pid),
-        phone: None,
-        members,
-        notes: String::new(),
-        gps: None,
-        created_at: 1_700_000_000_000,
-    }
+    common::household(i, "grid-1")
 }
 
 fn author() -> Author {

@@ -7,16 +7,20 @@
 //! cursor safe. Reads run on a small pool of connections, each inside one transaction so
 //! that a sync response sees one consistent snapshot.
 
+mod admin;
 mod auth;
+mod handle;
 mod log;
 mod sync;
 
+pub use admin::DistrictStats;
 pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
+pub use handle::{handle_sync, HandledSync};
 pub use log::{SyncLogEntry, SyncLogQuery};
 pub use sync::{PullOutcome, PushOutcomeReport};
 
 use crate::{Result, Store};
-use gridwalk_core::sync::{DocChanges, DocHeads, GridCursor, GridDigest, PulledDoc};
+use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -59,11 +63,12 @@ pub trait DistrictStore: Send + Sync {
     ) -> Result<PullOutcome>;
     /// Digest of each grid (document ids and heads).
     fn digests(&self, grids: &[String]) -> Result<Vec<GridDigest>>;
-    /// Repair: snapshots and heads of the documents whose heads differ from the device's.
+    /// Repair: for each grid the device lists completely, the documents it lacks or holds
+    /// with other heads (whole), and the server's heads of each differing document.
     fn compare(
         &self,
         device: &DeviceAuth,
-        docs: &[DocHeads],
+        grids: &[GridCompare],
     ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)>;
     fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;

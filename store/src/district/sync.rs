@@ -4,8 +4,8 @@ use super::{DeviceAuth, DistrictStore, SqliteDistrict, SyncLogEntry, SyncLogQuer
 use crate::{docs, projection, validate_document, Result, StoreError};
 use automerge::{Change, ChangeHash};
 use gridwalk_core::sync::{
-    grid_digest, DocChanges, DocData, DocHeads, GridCursor, GridDigest, PulledDoc, PushOutcome,
-    PushResult, RejectCode,
+    grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
+    PushOutcome, PushResult, RejectCode,
 };
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use rusqlite::{params, Connection};
@@ -476,39 +476,50 @@ impl DistrictStore for SqliteDistrict {
     fn compare(
         &self,
         device: &DeviceAuth,
-        theirs: &[DocHeads],
+        grids: &[GridCompare],
     ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)> {
         self.with_reader(|conn| {
             let mut docs_out = Vec::new();
             let mut heads_out = Vec::new();
-            for d in theirs {
-                let id = d.doc_id.to_string();
-                let row = conn.query_row(
-                    "SELECT kind, grid_id, heads, snapshot, chunk_count FROM docs WHERE doc_id = ?1",
-                    [&id],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?, r.get::<_, i64>(4)?)),
-                );
-                let Ok((kind, grid, heads, snapshot, chunks)) = row else {
-                    // The server lacks it entirely: its heads are empty.
-                    heads_out.push(DocHeads { doc_id: d.doc_id, heads: vec![] });
-                    continue;
-                };
-                if !device.may_sync(&grid) {
-                    return Err(StoreError::Forbidden { doc_id: id, grid_id: grid });
+            let mut stmt = conn.prepare_cached(
+                "SELECT doc_id, kind, heads, snapshot, chunk_count FROM docs WHERE grid_id = ?1 ORDER BY doc_id",
+            )?;
+            for g in grids {
+                if !device.may_sync(&g.grid_id) {
+                    return Err(StoreError::Forbidden { doc_id: String::new(), grid_id: g.grid_id.clone() });
                 }
-                let mut ours = parse_heads(&heads);
-                let mut theirs_sorted = d.heads.clone();
-                ours.sort();
-                theirs_sorted.sort();
-                if ours != theirs_sorted {
-                    let Some(kind) = DocKind::parse(&kind) else { continue };
+                let mut theirs: BTreeMap<Uuid, Vec<[u8; 32]>> = g
+                    .docs
+                    .iter()
+                    .map(|d| {
+                        let mut h = d.heads.clone();
+                        h.sort();
+                        (d.doc_id, h)
+                    })
+                    .collect();
+                let mut rows = stmt.query([&g.grid_id])?;
+                while let Some(row) = rows.next()? {
+                    let id: String = row.get(0)?;
+                    let kind: String = row.get(1)?;
+                    let (Some(uuid), Some(kind)) = (Uuid::parse_str(&id).ok(), DocKind::parse(&kind)) else {
+                        continue;
+                    };
+                    let mut ours = parse_heads(&row.get::<_, String>(2)?);
+                    ours.sort();
+                    if theirs.remove(&uuid).as_ref() == Some(&ours) {
+                        continue;
+                    }
                     docs_out.push(PulledDoc {
-                        doc_id: d.doc_id,
+                        doc_id: uuid,
                         kind,
-                        grid_id: grid,
-                        data: DocData::Snapshot(ByteBuf::from(doc_bytes(conn, &id, snapshot, chunks)?)),
+                        grid_id: g.grid_id.clone(),
+                        data: DocData::Snapshot(ByteBuf::from(doc_bytes(conn, &id, row.get(3)?, row.get(4)?)?)),
                     });
-                    heads_out.push(DocHeads { doc_id: d.doc_id, heads: ours });
+                    heads_out.push(DocHeads { doc_id: uuid, heads: ours });
+                }
+                // Listed by the device, unknown here: the server's heads are empty.
+                for doc_id in theirs.into_keys() {
+                    heads_out.push(DocHeads { doc_id, heads: vec![] });
                 }
             }
             Ok((docs_out, heads_out))

@@ -1,0 +1,516 @@
+//! The device's sync engine: knows the protocol, not HTTP. A [`Transport`] carries one
+//! request to the district and brings back its response; the reqwest transport lives in
+//! the app and the CLI.
+//!
+//! A sync is a few rounds of one request each: push what the outbox holds (in batches),
+//! pull what the cursors have not seen (in pages), until nothing is left. Each response
+//! is applied in one transaction together with the new cursors, so an interrupted sync
+//! resumes where it stopped and never skips or half-applies a page.
+
+use crate::{docs, projection, Result, Store, StoreError};
+use gridwalk_core::sync::{
+    grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, PulledDoc, PushOutcome,
+    SyncRequest, SyncResponse, PROTOCOL_VERSION,
+};
+use gridwalk_core::{Author, DocId, Document};
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use uuid::Uuid;
+
+const META_GRIDS: &str = "sync.grids";
+const META_CURSORS: &str = "sync.cursors";
+const META_LAST_SYNC: &str = "sync.last_at";
+
+/// Carries one sync request to the district. Errors are [`StoreError::Transport`] (maybe
+/// retryable), [`StoreError::Unauthorized`], [`StoreError::Revoked`] or
+/// [`StoreError::Forbidden`].
+pub trait Transport {
+    fn exchange(&mut self, request: &SyncRequest) -> Result<SyncResponse>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Push at most about this many bytes of changes per request.
+    pub max_push_bytes: usize,
+    /// Ask for pages of at most about this many bytes.
+    pub max_pull_bytes: u32,
+    /// Compare grid digests at the end and repair any divergence.
+    pub check_digest: bool,
+    /// Give up after this many rounds (a guard, far above what a sync needs).
+    pub max_rounds: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            max_push_bytes: 1 << 20,
+            max_pull_bytes: 2 << 20,
+            check_digest: false,
+            max_rounds: 10_000,
+        }
+    }
+}
+
+/// Where a sync stands, for a progress bar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub round: usize,
+    pub pushed_changes: usize,
+    pub pulled_docs: usize,
+    /// Documents in the grids still being downloaded for the first time (0 when none).
+    pub full_pull_total: u64,
+    pub outbox_left: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub doc_id: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub rounds: usize,
+    pub pushed_changes: usize,
+    pub accepted_docs: usize,
+    pub rejected: Vec<Rejection>,
+    pub pulled_docs: usize,
+    pub pulled_changes: usize,
+    /// `Some(true)` when the digests matched at the end, `Some(false)` when a repair ran.
+    pub digest_matched: Option<bool>,
+    pub repaired_docs: usize,
+    pub outbox_left: usize,
+}
+
+impl Store {
+    /// Remember the grids this device syncs (at enrollment, or when its scope changes).
+    pub fn set_sync_grids(&mut self, grids: &[String]) -> Result<()> {
+        let json = serde_json::to_string(grids).unwrap_or_else(|_| "[]".into());
+        self.meta_set(META_GRIDS, &json)
+    }
+
+    pub fn sync_grids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .meta_get(META_GRIDS)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn sync_cursors(&self) -> Result<Vec<GridCursor>> {
+        let saved: Vec<GridCursor> = self
+            .meta_get(META_CURSORS)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        Ok(self
+            .sync_grids()?
+            .into_iter()
+            .map(|g| {
+                saved
+                    .iter()
+                    .find(|c| c.grid_id == g)
+                    .cloned()
+                    .unwrap_or_else(|| GridCursor::fresh(g))
+            })
+            .collect())
+    }
+
+    pub fn last_sync_at(&self) -> Result<Option<i64>> {
+        Ok(self.meta_get(META_LAST_SYNC)?.and_then(|s| s.parse().ok()))
+    }
+
+    /// Documents the district refused, with its reasons, for the worker to fix.
+    pub fn push_rejections(&self) -> Result<Vec<Rejection>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, code, message FROM push_rejections ORDER BY at")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Rejection {
+                doc_id: r.get(0)?,
+                code: r.get(1)?,
+                message: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Run a whole sync: push everything, pull everything, optionally check digests.
+    pub fn sync(
+        &mut self,
+        transport: &mut dyn Transport,
+        options: &SyncOptions,
+        now_ms: i64,
+        progress: &mut dyn FnMut(&SyncProgress),
+        cancel: &AtomicBool,
+    ) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let mut progress_state;
+        // Documents refused in this sync are not sent again until the next one.
+        let mut refused: BTreeSet<String> = BTreeSet::new();
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(StoreError::Cancelled);
+            }
+            if report.rounds >= options.max_rounds {
+                return Err(StoreError::Transport {
+                    retryable: true,
+                    message: format!("sync did not finish in {} rounds", options.max_rounds),
+                });
+            }
+            let (push, sent) = self.outbox_batch(options.max_push_bytes, &refused)?;
+            let request = SyncRequest {
+                protocol: PROTOCOL_VERSION,
+                cursors: self.sync_cursors()?,
+                push,
+                max_pull_bytes: options.max_pull_bytes,
+                want_digest: false,
+                compare: vec![],
+            };
+            let response = transport.exchange(&request)?;
+            report.rounds += 1;
+            let pushed: usize = sent.values().map(Vec::len).sum();
+            self.apply_response(&response, &sent, &mut report, &mut refused, now_ms)?;
+            report.pushed_changes += pushed;
+            progress_state = SyncProgress {
+                round: report.rounds,
+                pushed_changes: report.pushed_changes,
+                pulled_docs: report.pulled_docs,
+                full_pull_total: response.full_pull_total,
+                outbox_left: self.outbox_len()?,
+            };
+            progress(&progress_state);
+            let unsent = self.outbox_batch(1, &refused)?.0;
+            if !response.more && unsent.is_empty() {
+                break;
+            }
+        }
+        if options.check_digest && self.outbox_len()? == 0 {
+            self.check_and_repair(transport, options, now_ms, &mut report)?;
+        }
+        report.outbox_left = self.outbox_len()?;
+        progress_state.outbox_left = report.outbox_left;
+        progress(&progress_state);
+        self.meta_set(META_LAST_SYNC, &now_ms.to_string())?;
+        Ok(report)
+    }
+
+    /// The next push batch: whole documents (all their unacknowledged changes, in order)
+    /// until about `max_bytes`. Returns the request part and the hashes sent per document.
+    fn outbox_batch(
+        &self,
+        max_bytes: usize,
+        refused: &BTreeSet<String>,
+    ) -> Result<(Vec<DocChanges>, BTreeMap<String, Vec<String>>)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id, kind, hash, bytes FROM outbox ORDER BY doc_id, created_at, rowid",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut push: Vec<DocChanges> = Vec::new();
+        let mut sent: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut bytes_total = 0;
+        while let Some(row) = rows.next()? {
+            let doc_id: String = row.get(0)?;
+            if refused.contains(&doc_id) {
+                continue;
+            }
+            let is_new_doc = push.last().map(|d| d.doc_id.to_string()) != Some(doc_id.clone());
+            if is_new_doc && bytes_total >= max_bytes {
+                break;
+            }
+            let kind: String = row.get(1)?;
+            let hash: String = row.get(2)?;
+            let bytes: Vec<u8> = row.get(3)?;
+            let (Some(uuid), Some(kind)) = (
+                Uuid::parse_str(&doc_id).ok(),
+                gridwalk_core::DocKind::parse(&kind),
+            ) else {
+                continue;
+            };
+            if is_new_doc {
+                push.push(DocChanges {
+                    doc_id: uuid,
+                    kind,
+                    changes: vec![],
+                });
+            }
+            bytes_total += bytes.len();
+            if let Some(last) = push.last_mut() {
+                last.changes.push(ByteBuf::from(bytes));
+            }
+            sent.entry(doc_id).or_default().push(hash);
+        }
+        Ok((push, sent))
+    }
+
+    fn apply_response(
+        &mut self,
+        response: &SyncResponse,
+        sent: &BTreeMap<String, Vec<String>>,
+        report: &mut SyncReport,
+        refused: &mut BTreeSet<String>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for result in &response.pushed {
+            let doc_id = result.doc_id.to_string();
+            match &result.outcome {
+                PushOutcome::Accepted => {
+                    let mut del = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+                    for hash in sent.get(&doc_id).into_iter().flatten() {
+                        del.execute([hash])?;
+                    }
+                    tx.execute("DELETE FROM push_rejections WHERE doc_id = ?1", [&doc_id])?;
+                    report.accepted_docs += 1;
+                }
+                PushOutcome::Rejected { code, message } => {
+                    let code = format!("{code:?}");
+                    tx.execute(
+                        "INSERT INTO push_rejections (doc_id, code, message, at)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (doc_id) DO UPDATE SET code = excluded.code,
+                            message = excluded.message, at = excluded.at",
+                        params![doc_id, code, message, now_ms],
+                    )?;
+                    refused.insert(doc_id.clone());
+                    report.rejected.push(Rejection {
+                        doc_id,
+                        code,
+                        message: message.clone(),
+                    });
+                }
+            }
+        }
+        for pulled in &response.pulled {
+            report.pulled_changes += match &pulled.data {
+                DocData::Changes(c) => c.len(),
+                DocData::Snapshot(_) => 0,
+            };
+            apply_pulled(&tx, pulled, now_ms)?;
+            report.pulled_docs += 1;
+        }
+        let json = serde_json::to_string(&response.cursors).unwrap_or_else(|_| "[]".into());
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![META_CURSORS, json],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The digest of one grid as this device holds it (same rule as the server's).
+    pub fn grid_digest(&self, grid_id: &str) -> Result<gridwalk_core::sync::GridDigest> {
+        let docs = self.grid_heads(grid_id)?;
+        Ok(grid_digest(
+            grid_id,
+            docs.iter().map(|d| (d.doc_id, d.heads.as_slice())),
+        ))
+    }
+
+    fn grid_heads(&self, grid_id: &str) -> Result<Vec<DocHeads>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc_id, heads FROM docs WHERE grid_id = ?1 ORDER BY doc_id")?;
+        let rows = stmt.query_map([grid_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, heads) = row?;
+            if let Ok(doc_id) = Uuid::parse_str(&id) {
+                out.push(DocHeads {
+                    doc_id,
+                    heads: parse_heads(&heads),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Compare digests with the district; on a mismatch, exchange every document's heads
+    /// for that grid, take what the server has whole, and queue again what it lacks.
+    fn check_and_repair(
+        &mut self,
+        transport: &mut dyn Transport,
+        options: &SyncOptions,
+        now_ms: i64,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursors: self.sync_cursors()?,
+            push: vec![],
+            max_pull_bytes: options.max_pull_bytes,
+            want_digest: true,
+            compare: vec![],
+        };
+        let response = transport.exchange(&request)?;
+        report.rounds += 1;
+        let mut refused = BTreeSet::new();
+        self.apply_response(&response, &BTreeMap::new(), report, &mut refused, now_ms)?;
+        let mut compare = Vec::new();
+        for server in &response.digests {
+            if self.grid_digest(&server.grid_id)? != *server {
+                compare.push(GridCompare {
+                    grid_id: server.grid_id.clone(),
+                    docs: self.grid_heads(&server.grid_id)?,
+                });
+            }
+        }
+        if compare.is_empty() {
+            report.digest_matched = Some(true);
+            return Ok(());
+        }
+        report.digest_matched = Some(false);
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursors: self.sync_cursors()?,
+            push: vec![],
+            max_pull_bytes: options.max_pull_bytes,
+            want_digest: false,
+            compare,
+        };
+        let response = transport.exchange(&request)?;
+        report.rounds += 1;
+        report.repaired_docs += response.server_heads.len();
+        self.apply_response(&response, &BTreeMap::new(), report, &mut refused, now_ms)?;
+        self.requeue_missing(&response.server_heads, now_ms)?;
+        // Push what was queued again.
+        let mut no_digest = *options;
+        no_digest.check_digest = false;
+        let again = self.sync(
+            transport,
+            &no_digest,
+            now_ms,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )?;
+        report.rounds += again.rounds;
+        report.pushed_changes += again.pushed_changes;
+        Ok(())
+    }
+
+    /// Put back into the outbox this device's own changes that the server lacks.
+    fn requeue_missing(&mut self, server_heads: &[DocHeads], now_ms: i64) -> Result<()> {
+        let me = self.device_author()?;
+        let tx = self.conn.transaction()?;
+        for sh in server_heads {
+            let Some((doc, grid)) = docs::try_load(&tx, DocId(sh.doc_id))? else {
+                continue;
+            };
+            let heads: Vec<automerge::ChangeHash> = sh
+                .heads
+                .iter()
+                .filter_map(|h| automerge::ChangeHash::try_from(&h[..]).ok())
+                .filter(|h| doc.has_change(h))
+                .collect();
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (hash, doc_id, kind, grid_id, bytes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for change in doc.changes_since(&heads) {
+                if me.is_some_and(|a| Author::from_actor(change.actor_id()) == Some(a)) {
+                    stmt.execute(params![
+                        change.hash().to_string(),
+                        doc.id.to_string(),
+                        doc.kind.as_str(),
+                        grid,
+                        change.raw_bytes(),
+                        now_ms
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// This device's author (user and device), as saved at enrollment.
+    pub fn device_author(&self) -> Result<Option<Author>> {
+        let user = self.meta_get("device.user_id")?;
+        let device = self.meta_get("device.device_id")?;
+        Ok(match (user, device) {
+            (Some(u), Some(d)) => match (Uuid::parse_str(&u), Uuid::parse_str(&d)) {
+                (Ok(u), Ok(d)) => Some(Author::new(u, d)),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Remember who this device is, once enrolled.
+    pub fn set_device_identity(
+        &mut self,
+        user_id: &str,
+        device_id: &str,
+        grids: &[String],
+    ) -> Result<()> {
+        self.meta_set("device.user_id", user_id)?;
+        self.meta_set("device.device_id", device_id)?;
+        self.set_sync_grids(grids)
+    }
+
+    /// A lost or revoked device: remove every document, change and setting.
+    pub fn wipe(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM outbox; DELETE FROM doc_chunks; DELETE FROM docs; DELETE FROM meta;
+             DELETE FROM push_rejections; DELETE FROM persons; DELETE FROM households;
+             DELETE FROM visits; DELETE FROM issues;",
+        )?;
+        tx.commit()?;
+        self.conn.execute_batch("VACUUM")?;
+        Ok(())
+    }
+}
+
+fn parse_heads(text: &str) -> Vec<[u8; 32]> {
+    text.split(',')
+        .filter_map(|h| <[u8; 32]>::try_from(hex::decode(h).ok()?.as_slice()).ok())
+        .collect()
+}
+
+/// Apply one pulled document inside the response's transaction.
+fn apply_pulled(tx: &Connection, pulled: &PulledDoc, now_ms: i64) -> Result<()> {
+    let id = DocId(pulled.doc_id);
+    let existing = docs::try_load(tx, id)?;
+    let is_new = existing.is_none();
+    let mut doc = match existing {
+        Some((doc, _)) => doc,
+        None => Document::empty(pulled.kind, id),
+    };
+    if doc.kind != pulled.kind {
+        return Err(StoreError::WrongKind {
+            doc_id: id.to_string(),
+            stored: doc.kind.to_string(),
+            requested: pulled.kind.to_string(),
+        });
+    }
+    let before = doc.heads();
+    let applied = match &pulled.data {
+        DocData::Snapshot(bytes) => doc.load_incremental(bytes),
+        DocData::Changes(changes) => doc.apply_change_bytes(changes.iter().map(|c| c.as_slice())),
+    };
+    applied.map_err(|source| StoreError::Doc {
+        doc_id: id.to_string(),
+        source,
+    })?;
+    if doc.heads() == before {
+        return Ok(());
+    }
+    match (&pulled.data, is_new) {
+        // A whole document for a new id: keep the server's bytes as the snapshot.
+        (DocData::Snapshot(bytes), true) => {
+            docs::insert_bytes(tx, &doc, &pulled.grid_id, bytes, now_ms)?
+        }
+        (_, true) => docs::insert(tx, &doc, &pulled.grid_id, now_ms)?,
+        (_, false) => docs::append(tx, &doc, &before, now_ms)?,
+    }
+    if doc.missing_deps().is_empty() {
+        projection::upsert(tx, &doc, &pulled.grid_id)?;
+    }
+    Ok(())
+}

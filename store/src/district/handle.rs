@@ -1,0 +1,108 @@
+//! One sync request, answered: push, then pull, then the repair parts. The HTTP server
+//! wraps this; tests call it directly through an in-process transport.
+
+use super::{DeviceAuth, DistrictStore, SyncLogEntry};
+use crate::Result;
+use gridwalk_core::sync::{DocData, PushOutcome, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+
+/// What happened, for the sync log (the caller adds timing and byte counts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandledSync {
+    pub docs_in: i64,
+    pub changes_in: i64,
+    pub docs_out: i64,
+    pub changes_out: i64,
+    pub conflicts: i64,
+    pub rejected: i64,
+    /// JSON array of `{doc_id, code, message}`.
+    pub errors: String,
+}
+
+impl HandledSync {
+    pub fn into_log(
+        self,
+        device: &DeviceAuth,
+        started_at: i64,
+        duration_ms: i64,
+        bytes_in: i64,
+        bytes_out: i64,
+    ) -> SyncLogEntry {
+        SyncLogEntry {
+            id: 0,
+            device_id: device.device_id.clone(),
+            user_id: device.user_id.clone(),
+            started_at,
+            duration_ms,
+            docs_in: self.docs_in,
+            changes_in: self.changes_in,
+            docs_out: self.docs_out,
+            changes_out: self.changes_out,
+            bytes_in,
+            bytes_out,
+            conflicts: self.conflicts,
+            rejected: self.rejected,
+            errors: self.errors,
+        }
+    }
+}
+
+/// Answer one sync request for an authenticated device.
+pub fn handle_sync(
+    store: &dyn DistrictStore,
+    device: &DeviceAuth,
+    request: &SyncRequest,
+    now_ms: i64,
+) -> Result<(SyncResponse, HandledSync)> {
+    let pushed = store.push(device, &request.push, now_ms)?;
+    let pull = store.pull(device, &request.cursors, request.max_pull_bytes as usize)?;
+    let digests = if request.want_digest {
+        store.digests(&device.grids)?
+    } else {
+        vec![]
+    };
+    let (mut repaired, server_heads) = if request.compare.is_empty() {
+        (vec![], vec![])
+    } else {
+        store.compare(device, &request.compare)?
+    };
+    let errors: Vec<serde_json::Value> = pushed
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            PushOutcome::Rejected { code, message } => Some(serde_json::json!({
+                "doc_id": r.doc_id.to_string(),
+                "code": format!("{code:?}"),
+                "message": message,
+            })),
+            PushOutcome::Accepted => None,
+        })
+        .collect();
+    let mut pulled = pull.docs;
+    pulled.append(&mut repaired);
+    let handled = HandledSync {
+        docs_in: request.push.len() as i64,
+        changes_in: request.push.iter().map(|d| d.changes.len() as i64).sum(),
+        docs_out: pulled.len() as i64,
+        changes_out: pulled
+            .iter()
+            .map(|d| match &d.data {
+                DocData::Changes(c) => c.len() as i64,
+                DocData::Snapshot(_) => 1,
+            })
+            .sum(),
+        conflicts: pushed.conflicts_created as i64,
+        rejected: errors.len() as i64,
+        errors: serde_json::Value::Array(errors).to_string(),
+    };
+    let response = SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        pushed: pushed.results,
+        pulled,
+        cursors: pull.cursors,
+        more: pull.more,
+        full_pull_total: pull.full_pull_total,
+        digests,
+        server_heads,
+    };
+    Ok((response, handled))
+}

@@ -1,0 +1,57 @@
+//! The Gridwalk district sync server.
+//!
+//! An axum application over a [`DistrictStore`]: devices enroll with a one-time code,
+//! then sync in one request per round (see docs/sync-protocol.md); admins read the sync
+//! log and manage devices with a bearer admin token until the console exists.
+//!
+//! - [`router`] builds the HTTP application from an [`AppState`].
+//! - [`spawn`] binds and serves in a background task (tests use `127.0.0.1:0`).
+//! - [`serve`] runs until Ctrl-C or SIGTERM, then shuts down gracefully.
+//! - [`load_demo`] fills a store with the deterministic demo district.
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+mod server;
+
+pub use config::{FileConfig, ServerConfig, TlsConfig};
+pub use demo::{load_demo, DemoSummary, DemoUserSummary, SERVER_AUTHOR};
+pub use error::{ApiError, ErrorCode, ServerError};
+pub use metrics::Metrics;
+pub use routes::router;
+pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
+
+use gridwalk_store::district::{DistrictStore, SqliteDistrict};
+use std::sync::Arc;
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The district store as the sync path sees it (a trait: SQLite now, PostgreSQL later).
+    pub store: Arc<dyn DistrictStore>,
+    /// The same store, for admin operations that are not part of the trait yet.
+    pub district: Arc<SqliteDistrict>,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(district: Arc<SqliteDistrict>, config: ServerConfig) -> AppState {
+        AppState {
+            store: district.clone(),
+            district,
+            metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,279 @@
+//! `POST /api/v1/sync`: one sync round — push, then pull — in one request.
+//!
+//! Order of checks: bearer token (401 before a byte of body is read), body size (413),
+//! decoding (400 / 413 for a decompression bomb), protocol version (400), push (403 for a
+//! document outside the device's scope: the whole push is refused and nothing is stored),
+//! pull, digests, repair comparison. Every request that got past authentication is
+//! written to the sync log, failed or not.
+
+use super::{blocking, bearer, declared_too_large, read_body};
+use crate::error::ApiError;
+use crate::{now_ms, AppState, Metrics};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gridwalk_core::sync::{
+    decode, encode, CodecError, PushOutcome, SyncRequest, SyncResponse, CONTENT_TYPE,
+    PROTOCOL_VERSION,
+};
+use gridwalk_store::district::{DeviceAuth, DistrictStore, SyncLogEntry};
+use serde::Deserialize;
+use std::time::Instant;
+
+/// What one successful round did, for the log and the metrics.
+#[derive(Debug, Default)]
+struct RoundStats {
+    docs_in: i64,
+    changes_in: i64,
+    docs_out: i64,
+    changes_out: i64,
+    changes_stored: u64,
+    conflicts: i64,
+    rejected: i64,
+    /// JSON array of `{doc_id, code, message}` for the rejected documents.
+    errors: serde_json::Value,
+}
+
+pub(super) async fn sync(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    Metrics::add(&state.metrics.sync_requests, 1);
+    let result = sync_inner(&state, &headers, body, started).await;
+    state.metrics.sync_duration(started.elapsed());
+    match result {
+        Ok(bytes) => {
+            Metrics::add(&state.metrics.sync_bytes_out, bytes.len() as u64);
+            let mut resp = (StatusCode::OK, bytes).into_response();
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            resp
+        }
+        Err(e) => {
+            state.metrics.sync_error(e.code);
+            e.into_response()
+        }
+    }
+}
+
+async fn sync_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    started: Instant,
+) -> Result<Bytes, ApiError> {
+    let started_at = now_ms();
+    let token = bearer(headers)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <device token>"))?;
+    let store = state.store.clone();
+    let auth = blocking(move || {
+        store
+            .authenticate(&token, started_at)
+            .map_err(ApiError::from_store)
+    })
+    .await?;
+
+    let limit = state.config.max_body_bytes;
+    let body = if declared_too_large(headers, limit) {
+        Err(ApiError::too_large(limit, "request body"))
+    } else {
+        read_body(body, limit, "request body").await
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let (store, auth) = (state.store.clone(), auth.clone());
+            let entry = failed_entry(&auth, started_at, started, 0, &e);
+            let _ = blocking(move || {
+                record(&*store, &entry);
+                Ok(())
+            })
+            .await;
+            return Err(e);
+        }
+    };
+    Metrics::add(&state.metrics.sync_bytes_in, body.len() as u64);
+
+    let store = state.store.clone();
+    let max_decoded = state.config.max_decoded_bytes;
+    let (result, stats) = blocking(move || {
+        let outcome = round(&*store, &auth, &body, max_decoded);
+        let entry = match &outcome {
+            Ok((bytes, stats)) => SyncLogEntry {
+                device_id: auth.device_id.clone(),
+                user_id: auth.user_id.clone(),
+                started_at,
+                duration_ms: millis(started),
+                docs_in: stats.docs_in,
+                changes_in: stats.changes_in,
+                docs_out: stats.docs_out,
+                changes_out: stats.changes_out,
+                bytes_in: body.len() as i64,
+                bytes_out: bytes.len() as i64,
+                conflicts: stats.conflicts,
+                rejected: stats.rejected,
+                errors: stats.errors.to_string(),
+                ..SyncLogEntry::default()
+            },
+            Err(e) => failed_entry(&auth, started_at, started, body.len(), e),
+        };
+        record(&*store, &entry);
+        if let Ok((_, stats)) = &outcome {
+            tracing::info!(
+                device_id = %auth.device_id,
+                user_id = %auth.user_id,
+                docs_in = stats.docs_in,
+                changes_in = stats.changes_in,
+                docs_out = stats.docs_out,
+                changes_out = stats.changes_out,
+                rejected = stats.rejected,
+                bytes_in = entry.bytes_in,
+                bytes_out = entry.bytes_out,
+                ms = entry.duration_ms,
+                "sync"
+            );
+        }
+        Ok(match outcome {
+            Ok((bytes, stats)) => (Ok(bytes), stats.changes_stored),
+            Err(e) => (Err(e), 0),
+        })
+    })
+    .await?;
+    Metrics::add(&state.metrics.changes_pushed, stats);
+    result.map(Bytes::from)
+}
+
+/// Only the version field, to tell an old or new client from a broken body.
+#[derive(Deserialize)]
+struct VersionOnly {
+    protocol: u16,
+}
+
+/// Decode, push, pull, digest, compare, encode. Blocking.
+fn round(
+    store: &dyn DistrictStore,
+    auth: &DeviceAuth,
+    body: &[u8],
+    max_decoded: usize,
+) -> Result<(Vec<u8>, RoundStats), ApiError> {
+    let req: SyncRequest = match decode(body, max_decoded) {
+        Ok(r) => r,
+        Err(CodecError::Decode(reason)) => {
+            // A message of another protocol version may not even parse: say so if it is one.
+            let err = match decode::<VersionOnly>(body, max_decoded) {
+                Ok(v) if v.protocol != PROTOCOL_VERSION => CodecError::Version {
+                    got: v.protocol,
+                    supported: PROTOCOL_VERSION,
+                },
+                _ => CodecError::Decode(reason),
+            };
+            return Err(ApiError::from_codec(err, body));
+        }
+        Err(e) => return Err(ApiError::from_codec(e, body)),
+    };
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(ApiError::from_codec(
+            CodecError::Version {
+                got: req.protocol,
+                supported: PROTOCOL_VERSION,
+            },
+            body,
+        ));
+    }
+    let now = now_ms();
+    let mut stats = RoundStats {
+        docs_in: req.push.len() as i64,
+        changes_in: req.push.iter().map(|d| d.changes.len() as i64).sum(),
+        ..RoundStats::default()
+    };
+
+    let report = store
+        .push(auth, &req.push, now)
+        .map_err(ApiError::from_store)?;
+    let mut errors = Vec::new();
+    for r in &report.results {
+        if let PushOutcome::Rejected { code, message } = &r.outcome {
+            errors.push(serde_json::json!({
+                "doc_id": r.doc_id.to_string(),
+                "code": format!("{code:?}"),
+                "message": message,
+            }));
+        }
+    }
+    stats.rejected = errors.len() as i64;
+    stats.errors = serde_json::Value::Array(errors);
+    stats.conflicts = report.conflicts_created as i64;
+    stats.changes_stored = report.changes_stored as u64;
+
+    let max_pull = usize::try_from(req.max_pull_bytes).unwrap_or(usize::MAX);
+    let pull = store
+        .pull(auth, &req.cursors, max_pull)
+        .map_err(ApiError::from_store)?;
+    let digests = if req.want_digest {
+        store.digests(&auth.grids).map_err(ApiError::from_store)?
+    } else {
+        Vec::new()
+    };
+    let mut pulled = pull.docs;
+    let mut server_heads = Vec::new();
+    if !req.compare.is_empty() {
+        let (docs, heads) = store
+            .compare(auth, &req.compare)
+            .map_err(ApiError::from_store)?;
+        pulled.extend(docs);
+        server_heads = heads;
+    }
+    stats.docs_out = pulled.len() as i64;
+    stats.changes_out = pull.changes_out as i64;
+    let resp = SyncResponse {
+        protocol: PROTOCOL_VERSION,
+        pushed: report.results,
+        pulled,
+        cursors: pull.cursors,
+        more: pull.more,
+        full_pull_total: pull.full_pull_total,
+        digests,
+        server_heads,
+    };
+    Ok((encode(&resp), stats))
+}
+
+fn millis(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+fn failed_entry(
+    auth: &DeviceAuth,
+    started_at: i64,
+    started: Instant,
+    bytes_in: usize,
+    e: &ApiError,
+) -> SyncLogEntry {
+    tracing::warn!(
+        device_id = %auth.device_id,
+        user_id = %auth.user_id,
+        code = e.code.as_str(),
+        message = %e.message,
+        "sync refused"
+    );
+    SyncLogEntry {
+        device_id: auth.device_id.clone(),
+        user_id: auth.user_id.clone(),
+        started_at,
+        duration_ms: millis(started),
+        bytes_in: bytes_in as i64,
+        errors: serde_json::json!([{
+            "doc_id": null,
+            "code": e.code.as_str(),
+            "message": e.message,
+        }])
+        .to_string(),
+        ..SyncLogEntry::default()
+    }
+}
+
+/// Write a sync log row; a failure to log is logged, not turned into a failed sync.
+fn record(store: &dyn DistrictStore, entry: &SyncLogEntry) {
+    if let Err(e) = store.record_sync(entry) {
+        tracing::error!(error = %e, device_id = %entry.device_id, "sync log row not written");
+    }
+}
