@@ -20,3 +20,29 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+
+# ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
+# WebKitGTK and friends to build the Tauri app; WebKitWebDriver, Xvfb and CJK fonts to
+# run it under test (without fonts-noto-cjk Chinese renders as boxes).
+app_apt=()
+for pkg in libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libxdo-dev \
+           webkit2gtk-driver xvfb xauth fonts-noto-cjk; do
+  have_pkg "$pkg" || app_apt+=("$pkg")
+done
+if [ ${#app_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${app_apt[@]}"
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "Node.js (20+) and npm are needed for the app's UI (ui/)." >&2
+  exit 1
+fi
+# Node modules of the UI, exactly as package-lock.json says; again only when the lock changed.
+if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm ci --no-audit --no-fund)
+fi
+# tauri-driver: the WebDriver server in front of WebKitWebDriver for the e2e test.
+if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  cargo install tauri-driver --locked
+fi

@@ -10,3 +10,15 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+
+# ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
+# `cargo test --workspace` above has regenerated the UI's TypeScript types from the Rust
+# DTOs (ts-rs, into ui/src/bindings/); the UI is type-checked and built against them.
+echo "== app: UI type check and build (ui/dist)"
+(cd ui && npm run build)
+echo "== app: Vitest"
+(cd ui && npm test)
+echo "== app: build the app (embeds ui/dist) and the sync server"
+cargo build -p gridwalk-app -p gridwalk-server
+echo "== app: end to end (real app window under Xvfb, tauri-driver, gridwalk-server on loopback)"
+tests/e2e-app/run.sh e2e

@@ -98,11 +98,23 @@ pub const FINDINGS_ELDERLY: &[&str] = &[
     "协助老人测量血压，讲解居家养老服务政策。",
     "老人行动不便，已登记上门助浴、助餐需求。",
 ];
-pub const FINDINGS_CARE: &[&str] = &[
-    "了解低保家庭生活情况，告知年度复核材料。",
-    "残疾人家庭情况稳定，核实残疾证信息。",
-    "家庭经济较困难，已告知临时救助申请渠道。",
-    "关注家中儿童学习生活情况，监护落实。",
+/// Visit findings for households with care tags: (tag, text); the last is the fallback.
+pub const FINDINGS_CARE: &[(&str, &str)] = &[
+    ("min_income", "了解低保家庭生活情况，告知年度复核材料。"),
+    ("disabled", "残疾人家庭情况稳定，核实残疾证信息。"),
+    ("left_behind_child", "关注家中儿童学习生活情况，监护落实。"),
+    ("veteran", "走访退役军人家庭，了解优抚政策落实情况。"),
+    (
+        "chronic_disease",
+        "询问慢性病用药情况，提醒按时到社区卫生服务站复诊。",
+    ),
+    ("pregnant", "了解孕产妇产检情况，告知妇幼保健服务。"),
+    ("empty_nest", "空巢老人身体状况良好，子女定期电话联系。"),
+    (
+        "lost_only_child",
+        "看望失独老人，了解生活需求，给予心理关怀。",
+    ),
+    ("", "了解家庭近况，关爱对象情况稳定。"),
 ];
 pub const FINDINGS_RENTED: &[&str] = &[
     "出租屋核查，租客已登记，租赁合同在有效期内。",
@@ -335,4 +347,82 @@ pub const EVAL_NOTES: &[&str] = &[
     "电话回访，居民表示基本满意",
     "电话回访，居民表示满意",
     "电话回访，居民表示非常满意",
+];
+
+use super::{Plan, Shape};
+use crate::model::{HousingUse as U, Urgency, VisitMode as M};
+
+pub const HOUSING: &[(U, u32)] = &[
+    (U::SelfOccupied, 73),
+    (U::Rented, 20),
+    (U::Vacant, 5),
+    (U::Other, 2),
+];
+pub const SHAPES_RENTED: &[(Shape, u32)] = &[
+    (Shape::Single, 40),
+    (Shape::YoungCouple, 35),
+    (Shape::Nuclear, 25),
+];
+pub const SHAPES_OWNED: &[(Shape, u32)] = &[
+    (Shape::Single, 6),
+    (Shape::YoungCouple, 8),
+    (Shape::Nuclear, 30),
+    (Shape::ThreeGen, 14),
+    (Shape::AdultChild, 12),
+    (Shape::ElderlyCouple, 17),
+    (Shape::ElderlyAlone, 2),
+    (Shape::LeftBehind, 2),
+    (Shape::SingleParent, 4),
+];
+pub const MODES: &[(M, u32)] = &[
+    (M::InPerson, 72),
+    (M::Phone, 16),
+    (M::Messaging, 10),
+    (M::OnBehalf, 2),
+];
+pub const MODES_VACANT: &[(M, u32)] = &[(M::Phone, 60), (M::InPerson, 40)];
+pub const URGENCY: &[(Urgency, u32)] = &[
+    (Urgency::Normal, 91),
+    (Urgency::Urgent, 8),
+    (Urgency::Critical, 1),
+];
+pub const URGENCY_SAFETY: &[(Urgency, u32)] = &[
+    (Urgency::Normal, 50),
+    (Urgency::Urgent, 40),
+    (Urgency::Critical, 10),
+];
+pub const SATISFACTION: &[(i64, u32)] = &[(5, 55), (4, 30), (3, 10), (2, 4), (1, 1)];
+/// Weights of the restricted tags, in the order of `RESTRICTED_TAGS`.
+pub const RESTRICTED: &[(usize, u32)] = &[(0, 40), (1, 35), (2, 10), (3, 15)];
+
+/// The state issues are left in (most are solved by the worker: 小事不出格).
+pub const PLANS: &[(Plan, u32)] = &[
+    (Plan::SelfClosed, 42),
+    (Plan::SelfHandled, 3),
+    (Plan::Voided, 4),
+    (Plan::Reported, 4),
+    (Plan::Filed, 2),
+    (Plan::Dispatched, 4),
+    (Plan::InProgress, 5),
+    (Plan::Feedback, 3),
+    (Plan::Checking, 2),
+    (Plan::Closed, 17),
+    (Plan::Evaluated, 14),
+];
+
+/// Issues made first whenever there are enough, so every state shows: (plan, overdue, rework).
+pub const FORCED: &[(Plan, bool, bool)] = &[
+    (Plan::Reported, false, false),
+    (Plan::Filed, false, false),
+    (Plan::Dispatched, true, false),
+    (Plan::InProgress, true, false),
+    (Plan::InProgress, false, false),
+    (Plan::Feedback, false, false),
+    (Plan::Checking, false, false),
+    (Plan::Closed, false, true),
+    (Plan::Evaluated, false, false),
+    (Plan::SelfHandled, false, false),
+    (Plan::SelfClosed, false, false),
+    (Plan::Voided, false, false),
+    (Plan::Dispatched, false, true),
 ];

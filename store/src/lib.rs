@@ -152,6 +152,35 @@ impl Store {
         self.create(DocKind::Issue, id, &i.grid_id, i, author, now_ms)
     }
 
+    /// Store many new documents in one transaction (an import, a benchmark's fixture).
+    /// Every document is validated first; existing ids are skipped. With `outbox`, their
+    /// changes are queued for the district like any local write.
+    pub fn import_documents(
+        &mut self,
+        docs_in: &[(Document, String)],
+        now_ms: i64,
+        outbox: bool,
+    ) -> Result<usize> {
+        for (doc, _) in docs_in {
+            validate_document(doc, now_ms)?;
+        }
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        for (doc, grid_id) in docs_in {
+            if docs::exists(&tx, doc.id)? {
+                continue;
+            }
+            docs::insert(&tx, doc, grid_id, now_ms)?;
+            if outbox {
+                outbox::push_changes(&tx, doc, grid_id, &[], now_ms)?;
+            }
+            projection::upsert(&tx, doc, grid_id)?;
+            added += 1;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
     /// Edit a document through its typed root. Only the fields `edit` changes are written,
     /// as one change; the result is validated before the transaction commits.
     pub fn edit<T, F>(

@@ -1,0 +1,187 @@
+//! Many devices syncing at once against one server process on loopback.
+//!
+//! The server runs as a child process (this binary, `serve-internal`) so that its peak
+//! memory can be read from /proc. Every device is enrolled and fully synced first; then
+//! all of them, released together, each make one edit and sync, `rounds` times.
+
+use crate::stats::{median, ms, quantile, row};
+use crate::sync_bench::{new_device, Device};
+use anyhow::{Context, Result};
+use gridwalk_client::HttpTransport;
+use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_core::model::Household;
+use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_store::client::SyncOptions;
+use gridwalk_store::district::{NewUser, SqliteDistrict};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const NOW: i64 = 1_795_000_000_000;
+
+pub fn serve_internal(data: PathBuf, addr_file: PathBuf) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let mut config = gridwalk_server::ServerConfig::new(&data);
+        config.addr = "127.0.0.1:0".parse()?;
+        let district = Arc::new(SqliteDistrict::open(&data)?);
+        let server = gridwalk_server::spawn_with(district, config).await?;
+        std::fs::write(&addr_file, server.addr.to_string())?;
+        // Runs until the parent kills this process.
+        loop {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    })
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().to_path_buf();
+    let grids_per_community = 10;
+    let communities = devices.div_ceil(grids_per_community);
+    let params = DemoParams {
+        seed: 7,
+        streets: communities.div_ceil(10),
+        communities_per_street: 10.min(communities),
+        grids_per_community,
+        households: devices * households_per_grid,
+        visits_per_household: 2.0,
+        issues_per_household: 0.2,
+        now_ms: NOW,
+        ..DemoParams::default()
+    };
+    let data = generate(&params);
+    let mut grids: Vec<String> = data.area.grids.iter().map(|g| g.id.clone()).collect();
+    grids.truncate(devices);
+    anyhow::ensure!(grids.len() == devices, "demo made {} grids for {devices} devices", grids.len());
+    let district = SqliteDistrict::open(&data_dir)?;
+    let server_author = Author::new(Uuid::from_u128(0), Uuid::from_u128(1));
+    let mut docs = Vec::new();
+    for h in &data.households {
+        docs.push((Document::create(DocKind::Household, DocId(h.id.parse()?), h, server_author, NOW)?, h.grid_id.clone()));
+    }
+    for v in &data.visits {
+        docs.push((Document::create(DocKind::Visit, DocId(v.id.parse()?), v, server_author, NOW)?, v.grid_id.clone()));
+    }
+    for i in &data.issues {
+        docs.push((Document::create(DocKind::Issue, DocId(i.id.parse()?), i, server_author, NOW)?, i.grid_id.clone()));
+    }
+    district.import_documents(&docs, NOW)?;
+    let mut users = Vec::new();
+    for (k, g) in grids.iter().enumerate() {
+        users.push(district.create_user(
+            &NewUser { username: format!("w{k}"), display_name: format!("worker {k}"), role: "worker".into(), grids: vec![g.clone()] },
+            NOW,
+        )?);
+    }
+
+    let addr_file = data_dir.join("addr");
+    let child = Command::new(std::env::current_exe()?)
+        .args(["serve-internal", "--data"])
+        .arg(&data_dir)
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .context("start server")?;
+    let server = KillOnDrop(child);
+    let started = Instant::now();
+    let addr = loop {
+        if let Ok(a) = std::fs::read_to_string(&addr_file) {
+            if !a.is_empty() {
+                break a;
+            }
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let base = format!("http://{addr}");
+    println!("load benchmark: {devices} devices, {} households, server {base} (pid {})", data.households.len(), server.0.id());
+
+    let mut devs: Vec<(Device, String)> = Vec::new();
+    for (k, user) in users.iter().enumerate() {
+        let mut dev = new_device(&district, &base, user, &format!("load-{k}"))?;
+        crate::sync_bench::timed_sync(&mut dev)?;
+        let hh: Vec<String> = data.households.iter().filter(|h| h.grid_id == grids[k]).map(|h| h.id.clone()).collect();
+        devs.push((dev, hh.first().cloned().context("grid without households")?));
+    }
+    drop(district);
+
+    let barrier = Arc::new(Barrier::new(devices));
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    std::thread::scope(|s| {
+        for (mut dev, household) in devs {
+            let (barrier, samples, errors) = (barrier.clone(), samples.clone(), errors.clone());
+            s.spawn(move || {
+                let mut transport = match HttpTransport::from_store(&dev.store) {
+                    Ok(t) => t,
+                    Err(e) => return errors.lock().expect("lock").push(e.to_string()),
+                };
+                transport.attempts = 1; // count failures, do not hide them behind retries
+                let author = dev.author;
+                for round in 0..rounds {
+                    let id = DocId(household.parse().expect("uuid"));
+                    let edited = dev.store.edit::<Household, _>(DocKind::Household, id, author, NOW + round as i64, "load", |h| {
+                        h.notes = format!("load round {round}");
+                        Ok(())
+                    });
+                    if let Err(e) = edited {
+                        errors.lock().expect("lock").push(e.to_string());
+                    }
+                    barrier.wait();
+                    let t = Instant::now();
+                    match dev.store.sync(&mut transport, &SyncOptions::default(), NOW, &mut |_| {}, &AtomicBool::new(false)) {
+                        Ok(_) => samples.lock().expect("lock").push(ms(t.elapsed())),
+                        Err(e) => errors.lock().expect("lock").push(e.to_string()),
+                    }
+                }
+            });
+        }
+    });
+    let samples = samples.lock().expect("lock").clone();
+    let errors = errors.lock().expect("lock").clone();
+    let rss = peak_rss_mb(server.0.id()).unwrap_or(f64::NAN);
+    if let Some(e) = errors.first() {
+        println!("first error: {e}");
+    }
+    println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
+    row("incremental syncs", samples.len() as f64, "", None);
+    row("latency p50", median(&samples), "ms", None);
+    row("latency p99", quantile(&samples, 0.99), "ms", Some((250.0, true)));
+    row("errors", errors.len() as f64, "", Some((0.0, true)));
+    row("server peak RSS", rss, "MB", None);
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "load",
+            "devices": devices,
+            "rounds": rounds,
+            "syncs": samples.len(),
+            "p50_ms": median(&samples),
+            "p99_ms": quantile(&samples, 0.99),
+            "errors": errors.len(),
+            "server_peak_rss_mb": rss,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! gridwalk-bench: measure, print a readable table, and end with one JSON object.
+//!
+//! `store` — the device's local store; `sync` — a fresh device and an incremental sync
+//! against a real server on loopback; `load` — many devices syncing at once.
+
+mod load;
+mod stats;
+mod store_bench;
+mod sync_bench;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "gridwalk-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Local store: cold open + first page, search p95, durable one-field edit.
+    Store {
+        #[arg(long, default_value_t = 5000)]
+        households: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Sync: full pull of a fresh device, then 20 edits incrementally.
+    Sync {
+        #[arg(long, default_value_t = 5000)]
+        households: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Full pulls to take the median of.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Many devices doing incremental syncs at once against one server process.
+    Load {
+        #[arg(long, default_value_t = 400)]
+        devices: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, default_value_t = 20)]
+        households_per_grid: usize,
+    },
+    /// Internal: run a server in this process (the load benchmark's child).
+    #[command(hide = true)]
+    ServeInternal {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long)]
+        addr_file: std::path::PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Store { households, seed } => store_bench::run(households, seed),
+        Command::Sync { households, seed, runs } => sync_bench::run(households, seed, runs),
+        Command::Load { devices, rounds, households_per_grid } => load::run(devices, rounds, households_per_grid),
+        Command::ServeInternal { data, addr_file } => load::serve_internal(data, addr_file),
+    }
+}
