@@ -23,12 +23,16 @@ use uuid::Uuid;
 const NOW: i64 = 1_795_000_000_000;
 
 pub fn serve_internal(data: PathBuf, addr_file: PathBuf) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let mut config = gridwalk_server::ServerConfig::new(&data);
         config.addr = "127.0.0.1:0".parse()?;
         let district = Arc::new(SqliteDistrict::open(&data)?);
-        let server = gridwalk_server::spawn_with(district, config).await?;
+        let server =
+            gridwalk_server::spawn_with_state(gridwalk_server::AppState::new(district, config))
+                .await?;
         std::fs::write(&addr_file, server.addr.to_string())?;
         // Runs until the parent kills this process.
         loop {
@@ -67,29 +71,52 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
         visits_per_household: 2.0,
         issues_per_household: 0.2,
         now_ms: NOW,
-        ..DemoParams::default()
     };
     let data = generate(&params);
     let mut grids: Vec<String> = data.area.grids.iter().map(|g| g.id.clone()).collect();
     grids.truncate(devices);
-    anyhow::ensure!(grids.len() == devices, "demo made {} grids for {devices} devices", grids.len());
+    anyhow::ensure!(
+        grids.len() == devices,
+        "demo made {} grids for {devices} devices",
+        grids.len()
+    );
     let district = SqliteDistrict::open(&data_dir)?;
     let server_author = Author::new(Uuid::from_u128(0), Uuid::from_u128(1));
     let mut docs = Vec::new();
     for h in &data.households {
-        docs.push((Document::create(DocKind::Household, DocId(h.id.parse()?), h, server_author, NOW)?, h.grid_id.clone()));
+        docs.push((
+            Document::create(
+                DocKind::Household,
+                DocId(h.id.parse()?),
+                h,
+                server_author,
+                NOW,
+            )?,
+            h.grid_id.clone(),
+        ));
     }
     for v in &data.visits {
-        docs.push((Document::create(DocKind::Visit, DocId(v.id.parse()?), v, server_author, NOW)?, v.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Visit, DocId(v.id.parse()?), v, server_author, NOW)?,
+            v.grid_id.clone(),
+        ));
     }
     for i in &data.issues {
-        docs.push((Document::create(DocKind::Issue, DocId(i.id.parse()?), i, server_author, NOW)?, i.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Issue, DocId(i.id.parse()?), i, server_author, NOW)?,
+            i.grid_id.clone(),
+        ));
     }
     district.import_documents(&docs, NOW)?;
     let mut users = Vec::new();
     for (k, g) in grids.iter().enumerate() {
         users.push(district.create_user(
-            &NewUser { username: format!("w{k}"), display_name: format!("worker {k}"), role: "worker".into(), grids: vec![g.clone()] },
+            &NewUser {
+                username: format!("w{k}"),
+                display_name: format!("worker {k}"),
+                role: "worker".into(),
+                grids: vec![g.clone()],
+            },
             NOW,
         )?);
     }
@@ -111,17 +138,29 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
                 break a;
             }
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let base = format!("http://{addr}");
-    println!("load benchmark: {devices} devices, {} households, server {base} (pid {})", data.households.len(), server.0.id());
+    println!(
+        "load benchmark: {devices} devices, {} households, server {base} (pid {})",
+        data.households.len(),
+        server.0.id()
+    );
 
     let mut devs: Vec<(Device, String)> = Vec::new();
     for (k, user) in users.iter().enumerate() {
         let mut dev = new_device(&district, &base, user, &format!("load-{k}"))?;
         crate::sync_bench::timed_sync(&mut dev)?;
-        let hh: Vec<String> = data.households.iter().filter(|h| h.grid_id == grids[k]).map(|h| h.id.clone()).collect();
+        let hh: Vec<String> = data
+            .households
+            .iter()
+            .filter(|h| h.grid_id == grids[k])
+            .map(|h| h.id.clone())
+            .collect();
         devs.push((dev, hh.first().cloned().context("grid without households")?));
     }
     drop(district);
@@ -141,16 +180,29 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
                 let author = dev.author;
                 for round in 0..rounds {
                     let id = DocId(household.parse().expect("uuid"));
-                    let edited = dev.store.edit::<Household, _>(DocKind::Household, id, author, NOW + round as i64, "load", |h| {
-                        h.notes = format!("load round {round}");
-                        Ok(())
-                    });
+                    let edited = dev.store.edit::<Household, _>(
+                        DocKind::Household,
+                        id,
+                        author,
+                        NOW + round as i64,
+                        "load",
+                        |h| {
+                            h.notes = format!("load round {round}");
+                            Ok(())
+                        },
+                    );
                     if let Err(e) = edited {
                         errors.lock().expect("lock").push(e.to_string());
                     }
                     barrier.wait();
                     let t = Instant::now();
-                    match dev.store.sync(&mut transport, &SyncOptions::default(), NOW, &mut |_| {}, &AtomicBool::new(false)) {
+                    match dev.store.sync(
+                        &mut transport,
+                        &SyncOptions::default(),
+                        NOW,
+                        &mut |_| {},
+                        &AtomicBool::new(false),
+                    ) {
                         Ok(_) => samples.lock().expect("lock").push(ms(t.elapsed())),
                         Err(e) => errors.lock().expect("lock").push(e.to_string()),
                     }
@@ -167,7 +219,12 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
     println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
     row("incremental syncs", samples.len() as f64, "", None);
     row("latency p50", median(&samples), "ms", None);
-    row("latency p99", quantile(&samples, 0.99), "ms", Some((250.0, true)));
+    row(
+        "latency p99",
+        quantile(&samples, 0.99),
+        "ms",
+        Some((250.0, true)),
+    );
     row("errors", errors.len() as f64, "", Some((0.0, true)));
     row("server peak RSS", rss, "MB", None);
     println!(

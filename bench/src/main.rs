@@ -59,8 +59,16 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Store { households, seed } => store_bench::run(households, seed),
-        Command::Sync { households, seed, runs } => sync_bench::run(households, seed, runs),
-        Command::Load { devices, rounds, households_per_grid } => load::run(devices, rounds, households_per_grid),
+        Command::Sync {
+            households,
+            seed,
+            runs,
+        } => sync_bench::run(households, seed, runs),
+        Command::Load {
+            devices,
+            rounds,
+            households_per_grid,
+        } => load::run(devices, rounds, households_per_grid),
         Command::ServeInternal { data, addr_file } => load::serve_internal(data, addr_file),
     }
 }

@@ -25,8 +25,16 @@ pub fn median(samples: &[f64]) -> f64 {
 pub fn row(what: &str, value: f64, unit: &str, target: Option<(f64, bool)>) {
     let target_text = match target {
         Some((t, lower_is_better)) => {
-            let met = if lower_is_better { value <= t } else { value >= t };
-            format!("{} {t} {unit}  {}", if lower_is_better { "≤" } else { "≥" }, if met { "met" } else { "NOT met" })
+            let met = if lower_is_better {
+                value <= t
+            } else {
+                value >= t
+            };
+            format!(
+                "{} {t} {unit}  {}",
+                if lower_is_better { "≤" } else { "≥" },
+                if met { "met" } else { "NOT met" }
+            )
         }
         None => String::new(),
     };

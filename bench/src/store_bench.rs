@@ -20,13 +20,22 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
     let t = Instant::now();
     let mut docs = Vec::new();
     for h in &district.households {
-        docs.push((Document::create(DocKind::Household, DocId(h.id.parse()?), h, author, NOW)?, h.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Household, DocId(h.id.parse()?), h, author, NOW)?,
+            h.grid_id.clone(),
+        ));
     }
     for v in &district.visits {
-        docs.push((Document::create(DocKind::Visit, DocId(v.id.parse()?), v, author, NOW)?, v.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Visit, DocId(v.id.parse()?), v, author, NOW)?,
+            v.grid_id.clone(),
+        ));
     }
     for i in &district.issues {
-        docs.push((Document::create(DocKind::Issue, DocId(i.id.parse()?), i, author, NOW)?, i.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Issue, DocId(i.id.parse()?), i, author, NOW)?,
+            i.grid_id.clone(),
+        ));
     }
     {
         let mut store = Store::open(&path)?;
@@ -46,7 +55,10 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
     for _ in 0..5 {
         let t = Instant::now();
         let store = Store::open(&path)?;
-        let page = store.search_households(&HouseholdQuery { limit: 50, ..Default::default() })?;
+        let page = store.search_households(&HouseholdQuery {
+            limit: 50,
+            ..Default::default()
+        })?;
         assert_eq!(page.items.len(), 50.min(households));
         open_samples.push(ms(t.elapsed()));
     }
@@ -61,8 +73,14 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
         let p = h.members.values().next().expect("member");
         let name: Vec<char> = p.name.chars().collect();
         queries.push((name[1..].iter().collect(), "name"));
-        queries.push((gridwalk_core::search_keys::pinyin_initials(&p.name), "pinyin"));
-        queries.push((format!("{}{}单元", h.address.building_name, h.address.unit), "address"));
+        queries.push((
+            gridwalk_core::search_keys::pinyin_initials(&p.name),
+            "pinyin",
+        ));
+        queries.push((
+            format!("{}{}单元", h.address.building_name, h.address.unit),
+            "address",
+        ));
         if let Some(phone) = &p.phone {
             queries.push((phone[phone.len() - 4..].to_string(), "phone tail"));
         }
@@ -71,7 +89,11 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
     let mut hits = 0;
     for (q, _) in &queries {
         let t = Instant::now();
-        let page = store.search_households(&HouseholdQuery { text: Some(q.clone()), limit: 50, ..Default::default() })?;
+        let page = store.search_households(&HouseholdQuery {
+            text: Some(q.clone()),
+            limit: 50,
+            ..Default::default()
+        })?;
         search_samples.push(ms(t.elapsed()));
         hits += usize::from(page.total > 0);
     }
@@ -93,12 +115,27 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
     let p95 = quantile(&search_samples, 0.95);
     let edit = median(&edit_samples);
     println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
-    row("open cold + first page (median of 5)", open, "ms", Some((300.0, true)));
+    row(
+        "open cold + first page (median of 5)",
+        open,
+        "ms",
+        Some((300.0, true)),
+    );
     row("search p50", median(&search_samples), "ms", None);
-    row("search p95 (name/pinyin/address/phone)", p95, "ms", Some((10.0, true)));
+    row(
+        "search p95 (name/pinyin/address/phone)",
+        p95,
+        "ms",
+        Some((10.0, true)),
+    );
     row("queries with results", hits as f64, "of", None);
     row("  (of queries)", queries.len() as f64, "", None);
-    row("edit, durable (median of 200)", edit, "ms", Some((5.0, true)));
+    row(
+        "edit, durable (median of 200)",
+        edit,
+        "ms",
+        Some((5.0, true)),
+    );
     row("edit p95", quantile(&edit_samples, 0.95), "ms", None);
     println!(
         "{}",

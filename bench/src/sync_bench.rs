@@ -30,21 +30,40 @@ pub struct Device {
     pub _dir: tempfile::TempDir,
 }
 
-pub fn new_device(district: &SqliteDistrict, base: &str, user_id: &str, name: &str) -> Result<Device> {
+pub fn new_device(
+    district: &SqliteDistrict,
+    base: &str,
+    user_id: &str,
+    name: &str,
+) -> Result<Device> {
     let dir = tempfile::tempdir()?;
     let mut store = Store::open(dir.path().join("device.sqlite"))?;
     let code = district.create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())?;
     let e = enroll(&mut store, base, &code, name)?;
     let author = Author::new(e.user_id.parse()?, e.device_id.parse()?);
-    Ok(Device { store, author, _dir: dir })
+    Ok(Device {
+        store,
+        author,
+        _dir: dir,
+    })
 }
 
 /// Sync once; returns (seconds, requests, bytes up + down).
 pub fn timed_sync(dev: &mut Device) -> Result<(f64, usize, usize)> {
     let mut t = HttpTransport::from_store(&dev.store)?;
     let start = Instant::now();
-    dev.store.sync(&mut t, &SyncOptions::default(), gridwalk_server::now_ms(), &mut |_| {}, &AtomicBool::new(false))?;
-    Ok((start.elapsed().as_secs_f64(), t.requests, t.bytes_up + t.bytes_down))
+    dev.store.sync(
+        &mut t,
+        &SyncOptions::default(),
+        gridwalk_server::now_ms(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    Ok((
+        start.elapsed().as_secs_f64(),
+        t.requests,
+        t.bytes_up + t.bytes_down,
+    ))
 }
 
 pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
@@ -58,13 +77,28 @@ pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
     let server_author = Author::new(Uuid::from_u128(0), Uuid::from_u128(1));
     let mut docs = Vec::new();
     for h in &data.households {
-        docs.push((Document::create(DocKind::Household, DocId(h.id.parse()?), h, server_author, NOW)?, h.grid_id.clone()));
+        docs.push((
+            Document::create(
+                DocKind::Household,
+                DocId(h.id.parse()?),
+                h,
+                server_author,
+                NOW,
+            )?,
+            h.grid_id.clone(),
+        ));
     }
     for v in &data.visits {
-        docs.push((Document::create(DocKind::Visit, DocId(v.id.parse()?), v, server_author, NOW)?, v.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Visit, DocId(v.id.parse()?), v, server_author, NOW)?,
+            v.grid_id.clone(),
+        ));
     }
     for i in &data.issues {
-        docs.push((Document::create(DocKind::Issue, DocId(i.id.parse()?), i, server_author, NOW)?, i.grid_id.clone()));
+        docs.push((
+            Document::create(DocKind::Issue, DocId(i.id.parse()?), i, server_author, NOW)?,
+            i.grid_id.clone(),
+        ));
     }
     district.import_documents(&docs, NOW)?;
     let persons: usize = data.households.iter().map(|h| h.members.len()).sum();
@@ -73,18 +107,29 @@ pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
     }))?;
     let gzip_json = gzip_len(&json)?;
     let user_id = district.create_user(
-        &NewUser { username: "bench".into(), display_name: "bench".into(), role: "worker".into(), grids: vec![grid.clone()] },
+        &NewUser {
+            username: "bench".into(),
+            display_name: "bench".into(),
+            role: "worker".into(),
+            grids: vec![grid.clone()],
+        },
         NOW,
     )?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let mut config = gridwalk_server::ServerConfig::new(dir.path());
     config.addr = "127.0.0.1:0".parse()?;
-    let server = rt.block_on(gridwalk_server::spawn_with(district.clone(), config))?;
+    let server = rt.block_on(gridwalk_server::spawn_with_state(
+        gridwalk_server::AppState::new(district.clone(), config),
+    ))?;
     let base = format!("http://{}", server.addr);
     println!(
         "sync benchmark: {} households, {persons} persons, {} visits, {} issues; server {base}",
-        data.households.len(), data.visits.len(), data.issues.len()
+        data.households.len(),
+        data.visits.len(),
+        data.issues.len()
     );
 
     let mut full = Vec::new();
@@ -94,7 +139,11 @@ pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
         let mut dev = new_device(&district, &base, &user_id, &format!("bench-{r}"))?;
         let (secs, req, b) = timed_sync(&mut dev)?;
         let have = dev.store.doc_ids()?.len();
-        anyhow::ensure!(have == docs.len(), "fresh device has {have} of {} documents", docs.len());
+        anyhow::ensure!(
+            have == docs.len(),
+            "fresh device has {have} of {} documents",
+            docs.len()
+        );
         full.push(secs);
         bytes = b;
         requests = req;
@@ -105,37 +154,103 @@ pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
     let edits = 20;
     let author = devices[0].author;
     for (n, h) in data.households.iter().take(edits).enumerate() {
-        devices[0].store.edit::<Household, _>(DocKind::Household, DocId(h.id.parse()?), author, NOW + n as i64, "bench", |h| {
-            h.notes = format!("incremental edit {n}");
-            Ok(())
-        })?;
+        devices[0].store.edit::<Household, _>(
+            DocKind::Household,
+            DocId(h.id.parse()?),
+            author,
+            NOW + n as i64,
+            "bench",
+            |h| {
+                h.notes = format!("incremental edit {n}");
+                Ok(())
+            },
+        )?;
     }
     let server_ms = |d: &SqliteDistrict, dev: &Device| -> Result<i64> {
-        let logs = d.sync_logs(&SyncLogQuery { device_id: Some(dev.author.device.to_string()), limit: 1, ..Default::default() })?;
+        let logs = d.sync_logs(&SyncLogQuery {
+            device_id: Some(dev.author.device.to_string()),
+            limit: 1,
+            ..Default::default()
+        })?;
         Ok(logs.first().context("no sync log")?.duration_ms)
     };
     let (_, push_req, push_bytes) = timed_sync(&mut devices[0])?;
     let push_ms = server_ms(&district, &devices[0])?;
     let (_, pull_req, pull_bytes) = timed_sync(&mut devices[1])?;
     let pull_ms = server_ms(&district, &devices[1])?;
-    let got: Household = devices[1].store.read(DocId(data.households[edits - 1].id.parse()?))?;
-    anyhow::ensure!(got.notes == format!("incremental edit {}", edits - 1), "edit did not arrive");
+    let got: Household = devices[1]
+        .store
+        .read(DocId(data.households[edits - 1].id.parse()?))?;
+    anyhow::ensure!(
+        got.notes == format!("incremental edit {}", edits - 1),
+        "edit did not arrive"
+    );
     // A device with nothing to do: the cost of an idle sync.
     let (_, idle_req, idle_bytes) = timed_sync(&mut devices[1])?;
 
     let full_s = median(&full);
     println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
-    row("full sync, fresh device (median)", full_s, "s", Some((3.0, true)));
-    row("full sync bytes", bytes as f64, "B", Some((1.5 * gzip_json as f64, true)));
-    row("  the same data as JSON, gzip -6", gzip_json as f64, "B", None);
-    row("  ratio to gzip'd JSON", bytes as f64 / gzip_json as f64, "x", Some((1.5, true)));
+    row(
+        "full sync, fresh device (median)",
+        full_s,
+        "s",
+        Some((3.0, true)),
+    );
+    row(
+        "full sync bytes",
+        bytes as f64,
+        "B",
+        Some((1.5 * gzip_json as f64, true)),
+    );
+    row(
+        "  the same data as JSON, gzip -6",
+        gzip_json as f64,
+        "B",
+        None,
+    );
+    row(
+        "  ratio to gzip'd JSON",
+        bytes as f64 / gzip_json as f64,
+        "x",
+        Some((1.5, true)),
+    );
     row("full sync requests", requests as f64, "", None);
-    row("20 edits pushed: round trips", push_req as f64, "", Some((1.0, true)));
-    row("20 edits pushed: bytes", push_bytes as f64, "B", Some((20_000.0, true)));
-    row("20 edits pushed: server time", push_ms as f64, "ms", Some((20.0, true)));
-    row("20 edits pulled: round trips", pull_req as f64, "", Some((1.0, true)));
-    row("20 edits pulled: bytes", pull_bytes as f64, "B", Some((20_000.0, true)));
-    row("20 edits pulled: server time", pull_ms as f64, "ms", Some((20.0, true)));
+    row(
+        "20 edits pushed: round trips",
+        push_req as f64,
+        "",
+        Some((1.0, true)),
+    );
+    row(
+        "20 edits pushed: bytes",
+        push_bytes as f64,
+        "B",
+        Some((20_000.0, true)),
+    );
+    row(
+        "20 edits pushed: server time",
+        push_ms as f64,
+        "ms",
+        Some((20.0, true)),
+    );
+    row(
+        "20 edits pulled: round trips",
+        pull_req as f64,
+        "",
+        Some((1.0, true)),
+    );
+    row(
+        "20 edits pulled: bytes",
+        pull_bytes as f64,
+        "B",
+        Some((20_000.0, true)),
+    );
+    row(
+        "20 edits pulled: server time",
+        pull_ms as f64,
+        "ms",
+        Some((20.0, true)),
+    );
     row("idle sync: bytes", idle_bytes as f64, "B", None);
     println!(
         "{}",

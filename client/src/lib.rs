@@ -128,7 +128,9 @@ impl Transport for HttpTransport {
             self.requests += 1;
             self.bytes_up += body.len();
             match self.send_once(&body) {
-                Err(StoreError::Transport { retryable: true, .. }) if attempt < self.attempts => {
+                Err(StoreError::Transport {
+                    retryable: true, ..
+                }) if attempt < self.attempts => {
                     std::thread::sleep(wait);
                     wait *= 2;
                     attempt += 1;
@@ -140,7 +142,12 @@ impl Transport for HttpTransport {
 }
 
 /// Exchange an enrollment code for this device's identity, and remember it in the store.
-pub fn enroll(store: &mut Store, base: &str, code: &str, device_name: &str) -> Result<Enrolled, StoreError> {
+pub fn enroll(
+    store: &mut Store,
+    base: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<Enrolled, StoreError> {
     let base = base.trim_end_matches('/');
     let response = client(Duration::from_secs(30))?
         .post(format!("{base}/api/v1/enroll"))

@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
 const META_GRIDS: &str = "sync.grids";
+
+/// The change hashes sent in one request, per document id.
+type SentHashes = BTreeMap<String, Vec<String>>;
 const META_CURSORS: &str = "sync.cursors";
 const META_LAST_SYNC: &str = "sync.last_at";
 
@@ -203,7 +206,7 @@ impl Store {
         &self,
         max_bytes: usize,
         refused: &BTreeSet<String>,
-    ) -> Result<(Vec<DocChanges>, BTreeMap<String, Vec<String>>)> {
+    ) -> Result<(Vec<DocChanges>, SentHashes)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT doc_id, kind, hash, bytes FROM outbox ORDER BY doc_id, created_at, rowid",
         )?;
@@ -248,7 +251,7 @@ impl Store {
     fn apply_response(
         &mut self,
         response: &SyncResponse,
-        sent: &BTreeMap<String, Vec<String>>,
+        sent: &SentHashes,
         report: &mut SyncReport,
         refused: &mut BTreeSet<String>,
         now_ms: i64,

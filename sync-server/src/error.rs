@@ -172,8 +172,8 @@ impl ApiError {
             CodecError::Version { got, supported } => ApiError::new(
                 ErrorCode::UnsupportedProtocol,
                 format!(
-                    "protocol version {got} is not supported; this server speaks version \
-                     {supported}: update the app"
+                    "the body is not a protocol version {supported} sync request (it names \
+                     version {got}); this server speaks version {supported}: update the app"
                 ),
             ),
             CodecError::Compression { .. } if body.is_empty() => {

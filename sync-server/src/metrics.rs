@@ -40,7 +40,10 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         };
         counter(
             &mut out,
@@ -85,7 +88,7 @@ impl Metrics {
         counter(
             &mut out,
             "gridwalk_changes_pushed_total",
-            "Changes pushed by devices that were new to the server.",
+            "Changes received in pushed documents that were accepted (repeats included).",
             self.changes_pushed.load(Relaxed),
         );
         counter(

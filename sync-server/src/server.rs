@@ -92,9 +92,11 @@ pub async fn spawn_with_state(state: AppState) -> Result<RunningServer, ServerEr
     let config = state.config.clone();
     let (addr, handle, tls) = match &config.tls {
         None => {
-            let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| {
-                ServerError::Config(format!("cannot listen on {}: {e}", config.addr))
-            })?;
+            let listener = tokio::net::TcpListener::bind(config.addr)
+                .await
+                .map_err(|e| {
+                    ServerError::Config(format!("cannot listen on {}: {e}", config.addr))
+                })?;
             let addr = listener.local_addr()?;
             let handle = tokio::spawn(async move {
                 use axum::serve::ListenerExt;
@@ -168,12 +170,16 @@ async fn spawn_tls(
 /// Serve until Ctrl-C or SIGTERM, then shut down gracefully.
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
     let mut running = spawn(config).await?;
-    tokio::select! {
-        _ = shutdown_signal() => {
+    let ended = tokio::select! {
+        _ = shutdown_signal() => None,
+        r = running.wait() => Some(r),
+    };
+    match ended {
+        Some(r) => r,
+        None => {
             tracing::info!("shutdown requested; finishing in-flight requests");
             running.shutdown().await
         }
-        r = running.wait() => r,
     }
 }
 

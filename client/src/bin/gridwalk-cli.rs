@@ -123,14 +123,29 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Enroll { server, code, name } => {
             let e = enroll(&mut store, &server, &code, &name)?;
-            println!("{}", serde_json::json!({"device_id": e.device_id, "user_id": e.user_id, "grids": e.grids}));
+            println!(
+                "{}",
+                serde_json::json!({"device_id": e.device_id, "user_id": e.user_id, "grids": e.grids})
+            );
         }
         Command::Sync { digest } => {
             let mut transport = HttpTransport::from_store(&store)?;
-            let options = SyncOptions { check_digest: digest, ..SyncOptions::default() };
-            let result = store.sync(&mut transport, &options, now_ms(), &mut |p| {
-                eprintln!("round {} pulled {} of {} pending {}", p.round, p.pulled_docs, p.full_pull_total, p.outbox_left);
-            }, &AtomicBool::new(false));
+            let options = SyncOptions {
+                check_digest: digest,
+                ..SyncOptions::default()
+            };
+            let result = store.sync(
+                &mut transport,
+                &options,
+                now_ms(),
+                &mut |p| {
+                    eprintln!(
+                        "round {} pulled {} of {} pending {}",
+                        p.round, p.pulled_docs, p.full_pull_total, p.outbox_left
+                    );
+                },
+                &AtomicBool::new(false),
+            );
             match result {
                 Ok(report) => {
                     let mut v = serde_json::to_value(&report)?;
@@ -149,48 +164,70 @@ fn main() -> Result<()> {
         Command::Status => {
             let ids = store.doc_ids()?;
             let count = |k: DocKind| ids.iter().filter(|(_, kind, _)| *kind == k).count();
-            println!("{}", serde_json::json!({
-                "enrolled": author.is_some(),
-                "server": store.meta_get("server.url")?,
-                "grids": store.sync_grids()?,
-                "pending_changes": store.outbox_len()?,
-                "last_sync_at": store.last_sync_at()?,
-                "households": count(DocKind::Household),
-                "visits": count(DocKind::Visit),
-                "issues": count(DocKind::Issue),
-                "rejected": store.push_rejections()?,
-            }));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "enrolled": author.is_some(),
+                    "server": store.meta_get("server.url")?,
+                    "grids": store.sync_grids()?,
+                    "pending_changes": store.outbox_len()?,
+                    "last_sync_at": store.last_sync_at()?,
+                    "households": count(DocKind::Household),
+                    "visits": count(DocKind::Visit),
+                    "issues": count(DocKind::Issue),
+                    "rejected": store.push_rejections()?,
+                })
+            );
         }
         Command::Households { q, limit } => {
-            let page = store.search_households(&HouseholdQuery { text: q, limit, ..Default::default() })?;
+            let page = store.search_households(&HouseholdQuery {
+                text: q,
+                limit,
+                ..Default::default()
+            })?;
             for row in page.items {
                 println!("{}", serde_json::to_string(&row)?);
             }
         }
         Command::Show { id } => {
             let doc = store.load(doc_id(&id)?)?;
-            println!("{}", serde_json::json!({"kind": doc.kind, "doc": doc.to_json(), "conflicts": doc.conflicts()}));
+            println!(
+                "{}",
+                serde_json::json!({"kind": doc.kind, "doc": doc.to_json(), "conflicts": doc.conflicts()})
+            );
         }
         Command::Edit { id, set } => {
             let author = author.context("enroll this device first")?;
-            let outcome = store.edit::<Household, _>(DocKind::Household, doc_id(&id)?, author, now_ms(), "edit (cli)", |h| {
-                for (k, v) in &set {
-                    match k.as_str() {
-                        "notes" => h.notes = v.clone(),
-                        "phone" => h.phone = Some(v.clone()).filter(|s| !s.is_empty()),
-                        "room" => h.address.room = v.clone(),
-                        other => {
-                            return Err(gridwalk_core::CoreError::Schema(format!(
+            let outcome = store.edit::<Household, _>(
+                DocKind::Household,
+                doc_id(&id)?,
+                author,
+                now_ms(),
+                "edit (cli)",
+                |h| {
+                    for (k, v) in &set {
+                        match k.as_str() {
+                            "notes" => h.notes = v.clone(),
+                            "phone" => h.phone = Some(v.clone()).filter(|s| !s.is_empty()),
+                            "room" => h.address.room = v.clone(),
+                            other => {
+                                return Err(gridwalk_core::CoreError::Schema(format!(
                                 "cannot set {other:?} from the command line (notes, phone, room)"
                             )))
+                            }
                         }
                     }
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                },
+            )?;
             println!("{}", serde_json::json!({"changes": outcome.changes}));
         }
-        Command::Visit { household, mode, findings, needs } => {
+        Command::Visit {
+            household,
+            mode,
+            findings,
+            needs,
+        } => {
             let author = author.context("enroll this device first")?;
             let h: Household = store.read(doc_id(&household)?)?;
             let id = DocId::new_v7();
@@ -213,17 +250,31 @@ fn main() -> Result<()> {
             store.create_visit(&visit, author, now_ms())?;
             println!("{}", serde_json::json!({"visit_id": id.to_string()}));
         }
-        Command::Report { household, category, title, description } => {
+        Command::Report {
+            household,
+            category,
+            title,
+            description,
+        } => {
             let author = author.context("enroll this device first")?;
             let (grid_id, place) = match &household {
                 Some(h) => {
                     let h: Household = store.read(doc_id(h)?)?;
                     (h.grid_id.clone(), h.address.short())
                 }
-                None => (store.sync_grids()?.into_iter().next().context("no grid")?, String::new()),
+                None => (
+                    store.sync_grids()?.into_iter().next().context("no grid")?,
+                    String::new(),
+                ),
             };
             let now = now_ms();
-            let report = workflow::new_event(gridwalk_core::model::EventKind::Report, now, author.user.to_string(), author.device.to_string(), "");
+            let report = workflow::new_event(
+                gridwalk_core::model::EventKind::Report,
+                now,
+                author.user.to_string(),
+                author.device.to_string(),
+                "",
+            );
             let id = DocId::new_v7();
             let issue = Issue {
                 id: id.to_string(),
@@ -247,17 +298,31 @@ fn main() -> Result<()> {
             let author = author.context("enroll this device first")?;
             let kind = parse_enum("event kind", &kind)?;
             let now = now_ms();
-            let event = workflow::new_event(kind, now, author.user.to_string(), author.device.to_string(), note);
-            store.edit::<Issue, _>(DocKind::Issue, doc_id(&issue)?, author, now, "event (cli)", |i| {
-                i.events.insert(event.id.clone(), event);
-                Ok(())
-            })?;
+            let event = workflow::new_event(
+                kind,
+                now,
+                author.user.to_string(),
+                author.device.to_string(),
+                note,
+            );
+            store.edit::<Issue, _>(
+                DocKind::Issue,
+                doc_id(&issue)?,
+                author,
+                now,
+                "event (cli)",
+                |i| {
+                    i.events.insert(event.id.clone(), event);
+                    Ok(())
+                },
+            )?;
             let i: Issue = store.read(doc_id(&issue)?)?;
             println!("{}", serde_json::json!({"state": workflow::fold(&i).state}));
         }
         Command::Resolve { id, path, value } => {
             let author = author.context("enroll this device first")?;
-            let value: serde_json::Value = serde_json::from_str(&value).context("--value must be JSON, e.g. '\"text\"'")?;
+            let value: serde_json::Value =
+                serde_json::from_str(&value).context("--value must be JSON, e.g. '\"text\"'")?;
             let path: Vec<String> = path.split('.').map(str::to_string).collect();
             let outcome = store.resolve_conflict(doc_id(&id)?, author, now_ms(), &path, &value)?;
             println!("{}", serde_json::json!({"changes": outcome.changes}));

@@ -114,7 +114,10 @@ impl SqliteDistrict {
 
 impl SqliteDistrict {
     /// Which of `ids` the store does not hold, in the order given (one read transaction).
-    pub fn missing_documents(&self, ids: &[gridwalk_core::DocId]) -> Result<Vec<gridwalk_core::DocId>> {
+    pub fn missing_documents(
+        &self,
+        ids: &[gridwalk_core::DocId],
+    ) -> Result<Vec<gridwalk_core::DocId>> {
         self.with_reader(|conn| {
             let mut out = Vec::new();
             for id in ids {

@@ -88,7 +88,7 @@ impl SqliteDistrict {
             }
             sql.push_str(&format!(
                 " ORDER BY started_at DESC, id DESC LIMIT {}",
-                q.limit.clamp(1, 1000)
+                if q.limit == 0 { 100 } else { q.limit.min(1000) }
             ));
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {

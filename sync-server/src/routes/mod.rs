@@ -15,7 +15,8 @@ use gridwalk_core::area::AreaTree;
 use gridwalk_store::district::Enrolled;
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 /// Largest JSON body accepted by the small JSON endpoints (enroll).
 const MAX_JSON_BODY: usize = 64 * 1024;
@@ -47,7 +48,11 @@ pub fn router(state: AppState) -> Router {
         // Bodies are read by the handlers with their own, explicit limits.
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }
 
@@ -133,7 +138,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// `GET /metrics`: Prometheus text.
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -6,7 +6,7 @@
 //! pull, digests, repair comparison. Every request that got past authentication is
 //! written to the sync log, failed or not.
 
-use super::{blocking, bearer, declared_too_large, read_body};
+use super::{bearer, blocking, declared_too_large, read_body};
 use crate::error::ApiError;
 use crate::{now_ms, AppState, Metrics};
 use axum::body::{Body, Bytes};
@@ -14,28 +14,24 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridwalk_core::sync::{
-    decode, encode, CodecError, PushOutcome, SyncRequest, SyncResponse, CONTENT_TYPE,
-    PROTOCOL_VERSION,
+    decode, encode, CodecError, PushOutcome, SyncRequest, CONTENT_TYPE, PROTOCOL_VERSION,
 };
-use gridwalk_store::district::{DeviceAuth, DistrictStore, SyncLogEntry};
+use gridwalk_store::district::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
 use serde::Deserialize;
 use std::time::Instant;
 
 /// What one successful round did, for the log and the metrics.
-#[derive(Debug, Default)]
-struct RoundStats {
-    docs_in: i64,
-    changes_in: i64,
-    docs_out: i64,
-    changes_out: i64,
-    changes_stored: u64,
-    conflicts: i64,
-    rejected: i64,
-    /// JSON array of `{doc_id, code, message}` for the rejected documents.
-    errors: serde_json::Value,
+struct Round {
+    handled: HandledSync,
+    /// Changes in the pushed documents that were accepted (known ones included).
+    changes_accepted: u64,
 }
 
-pub(super) async fn sync(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(super) async fn sync(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let started = Instant::now();
     Metrics::add(&state.metrics.sync_requests, 1);
     let result = sync_inner(&state, &headers, body, started).await;
@@ -95,50 +91,45 @@ async fn sync_inner(
 
     let store = state.store.clone();
     let max_decoded = state.config.max_decoded_bytes;
-    let (result, stats) = blocking(move || {
+    let (result, accepted) = blocking(move || {
         let outcome = round(&*store, &auth, &body, max_decoded);
-        let entry = match &outcome {
-            Ok((bytes, stats)) => SyncLogEntry {
-                device_id: auth.device_id.clone(),
-                user_id: auth.user_id.clone(),
-                started_at,
-                duration_ms: millis(started),
-                docs_in: stats.docs_in,
-                changes_in: stats.changes_in,
-                docs_out: stats.docs_out,
-                changes_out: stats.changes_out,
-                bytes_in: body.len() as i64,
-                bytes_out: bytes.len() as i64,
-                conflicts: stats.conflicts,
-                rejected: stats.rejected,
-                errors: stats.errors.to_string(),
-                ..SyncLogEntry::default()
-            },
-            Err(e) => failed_entry(&auth, started_at, started, body.len(), e),
+        let (result, accepted, entry) = match outcome {
+            Ok((bytes, round)) => {
+                let entry = round.handled.into_log(
+                    &auth,
+                    started_at,
+                    millis(started),
+                    body.len() as i64,
+                    bytes.len() as i64,
+                );
+                (Ok(bytes), round.changes_accepted, entry)
+            }
+            Err(e) => {
+                let entry = failed_entry(&auth, started_at, started, body.len(), &e);
+                (Err(e), 0, entry)
+            }
         };
         record(&*store, &entry);
-        if let Ok((_, stats)) = &outcome {
+        if result.is_ok() {
             tracing::info!(
-                device_id = %auth.device_id,
-                user_id = %auth.user_id,
-                docs_in = stats.docs_in,
-                changes_in = stats.changes_in,
-                docs_out = stats.docs_out,
-                changes_out = stats.changes_out,
-                rejected = stats.rejected,
+                device_id = %entry.device_id,
+                user_id = %entry.user_id,
+                docs_in = entry.docs_in,
+                changes_in = entry.changes_in,
+                docs_out = entry.docs_out,
+                changes_out = entry.changes_out,
+                rejected = entry.rejected,
+                conflicts = entry.conflicts,
                 bytes_in = entry.bytes_in,
                 bytes_out = entry.bytes_out,
                 ms = entry.duration_ms,
                 "sync"
             );
         }
-        Ok(match outcome {
-            Ok((bytes, stats)) => (Ok(bytes), stats.changes_stored),
-            Err(e) => (Err(e), 0),
-        })
+        Ok((result, accepted))
     })
     .await?;
-    Metrics::add(&state.metrics.changes_pushed, stats);
+    Metrics::add(&state.metrics.changes_pushed, accepted);
     result.map(Bytes::from)
 }
 
@@ -148,13 +139,14 @@ struct VersionOnly {
     protocol: u16,
 }
 
-/// Decode, push, pull, digest, compare, encode. Blocking.
+/// Decode, then answer with the store's [`handle_sync`] (push, pull, digests, repair),
+/// then encode. Blocking.
 fn round(
     store: &dyn DistrictStore,
     auth: &DeviceAuth,
     body: &[u8],
     max_decoded: usize,
-) -> Result<(Vec<u8>, RoundStats), ApiError> {
+) -> Result<(Vec<u8>, Round), ApiError> {
     let req: SyncRequest = match decode(body, max_decoded) {
         Ok(r) => r,
         Err(CodecError::Decode(reason)) => {
@@ -179,62 +171,21 @@ fn round(
             body,
         ));
     }
-    let now = now_ms();
-    let mut stats = RoundStats {
-        docs_in: req.push.len() as i64,
-        changes_in: req.push.iter().map(|d| d.changes.len() as i64).sum(),
-        ..RoundStats::default()
-    };
-
-    let report = store
-        .push(auth, &req.push, now)
-        .map_err(ApiError::from_store)?;
-    let mut errors = Vec::new();
-    for r in &report.results {
-        if let PushOutcome::Rejected { code, message } = &r.outcome {
-            errors.push(serde_json::json!({
-                "doc_id": r.doc_id.to_string(),
-                "code": format!("{code:?}"),
-                "message": message,
-            }));
-        }
-    }
-    stats.rejected = errors.len() as i64;
-    stats.errors = serde_json::Value::Array(errors);
-    stats.conflicts = report.conflicts_created as i64;
-    stats.changes_stored = report.changes_stored as u64;
-
-    let max_pull = usize::try_from(req.max_pull_bytes).unwrap_or(usize::MAX);
-    let pull = store
-        .pull(auth, &req.cursors, max_pull)
-        .map_err(ApiError::from_store)?;
-    let digests = if req.want_digest {
-        store.digests(&auth.grids).map_err(ApiError::from_store)?
-    } else {
-        Vec::new()
-    };
-    let mut pulled = pull.docs;
-    let mut server_heads = Vec::new();
-    if !req.compare.is_empty() {
-        let (docs, heads) = store
-            .compare(auth, &req.compare)
-            .map_err(ApiError::from_store)?;
-        pulled.extend(docs);
-        server_heads = heads;
-    }
-    stats.docs_out = pulled.len() as i64;
-    stats.changes_out = pull.changes_out as i64;
-    let resp = SyncResponse {
-        protocol: PROTOCOL_VERSION,
-        pushed: report.results,
-        pulled,
-        cursors: pull.cursors,
-        more: pull.more,
-        full_pull_total: pull.full_pull_total,
-        digests,
-        server_heads,
-    };
-    Ok((encode(&resp), stats))
+    let (resp, handled) = handle_sync(store, auth, &req, now_ms()).map_err(ApiError::from_store)?;
+    let changes_accepted = resp
+        .pushed
+        .iter()
+        .filter(|r| r.outcome == PushOutcome::Accepted)
+        .filter_map(|r| req.push.iter().find(|p| p.doc_id == r.doc_id))
+        .map(|p| p.changes.len() as u64)
+        .sum();
+    Ok((
+        encode(&resp),
+        Round {
+            handled,
+            changes_accepted,
+        },
+    ))
 }
 
 fn millis(started: Instant) -> i64 {

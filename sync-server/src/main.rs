@@ -1,0 +1,379 @@
+//! `gridwalk-server`: serve the district, and manage users, enrollment codes and devices
+//! from the command line until the admin console exists.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_server::{
+    load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
+};
+use gridwalk_store::district::{NewUser, SqliteDistrict};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "gridwalk-server",
+    version,
+    about = "Gridwalk district sync server"
+)]
+struct Cli {
+    /// Log format (logs go to stderr; filter with RUST_LOG).
+    #[arg(long, global = true, env = "GRIDWALK_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the district store over HTTP(S) until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Create a one-time enrollment code for a user's new device.
+    EnrollCode(EnrollCodeArgs),
+    /// List or revoke devices.
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Load the demo district (area tree, users, households, visits, issues).
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Data directory (holds district.sqlite; created if missing).
+    #[arg(long, env = "GRIDWALK_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "GRIDWALK_ADDR")]
+    addr: Option<String>,
+    /// TOML config file with the same keys (flags and environment win over it).
+    #[arg(long, env = "GRIDWALK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Largest request body as sent, in bytes [default: 16 MiB].
+    #[arg(long, env = "GRIDWALK_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Largest sync request once decompressed, in bytes [default: 64 MiB].
+    #[arg(long, env = "GRIDWALK_MAX_DECODED_BYTES")]
+    max_decoded_bytes: Option<usize>,
+    /// Bearer token of the admin API (at least 16 characters); unset disables it.
+    #[arg(long, env = "GRIDWALK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// PEM certificate chain: serve HTTPS (needs --tls-key).
+    #[arg(long, env = "GRIDWALK_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "GRIDWALK_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Load the demo district on first start (when the store is empty) and print its
+    /// users and an enrollment code for the first worker.
+    #[arg(long)]
+    demo: bool,
+    /// Households in the demo district.
+    #[arg(long, default_value_t = 1600)]
+    demo_households: usize,
+}
+
+#[derive(Args)]
+struct DataArg {
+    /// Data directory (holds district.sqlite).
+    #[arg(long, env = "GRIDWALK_DATA")]
+    data: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    Worker,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user with the grids their devices may sync.
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long)]
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// A grid id in the user's scope (repeat for several).
+        #[arg(long = "grid")]
+        grids: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+struct EnrollCodeArgs {
+    #[command(flatten)]
+    data: DataArg,
+    #[arg(long)]
+    username: String,
+    /// Hours the code stays valid.
+    #[arg(long, default_value_t = 72)]
+    ttl_hours: i64,
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Every enrolled device, revoked ones included.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Revoke a device: its token is refused from its next request on.
+    Revoke {
+        #[command(flatten)]
+        data: DataArg,
+        /// Device id.
+        id: String,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    data: DataArg,
+    #[arg(long, default_value_t = 1600)]
+    households: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Serve(args) => run_serve(args, cli.log_format),
+        cmd => {
+            init_logging(cli.log_format.unwrap_or(LogFormat::Text), "warn");
+            run_admin(cmd)
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, default_filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let format = match (log_format, file.log_format.as_deref()) {
+        (Some(f), _) => f,
+        (None, None | Some("text")) => LogFormat::Text,
+        (None, Some("json")) => LogFormat::Json,
+        (None, Some(other)) => bail!("log_format must be text or json, not {other:?}"),
+    };
+    init_logging(format, "info");
+    let over = FileConfig {
+        data: args.data,
+        addr: args.addr,
+        max_body_bytes: args.max_body_bytes,
+        max_decoded_bytes: args.max_decoded_bytes,
+        admin_token: args.admin_token,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        log_format: None,
+    };
+    let config = ServerConfig::resolve(&over, &file)?;
+    if args.demo {
+        let district = open_district(&config.data_dir)?;
+        demo_on_first_start(&district, args.demo_households)?;
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(())
+}
+
+fn demo_on_first_start(district: &SqliteDistrict, households: usize) -> Result<()> {
+    let now = now_ms();
+    let params = DemoParams {
+        households,
+        now_ms: now,
+        ..DemoParams::default()
+    };
+    if district.stats()?.is_empty() {
+        eprintln!("loading the demo district ({households} households)…");
+        let summary = load_demo(district, &params, now)?;
+        print_summary(&summary);
+    } else {
+        println!("the store already holds data: the demo district was not loaded again");
+    }
+    // Users come first out of the generator and do not depend on the household count.
+    let users = generate(&DemoParams {
+        households: 1,
+        visits_per_household: 0.0,
+        issues_per_household: 0.0,
+        ..params
+    })
+    .users;
+    if let Some(worker) = users.iter().find(|u| u.role == "worker") {
+        if let Some(user) = district.user_by_name(&worker.username)? {
+            let code = district.create_enrollment(&user.user_id, 72 * 3_600_000, now)?;
+            println!(
+                "enrollment code for {} ({}), valid 72 h: {code}",
+                user.username, user.display_name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(s: &DemoSummary) {
+    println!(
+        "demo district: {} streets, {} communities, {} grids; {} households, {} visits, \
+         {} issues ({} documents added)",
+        s.streets, s.communities, s.grids, s.households, s.visits, s.issues, s.documents_added
+    );
+    println!(
+        "{:<24} {:<10} {:<12} {:>5}  new",
+        "username", "role", "name", "grids"
+    );
+    for u in &s.users {
+        println!(
+            "{:<24} {:<10} {:<12} {:>5}  {}",
+            u.username,
+            u.role,
+            u.display_name,
+            u.grids.len(),
+            if u.created { "yes" } else { "no" }
+        );
+    }
+}
+
+fn open(data: &Path) -> Result<SqliteDistrict> {
+    open_district(data).with_context(|| format!("cannot open the store in {}", data.display()))
+}
+
+fn run_admin(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Serve(_) => unreachable!("handled by run_serve"),
+        Cmd::User {
+            cmd:
+                UserCmd::Add {
+                    data,
+                    username,
+                    name,
+                    role,
+                    grids,
+                },
+        } => {
+            let district = open(&data.data)?;
+            let user = NewUser {
+                username,
+                display_name: name,
+                role: role.as_str().into(),
+                grids,
+            };
+            let id = district.create_user(&user, now_ms())?;
+            println!("{id}");
+        }
+        Cmd::EnrollCode(args) => {
+            if args.ttl_hours <= 0 || args.ttl_hours > 24 * 90 {
+                bail!("--ttl-hours must be between 1 and 2160");
+            }
+            let district = open(&args.data.data)?;
+            let Some(user) = district.user_by_name(&args.username)? else {
+                bail!("no user named {:?}", args.username);
+            };
+            let code =
+                district.create_enrollment(&user.user_id, args.ttl_hours * 3_600_000, now_ms())?;
+            eprintln!(
+                "one-time enrollment code for {} ({}), valid {} h:",
+                user.username, user.display_name, args.ttl_hours
+            );
+            println!("{code}");
+        }
+        Cmd::Device {
+            cmd: DeviceCmd::List { data },
+        } => {
+            let district = open(&data.data)?;
+            println!(
+                "{:<36}  {:<36}  {:<20}  {:<8}  last sync (ms)",
+                "device", "user", "name", "status"
+            );
+            for d in district.devices()? {
+                println!(
+                    "{:<36}  {:<36}  {:<20}  {:<8}  {}",
+                    d.device_id,
+                    d.user_id,
+                    d.name,
+                    if d.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    d.last_sync_at.map(|t| t.to_string()).unwrap_or("-".into())
+                );
+            }
+        }
+        Cmd::Device {
+            cmd: DeviceCmd::Revoke { data, id },
+        } => {
+            let district = open(&data.data)?;
+            if district.revoke_device(&id, now_ms())? {
+                println!("device {id} revoked");
+            } else if district.devices()?.iter().any(|d| d.device_id == id) {
+                println!("device {id} was already revoked");
+            } else {
+                bail!("no device {id}");
+            }
+        }
+        Cmd::Demo(args) => {
+            let district = open(&args.data.data)?;
+            let now = now_ms();
+            let params = DemoParams {
+                seed: args.seed,
+                households: args.households,
+                now_ms: now,
+                ..DemoParams::default()
+            };
+            let summary = load_demo(&district, &params, now)?;
+            print_summary(&summary);
+        }
+    }
+    Ok(())
+}

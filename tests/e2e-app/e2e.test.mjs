@@ -1,0 +1,215 @@
+// End to end through the real app: the Tauri debug binary in a WebKitGTK window (under
+// the Xvfb display that run.sh starts), driven by tauri-driver + WebKitWebDriver, against
+// a real gridwalk-server on loopback. Screenshots of every step go to
+// test-artifacts/e2e-app/.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { APP_BIN, SERVER_BIN, Session, freePort, run, sleep, start, startDriver, stop, stopAll, waitPort } from './lib.mjs'
+
+const work = mkdtempSync(join(tmpdir(), 'gridwalk-e2e-'))
+const serverDir = join(work, 'server')
+const dirA = join(work, 'device-a')
+const dirB = join(work, 'device-b')
+const token = Math.random().toString(36).slice(2, 8)
+const FINDINGS = `E2E走访${token}：老人身体良好，门口楼道灯坏了`
+const ISSUE_TITLE = `楼道灯坏了${token}`
+const NOTES = `离线修改${token}：租户已搬走`
+
+let server
+let driver
+let port
+let username
+const codes = []
+const found = {}
+
+const log = (...a) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a)
+
+after(async () => {
+  if (driver && process.exitCode) log('tauri-driver output:\n' + driver.process.output().slice(-4000))
+  await stopAll()
+  if (!process.env.KEEP_E2E_DIR) rmSync(work, { recursive: true, force: true })
+})
+
+async function startServer() {
+  server = start(SERVER_BIN, ['serve', '--data', serverDir, '--addr', `127.0.0.1:${port}`])
+  await waitPort(port)
+}
+
+async function openApp(dir, extraArgs = []) {
+  if (driver.process.exitCode !== null) throw new Error('tauri-driver exited:\n' + driver.process.output())
+  log('open app', dir)
+  const s = await Session.create(driver.url, ['--data-dir', dir, ...extraArgs])
+  log('session', s.id, `${s.createdMs.toFixed(0)} ms`)
+  return s
+}
+
+async function syncAndWait(s, name) {
+  await s.clickCss('[data-test="tab-sync"]')
+  await s.waitFor('[data-test="sync"]')
+  await s.clickCss('[data-test="sync-now"]')
+  await s.until('pending changes reach 0 and the server answered', async () => {
+    const v = await s.text(await s.waitFor('[data-test="pending-value"]'))
+    const online = (await s.find('[data-test="online-tag"]')).length > 0
+    return v.trim() === '0' && online
+  }, 60000)
+  await s.screenshot(name)
+}
+
+async function searchAndOpen(s, query, headName) {
+  await s.clickCss('[data-test="tab-households"]')
+  await s.waitFor('[data-test="household-row"]')
+  await s.type('search', query)
+  const row = await s.waitFor('[data-test="household-row"]', { text: headName })
+  return row
+}
+
+test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
+  await t.test('server with the demo district and two enrollment codes', async () => {
+    const demo = run(SERVER_BIN, ['demo', '--data', serverDir, '--households', '400'])
+    const line = demo.split('\n').find((l) => /^\S+\s+worker\s+/.test(l))
+    assert.ok(line, `no worker in the demo summary:\n${demo}`)
+    username = line.split(/\s+/)[0]
+    for (let i = 0; i < 2; i++) {
+      codes.push(run(SERVER_BIN, ['enroll-code', '--data', serverDir, '--username', username]).trim())
+    }
+    port = await freePort()
+    await startServer()
+    driver = await startDriver({ GRIDWALK_SYNC_INTERVAL_SECS: '3600' })
+  })
+
+  await t.test('device A enrolls and downloads its grid', async () => {
+    const s = await openApp(dirA)
+    try {
+      await s.waitFor('[data-test="first-run"]')
+      await s.screenshot('01-first-run')
+      await s.type('server-url', `http://127.0.0.1:${port}`)
+      await s.type('enroll-code', codes[0])
+      await s.screenshot('02-first-run-filled')
+      await s.clickCss('[data-test="enroll-submit"]')
+      await s.waitFor('[data-test="today"]', { timeout: 60000 })
+      await s.waitFor('[data-test="due-list"]')
+      await sleep(500)
+      await s.screenshot('03-today')
+    } finally {
+      await s.close()
+    }
+  })
+
+  await t.test('device A finds a household by pinyin initials, records a visit and reports an issue', async () => {
+    const s = await openApp(dirA)
+    try {
+      await s.clickCss('[data-test="tab-households"]')
+      const first = await s.waitFor('[data-test="household-row"]')
+      await s.screenshot('04-households')
+      // The head's name and its initials as the list shows them.
+      const [name, initials] = await s.exec(`
+        const row = document.querySelector('[data-test="household-row"]');
+        const title = row.querySelector('.van-cell__title span').textContent.trim();
+        return [title.split(' ').pop(), row.querySelector('.initials').textContent.trim()];`)
+      assert.ok(initials.length >= 2, `initials of ${name}: ${initials}`)
+      found.name = name
+      found.initials = initials
+      await s.type('search', initials)
+      await s.until(`every result matches ${initials}`, async () => {
+        const n = await s.exec(`return [...document.querySelectorAll('[data-test="household-row"] .initials')].map(e => e.textContent)`)
+        return n.length > 0 && n.some((x) => x === initials)
+      })
+      await s.screenshot('05-search-pinyin')
+      const row = await s.waitFor('[data-test="household-row"]', { text: name })
+      await s.click(row)
+      await s.waitFor('[data-test="household"]')
+      found.householdId = (await s.exec('return location.hash')).split('/').pop()
+      await sleep(300)
+      await s.screenshot('06-household')
+      await s.clickCss('[data-test="new-visit"]')
+      await s.waitFor('[data-test="new-visit"] [data-test="photos-note"]')
+      await s.type('findings', FINDINGS)
+      await s.type('needs', '希望尽快修好楼道灯')
+      await s.screenshot('07-new-visit')
+      await s.clickCss('[data-test="save-visit-report"]')
+      await s.waitFor('[data-test="new-issue"]')
+      await s.type('issue-title', ISSUE_TITLE)
+      await s.type('issue-description', '3 楼楼道灯不亮，老人夜里出门不安全')
+      await s.screenshot('08-new-issue')
+      await s.clickCss('[data-test="submit-issue"]')
+      await s.waitFor('[data-test="issue-title"]', { text: ISSUE_TITLE })
+      await s.waitFor('[data-test="timeline"]')
+      await s.screenshot('09-issue')
+      await syncAndWait(s, '10-device-a-synced')
+    } finally {
+      await s.close()
+    }
+  })
+
+  await t.test('device B, same grid, sees the visit and the issue after its own sync', async () => {
+    const s = await openApp(dirB)
+    try {
+      await s.waitFor('[data-test="first-run"]')
+      await s.type('server-url', `http://127.0.0.1:${port}`)
+      await s.type('enroll-code', codes[1])
+      await s.clickCss('[data-test="enroll-submit"]')
+      await s.waitFor('[data-test="today"]', { timeout: 60000 })
+      const row = await searchAndOpen(s, found.initials, found.name)
+      await s.click(row)
+      await s.waitFor('[data-test="visit-row"]', { text: FINDINGS })
+      await s.screenshot('11-device-b-household')
+      await s.clickCss('[data-test="tab-issues"]')
+      await s.waitFor('[data-test="issue-row"]', { text: ISSUE_TITLE })
+      await s.screenshot('12-device-b-issues')
+    } finally {
+      await s.close()
+    }
+  })
+
+  await t.test('offline: device A edits with the server down, the edit survives a restart', async () => {
+    await stop(server)
+    let s = await openApp(dirA)
+    try {
+      await s.waitFor('[data-test="today"]')
+      await s.go(`#/household/${found.householdId}`)
+      await s.waitFor('[data-test="household"] [data-test="notes"]')
+      await s.type('notes', NOTES)
+      await s.clickCss('[data-test="save-notes"]')
+      await s.until('notes saved', async () => (await s.find('[data-test="save-notes"]')).length === 0)
+      await s.clickCss('[data-test="tab-sync"]')
+      await s.clickCss('[data-test="sync-now"]')
+      await s.waitFor('[data-test="offline-tag"]', { timeout: 30000 })
+      await s.waitFor('[data-test="sync-error"]')
+      const pending = await s.text(await s.waitFor('[data-test="pending-value"]'))
+      assert.ok(Number(pending) > 0, `pending changes while offline: ${pending}`)
+      await s.screenshot('13-offline-pending')
+    } finally {
+      await s.close()
+    }
+    s = await openApp(dirA)
+    try {
+      await s.waitFor('[data-test="today"]')
+      await s.go(`#/household/${found.householdId}`)
+      await s.waitFor('[data-test="household"] [data-test="notes"]')
+      await s.until('the offline edit is still there', async () => (await s.value('notes')) === NOTES)
+      await s.screenshot('14-after-restart')
+      await startServer()
+      await syncAndWait(s, '15-synced-after-offline')
+    } finally {
+      await s.close()
+    }
+  })
+
+  await t.test('device B gets the offline edit', async () => {
+    const s = await openApp(dirB)
+    try {
+      await s.waitFor('[data-test="today"]')
+      await syncAndWait(s, '16-device-b-synced')
+      await s.go(`#/household/${found.householdId}`)
+      await s.until('device B shows the edit', async () => (await s.value('notes')) === NOTES)
+      await s.screenshot('17-device-b-sees-edit')
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+export { APP_BIN }

@@ -1,0 +1,178 @@
+//! Support for the end-to-end tests: a real server on 127.0.0.1:0, devices with their own
+//! stores talking HTTP to it.
+
+use gridwalk_client::{enroll, HttpTransport};
+use gridwalk_core::model::{
+    Address, Household, HouseholdType, HousingUse, Person, PersonStatus, PopulationType, Relation,
+    Sex,
+};
+use gridwalk_core::{Author, DocId, DocKind};
+use gridwalk_store::client::{SyncOptions, SyncReport};
+use gridwalk_store::district::{NewUser, SqliteDistrict};
+use gridwalk_store::{Result, Store};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const NOW: i64 = 1_790_000_000_000;
+
+/// A server in this process, on its own runtime.
+pub struct TestServer {
+    pub rt: tokio::runtime::Runtime,
+    pub server: Option<gridwalk_server::RunningServer>,
+    pub district: Arc<SqliteDistrict>,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let district = Arc::new(SqliteDistrict::open(dir.path()).expect("district"));
+        let mut config = gridwalk_server::ServerConfig::new(dir.path());
+        config.addr = "127.0.0.1:0".parse().expect("addr");
+        let state = gridwalk_server::AppState::new(district.clone(), config);
+        let server = rt
+            .block_on(gridwalk_server::spawn_with_state(state))
+            .expect("server");
+        let url = server.url();
+        TestServer {
+            rt,
+            server: Some(server),
+            district,
+            url,
+            dir,
+        }
+    }
+
+    /// A worker user scoped to `grids`, and a device enrolled over HTTP.
+    pub fn device(&self, name: &str, grids: &[&str]) -> Device {
+        let user_id = self
+            .district
+            .create_user(
+                &NewUser {
+                    username: name.into(),
+                    display_name: name.into(),
+                    role: "worker".into(),
+                    grids: grids.iter().map(|g| g.to_string()).collect(),
+                },
+                NOW,
+            )
+            .expect("user");
+        Device::enroll(&self.district, &self.url, &user_id, name)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.abort();
+        }
+    }
+}
+
+pub struct Device {
+    pub store: Store,
+    pub author: Author,
+    pub dir: tempfile::TempDir,
+}
+
+impl Device {
+    pub fn enroll(district: &SqliteDistrict, url: &str, user_id: &str, name: &str) -> Device {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(dir.path().join("device.sqlite")).expect("store");
+        let code = district
+            .create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())
+            .expect("code");
+        let e = enroll(&mut store, url, &code, name).expect("enroll over HTTP");
+        let author = Author::new(
+            e.user_id.parse().expect("uuid"),
+            e.device_id.parse().expect("uuid"),
+        );
+        Device { store, author, dir }
+    }
+
+    pub fn sync_with(&mut self, options: &SyncOptions) -> Result<SyncReport> {
+        let mut t = HttpTransport::from_store(&self.store)?;
+        t.backoff = std::time::Duration::from_millis(50);
+        self.store
+            .sync(&mut t, options, NOW, &mut |_| {}, &AtomicBool::new(false))
+    }
+
+    pub fn sync(&mut self) -> SyncReport {
+        self.sync_with(&SyncOptions::default()).expect("sync")
+    }
+
+    pub fn edit(&mut self, i: usize, f: impl FnOnce(&mut Household)) {
+        self.store
+            .edit::<Household, _>(DocKind::Household, hid(i), self.author, NOW, "edit", |h| {
+                f(h);
+                Ok(())
+            })
+            .expect("edit");
+    }
+
+    pub fn heads(&self, i: usize) -> Vec<String> {
+        sorted_heads(&self.store.load(hid(i)).expect("doc"))
+    }
+}
+
+pub fn sorted_heads(doc: &gridwalk_core::Document) -> Vec<String> {
+    let mut h: Vec<String> = doc.heads().iter().map(|h| h.to_string()).collect();
+    h.sort();
+    h
+}
+
+pub fn hid(i: usize) -> DocId {
+    DocId(Uuid::from_u128(0x1000 + i as u128))
+}
+
+pub fn household(i: usize, grid: &str) -> Household {
+    let id = hid(i).to_string();
+    let pid = Uuid::from_u128(0x9000 + i as u128).to_string();
+    let mut members = BTreeMap::new();
+    members.insert(
+        pid.clone(),
+        Person {
+            id: pid.clone(),
+            name: format!("李四{i}"),
+            sex: Sex::Female,
+            birth_date: Some("1960-07-01".into()),
+            id_number: None,
+            phone: Some("13912345678".into()),
+            relation: Relation::Head,
+            population_type: PopulationType::Registered,
+            status: PersonStatus::Living,
+            tags: BTreeMap::new(),
+            restricted_tags: BTreeMap::new(),
+            disability_cert: None,
+            notes: String::new(),
+        },
+    );
+    Household {
+        id,
+        grid_id: grid.into(),
+        address: Address {
+            community_code: "430203001001".into(),
+            building_no: "00001".into(),
+            building_name: "1栋".into(),
+            unit: "2".into(),
+            floor: 1 + (i as i64 % 18),
+            room: format!("{}", 100 + i),
+        },
+        housing_use: HousingUse::SelfOccupied,
+        household_type: HouseholdType::Registered,
+        head_person_id: Some(pid),
+        phone: None,
+        members,
+        notes: String::new(),
+        gps: None,
+        created_at: NOW - 1000,
+    }
+}
