@@ -349,7 +349,8 @@ pub const EVAL_NOTES: &[&str] = &[
     "电话回访，居民表示非常满意",
 ];
 
-use super::{Plan, Shape};
+use super::issues::Plan;
+use super::people::Shape;
 use crate::model::{HousingUse as U, Urgency, VisitMode as M};
 
 pub const HOUSING: &[(U, u32)] = &[
