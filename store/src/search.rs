@@ -160,7 +160,7 @@ impl Store {
         }
         for tag in &q.tags {
             w.push(
-                "tags LIKE ?",
+                "tags LIKE ? ESCAPE '\\'",
                 [Value::Text(format!("% {} %", escape_like(tag)))],
             );
         }
@@ -176,23 +176,22 @@ impl Store {
                 "last_visit_at IS NOT NULL, last_visit_at, building_no, unit, floor, room"
             }
         };
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM households WHERE {}", w.sql()),
-            rusqlite::params_from_iter(w.args.iter()),
-            |r| r.get(0),
-        )?;
         let limit = if q.limit == 0 { 50 } else { q.limit.min(500) };
+        // One scan: the total comes with the page as a window count.
         let sql = format!(
             "SELECT doc_id, grid_id, address, building_no, unit, room, head_name, phone,
                 member_count, tags, complete, conflicts,
-                (SELECT max(at) FROM visits v WHERE v.household_id = h.doc_id) AS last_visit_at
+                (SELECT max(at) FROM visits v WHERE v.household_id = h.doc_id) AS last_visit_at,
+                count(*) OVER () AS total_rows
              FROM households h WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {}",
             w.sql(),
             q.offset
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut total: Option<i64> = None;
         let rows = stmt.query_map(rusqlite::params_from_iter(w.args.iter()), |r| {
             let tags: String = r.get(9)?;
+            total = Some(r.get(13)?);
             Ok(HouseholdRow {
                 doc_id: r.get(0)?,
                 grid_id: r.get(1)?,
@@ -209,8 +208,18 @@ impl Store {
                 last_visit_at: r.get(12)?,
             })
         })?;
+        let items: Vec<HouseholdRow> = rows.collect::<Result<_, _>>()?;
+        let total = match total {
+            Some(t) => t,
+            // A page past the end has no rows to carry the count.
+            None => self.conn.query_row(
+                &format!("SELECT count(*) FROM households WHERE {}", w.sql()),
+                rusqlite::params_from_iter(w.args.iter()),
+                |r| r.get(0),
+            )?,
+        };
         Ok(Page {
-            items: rows.collect::<Result<_, _>>()?,
+            items,
             total: total as usize,
             offset: q.offset,
         })
