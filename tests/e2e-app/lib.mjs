@@ -166,7 +166,13 @@ export class Session {
 
   async type(name, value, { clear = true } = {}) {
     const el = await this.input(name)
-    if (clear) await this.cmd('POST', `/element/${el}/clear`, {})
+    if (clear) {
+      // WebDriver's clear does not fire the input event Vue's v-model listens to.
+      await this.exec(
+        `const e = arguments[0]; e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true }))`,
+        { 'element-6066-11e4-a52e-4f735466cecf': el },
+      )
+    }
     await this.cmd('POST', `/element/${el}/value`, { text: value })
     return el
   }
@@ -180,9 +186,21 @@ export class Session {
     await this.exec(`location.hash = arguments[0]`, hash)
   }
 
+  /**
+   * Save a PNG of the window. WebKitWebDriver sometimes never answers a screenshot taken
+   * right after a page first renders; such a request is abandoned and tried again.
+   */
   async screenshot(name) {
     console.log(`[e2e] screenshot ${name}`)
-    const b64 = await this.cmd('GET', '/screenshot')
+    let b64
+    for (let attempt = 1; !b64; attempt++) {
+      await sleep(300)
+      try {
+        b64 = await wd(this.base, 'GET', `/session/${this.id}/screenshot`, undefined, 8000)
+      } catch (e) {
+        if (attempt >= 4) throw e
+      }
+    }
     mkdirSync(ARTIFACTS, { recursive: true })
     const path = join(ARTIFACTS, `${name}.png`)
     writeFileSync(path, Buffer.from(b64, 'base64'))
@@ -190,9 +208,10 @@ export class Session {
   }
 }
 
-export async function wd(base, method, path, body) {
+export async function wd(base, method, path, body, timeoutMs = 60000) {
   const r = await fetch(base + path, {
     method,
+    signal: AbortSignal.timeout(timeoutMs),
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   })

@@ -1,0 +1,189 @@
+//! Background sync: one thread with its own store connection (SQLite serialises it with
+//! the UI's writer; the UI's reads never wait for it). It syncs every `interval` while the
+//! device is enrolled, and at once when asked; it emits `sync-state` events as it goes.
+//! A revoked device is wiped and the UI told (`device-revoked`) to go back to first run.
+
+use crate::dto::{SyncProgress, SyncReport, SyncState};
+use crate::error::AppError;
+use gridwalk_client::HttpTransport;
+use gridwalk_store::client::SyncOptions;
+use gridwalk_store::{Store, StoreError};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where the worker reports to: the Tauri app in the app, a closure in tests.
+pub trait SyncEvents: Send + 'static {
+    fn state(&self, state: &SyncState);
+    /// Documents arrived: screens should reload.
+    fn data_changed(&self);
+    fn revoked(&self);
+}
+
+enum Msg {
+    Now,
+    Stop,
+}
+
+#[derive(Clone)]
+pub struct SyncHandle {
+    tx: Sender<Msg>,
+    state: Arc<Mutex<SyncState>>,
+}
+
+impl SyncHandle {
+    /// Ask for a sync now (returns at once; progress comes as events).
+    pub fn request(&self) {
+        let _ = self.tx.send(Msg::Now);
+    }
+
+    pub fn stop(&self) {
+        let _ = self.tx.send(Msg::Stop);
+    }
+
+    pub fn state(&self) -> SyncState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Start the worker on the store at `db`. It syncs once at start when enrolled.
+pub fn start(db: PathBuf, interval: Duration, events: impl SyncEvents) -> SyncHandle {
+    let (tx, rx) = channel();
+    let state = Arc::new(Mutex::new(SyncState {
+        interval_secs: interval.as_secs() as u32,
+        ..SyncState::default()
+    }));
+    let handle = SyncHandle {
+        tx,
+        state: state.clone(),
+    };
+    std::thread::Builder::new()
+        .name("gridwalk-sync".into())
+        .spawn(move || {
+            let mut store: Option<Store> = None;
+            let mut first = true;
+            loop {
+                if !first {
+                    match rx.recv_timeout(interval) {
+                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                        Ok(Msg::Now) | Err(RecvTimeoutError::Timeout) => {}
+                    }
+                    // Several requests queued while a sync ran need only one more sync.
+                    while let Ok(m) = rx.try_recv() {
+                        if matches!(m, Msg::Stop) {
+                            return;
+                        }
+                    }
+                }
+                first = false;
+                if store.is_none() {
+                    store = Store::open(&db).ok();
+                }
+                if let Some(s) = store.as_mut() {
+                    run_once(s, &state, &events);
+                }
+            }
+        })
+        .expect("spawn the sync thread");
+    handle
+}
+
+fn set(state: &Mutex<SyncState>, events: &impl SyncEvents, f: impl FnOnce(&mut SyncState)) {
+    let snapshot = {
+        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s);
+        s.clone()
+    };
+    events.state(&snapshot);
+}
+
+fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) {
+    if !matches!(store.device_author(), Ok(Some(_))) {
+        return;
+    }
+    let mut transport = match HttpTransport::from_store(store) {
+        Ok(t) => t,
+        Err(e) => {
+            set(state, events, |s| s.last_error = Some(e.into()));
+            return;
+        }
+    };
+    // Fail fast when offline: the next attempt comes with the next interval anyway.
+    transport.attempts = 2;
+    transport.backoff = Duration::from_millis(300);
+    let started = now_ms();
+    set(state, events, |s| {
+        s.running = true;
+        s.progress = Some(SyncProgress::default());
+        s.last_attempt_at = Some(started);
+    });
+    let result = store.sync(
+        &mut transport,
+        &SyncOptions::default(),
+        started,
+        &mut |p| {
+            let progress = SyncProgress {
+                round: p.round as u32,
+                pushed_changes: p.pushed_changes as u32,
+                pulled_docs: p.pulled_docs as u32,
+                full_pull_total: p.full_pull_total as u32,
+                outbox_left: p.outbox_left as u32,
+            };
+            set(state, events, |s| s.progress = Some(progress));
+            if p.pulled_docs > 0 {
+                events.data_changed();
+            }
+        },
+        &AtomicBool::new(false),
+    );
+    match result {
+        Ok(report) => {
+            let r = SyncReport {
+                pushed_changes: report.pushed_changes as u32,
+                pulled_docs: report.pulled_docs as u32,
+                rejected: report.rejected.len() as u32,
+                outbox_left: report.outbox_left as u32,
+                finished_at: now_ms(),
+            };
+            let pulled = r.pulled_docs > 0;
+            set(state, events, |s| {
+                s.running = false;
+                s.online = Some(true);
+                s.last_error = None;
+                s.last_report = Some(r);
+            });
+            if pulled {
+                events.data_changed();
+            }
+        }
+        Err(StoreError::Revoked { .. }) => {
+            let _ = store.wipe();
+            let _ = crate::local::wipe(store);
+            set(state, events, |s| {
+                s.running = false;
+                s.online = Some(true);
+                s.last_report = None;
+                s.progress = None;
+                s.last_error = Some(AppError::Revoked {
+                    message: "this device was revoked by the district; its data was wiped".into(),
+                });
+            });
+            events.revoked();
+        }
+        Err(e) => {
+            let offline = matches!(e, StoreError::Transport { .. });
+            let err: AppError = e.into();
+            set(state, events, |s| {
+                s.running = false;
+                s.online = Some(!offline);
+                s.last_error = Some(err);
+            });
+        }
+    }
+}
