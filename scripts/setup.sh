@@ -46,3 +46,20 @@ fi
 if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
   cargo install tauri-driver --locked
 fi
+
+# ==== The supervisor's console (console/, tests/e2e-console/) ==========================
+# Debian's chromium for the console's browser test (never `npx playwright install`: the
+# download is refused here) and CJK fonts so that Chinese renders in its screenshots.
+console_apt=()
+for pkg in chromium fonts-noto-cjk; do
+  have_pkg "$pkg" || console_apt+=("$pkg")
+done
+if [ ${#console_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${console_apt[@]}"
+fi
+# Node modules of the console (Vue, ECharts, Vite, Vitest, playwright-core), as locked.
+if [ ! -f console/node_modules/.package-lock.json ] || [ console/package-lock.json -nt console/node_modules/.package-lock.json ]; then
+  (cd console && npm ci --no-audit --no-fund)
+fi

@@ -22,3 +22,12 @@ echo "== app: build the app (embeds ui/dist) and the sync server"
 cargo build -p gridwalk-app -p gridwalk-server
 echo "== app: end to end (real app window under Xvfb, tauri-driver, gridwalk-server on loopback)"
 tests/e2e-app/run.sh e2e
+
+# ==== The supervisor's console (console/, tests/e2e-console/) ==========================
+echo "== console: type check and build (console/dist, served by gridwalk-server at /console/)"
+(cd console && npm run build)
+echo "== console: Vitest"
+(cd console && npm test)
+echo "== console: end to end (gridwalk-server + gridwalk-cli device + headless chromium)"
+cargo build -p gridwalk-server -p gridwalk-client
+tests/e2e-console/run.sh

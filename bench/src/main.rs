@@ -3,6 +3,7 @@
 //! `store` — the device's local store; `sync` — a fresh device and an incremental sync
 //! against a real server on loopback; `load` — many devices syncing at once.
 
+mod console_bench;
 mod load;
 mod stats;
 mod store_bench;
@@ -46,6 +47,17 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         households_per_grid: usize,
     },
+    /// Console: the dashboard indicators over a district (projection rows bulk-inserted).
+    Console {
+        #[arg(long, default_value_t = 100_000)]
+        households: usize,
+        #[arg(long, default_value_t = 50_000)]
+        issues: usize,
+        #[arg(long, default_value_t = 500_000)]
+        visits: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Internal: run a server in this process (the load benchmark's child).
     #[command(hide = true)]
     ServeInternal {
@@ -69,6 +81,12 @@ fn main() -> Result<()> {
             rounds,
             households_per_grid,
         } => load::run(devices, rounds, households_per_grid),
+        Command::Console {
+            households,
+            issues,
+            visits,
+            seed,
+        } => console_bench::run(households, issues, visits, seed),
         Command::ServeInternal { data, addr_file } => load::serve_internal(data, addr_file),
     }
 }

@@ -8,6 +8,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/002_projections.sql")),
         M::up(include_str!("../migrations/003_district.sql")),
         M::up(include_str!("../migrations/004_device_sync.sql")),
+        M::up(include_str!("../migrations/005_console.sql")),
     ])
 }
 

@@ -10,6 +10,7 @@
 //! - [`load_demo`] fills a store with the deterministic demo district.
 
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod metrics;

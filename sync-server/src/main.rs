@@ -48,6 +48,11 @@ enum Cmd {
     },
     /// Load the demo district (area tree, users, households, visits, issues).
     Demo(DemoArgs),
+    /// Console passwords.
+    Password {
+        #[command(subcommand)]
+        cmd: PasswordCmd,
+    },
 }
 
 #[derive(Args)]
@@ -83,7 +88,13 @@ struct ServeArgs {
     /// Households in the demo district.
     #[arg(long, default_value_t = 1600)]
     demo_households: usize,
+    /// The built supervisor's console (default: console/dist beside the binary or here).
+    #[arg(long, env = "GRIDWALK_CONSOLE_DIR")]
+    console_dir: Option<PathBuf>,
 }
+
+/// The console password of the demo district's supervisors and admin.
+const DEMO_PASSWORD: &str = "gridwalk-demo";
 
 #[derive(Args)]
 struct DataArg {
@@ -125,6 +136,26 @@ enum UserCmd {
         /// A grid id in the user's scope (repeat for several).
         #[arg(long = "grid")]
         grids: Vec<String>,
+        /// A community or street code in a supervisor's console scope (repeat).
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// Console password (supervisors and admins; at least 8 characters).
+        #[arg(long, env = "GRIDWALK_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PasswordCmd {
+    /// Set (or replace) the console password of a user.
+    Set {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long)]
+        username: String,
+        /// The new password (at least 8 characters); read from GRIDWALK_PASSWORD if unset.
+        #[arg(long, env = "GRIDWALK_PASSWORD", hide_env_values = true)]
+        password: String,
     },
 }
 
@@ -218,7 +249,8 @@ fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
         tls_key: args.tls_key,
         log_format: None,
     };
-    let config = ServerConfig::resolve(&over, &file)?;
+    let mut config = ServerConfig::resolve(&over, &file)?;
+    config.console_dir = args.console_dir;
     if args.demo {
         let district = open_district(&config.data_dir)?;
         demo_on_first_start(&district, args.demo_households)?;
@@ -242,6 +274,7 @@ fn demo_on_first_start(district: &SqliteDistrict, households: usize) -> Result<(
     } else {
         println!("the store already holds data: the demo district was not loaded again");
     }
+
     // Users come first out of the generator and do not depend on the household count.
     let users = generate(&DemoParams {
         households: 1,
@@ -250,6 +283,16 @@ fn demo_on_first_start(district: &SqliteDistrict, households: usize) -> Result<(
         ..params
     })
     .users;
+    let mut console_users = Vec::new();
+    for u in users.iter().filter(|u| u.role != "worker") {
+        if district.set_password(&u.username, DEMO_PASSWORD).is_ok() {
+            console_users.push(u.username.clone());
+        }
+    }
+    println!(
+        "console (/console/): password {DEMO_PASSWORD:?} for {}",
+        console_users.join(", ")
+    );
     if let Some(worker) = users.iter().find(|u| u.role == "worker") {
         if let Some(user) = district.user_by_name(&worker.username)? {
             let code = district.create_enrollment(&user.user_id, 72 * 3_600_000, now)?;
@@ -299,17 +342,37 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                     name,
                     role,
                     grids,
+                    areas,
+                    password,
                 },
         } => {
             let district = open(&data.data)?;
             let user = NewUser {
-                username,
+                username: username.clone(),
                 display_name: name,
                 role: role.as_str().into(),
                 grids,
             };
             let id = district.create_user(&user, now_ms())?;
+            for a in &areas {
+                district.add_user_area(&id, a)?;
+            }
+            if let Some(p) = password {
+                district.set_password(&username, &p)?;
+            }
             println!("{id}");
+        }
+        Cmd::Password {
+            cmd:
+                PasswordCmd::Set {
+                    data,
+                    username,
+                    password,
+                },
+        } => {
+            let district = open(&data.data)?;
+            district.set_password(&username, &password)?;
+            println!("password set for {username}");
         }
         Cmd::EnrollCode(args) => {
             if args.ttl_hours <= 0 || args.ttl_hours > 24 * 90 {

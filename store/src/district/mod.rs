@@ -9,13 +9,22 @@
 
 mod admin;
 mod auth;
+mod console;
 mod handle;
+mod indicators;
+mod issues;
 mod log;
 mod sync;
 
 pub use admin::DistrictStats;
 pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
+pub use console::{ConsoleError, ConsoleScope, ConsoleSession, LOCKOUT_FAILURES, LOCKOUT_MS};
 pub use handle::{handle_sync, HandledSync};
+pub use indicators::{IndicatorQuery, Indicators};
+pub use issues::{
+    mask_id, mask_json, mask_phone, DeviceOverview, HouseholdDetail, IssueAction, VisitQuery,
+    VisitRow,
+};
 pub use log::{SyncLogEntry, SyncLogQuery};
 pub use sync::{PullOutcome, PushOutcomeReport};
 

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sync-log", get(admin::sync_log))
         .route("/api/v1/devices", get(admin::devices))
         .route("/api/v1/devices/{id}/revoke", post(admin::revoke))
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read by the handlers with their own, explicit limits.

@@ -1,0 +1,439 @@
+//! The supervisor's console: password logins (argon2), sessions with a CSRF token,
+//! lockout after repeated failures, and the area scope of a console user.
+//!
+//! Scope: an admin sees the whole district; a supervisor sees the grids in `user_grids`
+//! plus every grid of the communities and streets listed in `user_areas`. Every console
+//! query and action takes a [`ConsoleScope`] and refuses what lies outside it.
+
+use super::SqliteDistrict;
+use crate::{Result, StoreError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// Failed logins that lock a username.
+pub const LOCKOUT_FAILURES: i64 = 5;
+/// How long a lock lasts, and the window the failures are counted in: 15 minutes.
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+/// A console session lasts 12 hours.
+pub const SESSION_MS: i64 = 12 * 3_600_000;
+
+/// Why a console request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Wrong username or password (never says which).
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many failed logins: this account is locked until {until} (ms since the epoch)")]
+    Locked { until: i64 },
+    /// The user exists but may not use the console (a worker).
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not signed in, or the session has expired")]
+    NoSession,
+    /// Not found, or outside the caller's scope (the two are not told apart).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The action is not legal in the current state (the reason from the workflow).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+pub type ConsoleResult<T> = std::result::Result<T, ConsoleError>;
+
+/// Who is asking and what they may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleScope {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `supervisor` or `admin`.
+    pub role: String,
+    /// The grids in scope; `None` for an admin (every grid).
+    pub grids: Option<Vec<String>>,
+}
+
+impl ConsoleScope {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+
+    pub fn may_see(&self, grid_id: &str) -> bool {
+        match &self.grids {
+            None => true,
+            Some(g) => g.iter().any(|x| x == grid_id),
+        }
+    }
+
+    /// Narrow to `wanted` (filters): the grids both in scope and wanted.
+    pub fn narrow(&self, wanted: Option<Vec<String>>) -> Option<Vec<String>> {
+        match (&self.grids, wanted) {
+            (None, w) => w,
+            (Some(g), None) => Some(g.clone()),
+            (Some(g), Some(w)) => Some(w.into_iter().filter(|x| g.contains(x)).collect()),
+        }
+    }
+}
+
+/// A signed-in console session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSession {
+    /// The cookie value (only returned at login; its hash is stored).
+    pub token: String,
+    pub csrf: String,
+    pub expires_at: i64,
+    pub scope: ConsoleScope,
+}
+
+pub(crate) fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn random_secret() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+/// An argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes())
+        .map_err(|e| StoreError::BadRequest(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::BadRequest(format!("password hash: {e}")))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A fixed hash to verify against when the username is unknown, so that the answer takes
+/// as long as for a known one.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default())
+}
+
+impl SqliteDistrict {
+    /// Set (or replace) a user's console password. At least 8 characters.
+    pub fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        if password.chars().count() < 8 {
+            return Err(StoreError::BadRequest(
+                "a password needs at least 8 characters".into(),
+            ));
+        }
+        let phc = hash_password(password)?;
+        self.with_writer(|store| {
+            let n = store.conn.execute(
+                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                params![username, phc],
+            )?;
+            if n == 0 {
+                return Err(StoreError::BadRequest(format!(
+                    "no user named {username:?}"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Add a community or street code to a user's scope.
+    pub fn add_user_area(&self, user_id: &str, area_code: &str) -> Result<()> {
+        self.with_writer(|store| {
+            store.conn.execute(
+                "INSERT OR IGNORE INTO user_areas (user_id, area_code) VALUES (?1, ?2)",
+                params![user_id, area_code],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Check a username and password and open a session. Five failures within 15 minutes
+    /// lock the username for 15 minutes (a locked account is refused even with the right
+    /// password). Workers may not sign in to the console.
+    pub fn console_login(
+        &self,
+        username: &str,
+        password: &str,
+        now_ms: i64,
+    ) -> ConsoleResult<ConsoleSession> {
+        let locked: Option<i64> = self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT locked_until FROM login_failures WHERE username = ?1",
+                    [username],
+                    |r| r.get::<_, Option<i64>>(0),
+                )
+                .optional()?
+                .flatten())
+        })?;
+        if let Some(until) = locked.filter(|u| *u > now_ms) {
+            return Err(ConsoleError::Locked { until });
+        }
+        let row: Option<(String, String, Option<String>)> = self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT user_id, role, password_hash FROM users WHERE username = ?1",
+                    [username],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?)
+        })?;
+        let ok = match &row {
+            Some((_, _, Some(phc))) => verify_password(password, phc),
+            _ => {
+                let _ = verify_password(password, dummy_hash());
+                false
+            }
+        };
+        if !ok {
+            let until = self.record_login_failure(username, now_ms)?;
+            return Err(match until {
+                Some(until) => ConsoleError::Locked { until },
+                None => ConsoleError::BadCredentials,
+            });
+        }
+        let (user_id, role, _) = row.expect("checked above");
+        if role == "worker" {
+            return Err(ConsoleError::Forbidden(
+                "a grid worker's account cannot sign in to the supervisor's console".into(),
+            ));
+        }
+        let token = random_secret();
+        let csrf = random_secret();
+        let expires_at = now_ms + SESSION_MS;
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            tx.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
+            tx.execute(
+                "DELETE FROM console_sessions WHERE expires_at < ?1",
+                [now_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO console_sessions (token_hash, user_id, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sha256_hex(&token), user_id, csrf, now_ms, expires_at],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })?;
+        let scope = self.console_scope(&user_id)?;
+        Ok(ConsoleSession {
+            token,
+            csrf,
+            expires_at,
+            scope,
+        })
+    }
+
+    /// Count a failure; returns the lock's end when this failure locks the username.
+    fn record_login_failure(&self, username: &str, now_ms: i64) -> Result<Option<i64>> {
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let row: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT failures, first_failure_at FROM login_failures WHERE username = ?1",
+                    [username],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (failures, first) = match row {
+                Some((n, first)) if now_ms - first < LOCKOUT_MS => (n + 1, first),
+                _ => (1, now_ms),
+            };
+            let locked_until = (failures >= LOCKOUT_FAILURES).then_some(now_ms + LOCKOUT_MS);
+            tx.execute(
+                "INSERT INTO login_failures (username, failures, first_failure_at, locked_until)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO UPDATE SET failures = excluded.failures,
+                    first_failure_at = excluded.first_failure_at,
+                    locked_until = excluded.locked_until",
+                params![username, failures, first, locked_until],
+            )?;
+            tx.commit()?;
+            Ok(locked_until)
+        })
+    }
+
+    /// The session behind a cookie token, with its CSRF token and scope.
+    pub fn console_session(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> ConsoleResult<(String, ConsoleScope)> {
+        let row: Option<(String, String, i64)> = self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT user_id, csrf, expires_at FROM console_sessions WHERE token_hash = ?1",
+                    [sha256_hex(token)],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?)
+        })?;
+        match row {
+            Some((user_id, csrf, expires)) if expires > now_ms => {
+                Ok((csrf, self.console_scope(&user_id)?))
+            }
+            _ => Err(ConsoleError::NoSession),
+        }
+    }
+
+    pub fn console_logout(&self, token: &str) -> Result<()> {
+        self.with_writer(|store| {
+            store.conn.execute(
+                "DELETE FROM console_sessions WHERE token_hash = ?1",
+                [sha256_hex(token)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// What `user_id` may see: every grid for an admin; for a supervisor their grids plus
+    /// the grids of their communities and streets.
+    pub fn console_scope(&self, user_id: &str) -> ConsoleResult<ConsoleScope> {
+        let (username, display_name, role, grids, areas) = self.with_reader(|conn| {
+            let (username, display_name, role): (String, String, String) = conn
+                .query_row(
+                    "SELECT username, display_name, role FROM users WHERE user_id = ?1",
+                    [user_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::Unauthorized("no such user".into()))?;
+            let mut stmt =
+                conn.prepare_cached("SELECT grid_id FROM user_grids WHERE user_id = ?1")?;
+            let grids: Vec<String> = stmt
+                .query_map([user_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut stmt =
+                conn.prepare_cached("SELECT area_code FROM user_areas WHERE user_id = ?1")?;
+            let areas: Vec<String> = stmt
+                .query_map([user_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok((username, display_name, role, grids, areas))
+        })?;
+        let grids = match role.as_str() {
+            "admin" => None,
+            "supervisor" => {
+                let mut set: BTreeSet<String> = grids.into_iter().collect();
+                if !areas.is_empty() {
+                    if let Some(tree) = self.area_tree()? {
+                        for g in &tree.grids {
+                            let street = tree
+                                .communities
+                                .iter()
+                                .find(|c| c.code == g.community_code)
+                                .map(|c| c.street_code.as_str());
+                            if areas
+                                .iter()
+                                .any(|a| *a == g.community_code || Some(a.as_str()) == street)
+                            {
+                                set.insert(g.id.clone());
+                            }
+                        }
+                    }
+                }
+                Some(set.into_iter().collect())
+            }
+            _ => {
+                return Err(ConsoleError::Forbidden(
+                    "a grid worker's account cannot use the supervisor's console".into(),
+                ))
+            }
+        };
+        Ok(ConsoleScope {
+            user_id: user_id.to_string(),
+            username,
+            display_name,
+            role,
+            grids,
+        })
+    }
+
+    /// The console's device id: one fixed UUID per server store, made on first use, so
+    /// that changes made in the console are attributed to (supervisor user, console).
+    pub fn console_device_id(&self) -> Result<Uuid> {
+        const KEY: &str = "console.device_id";
+        self.with_writer(|store| {
+            if let Some(id) = store.meta_get(KEY)?.and_then(|s| Uuid::parse_str(&s).ok()) {
+                return Ok(id);
+            }
+            let id = Uuid::now_v7();
+            store.meta_set(KEY, &id.to_string())?;
+            Ok(id)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::district::NewUser;
+
+    fn district() -> (tempfile::TempDir, SqliteDistrict) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = SqliteDistrict::open(dir.path()).expect("open");
+        (dir, d)
+    }
+
+    #[test]
+    fn login_lockout_and_sessions() {
+        let (_dir, d) = district();
+        let user = NewUser {
+            username: "sup".into(),
+            display_name: "主任".into(),
+            role: "supervisor".into(),
+            grids: vec!["g1".into()],
+        };
+        let id = d.create_user(&user, 0).expect("user");
+        d.set_password("sup", "correct horse").expect("password");
+        assert!(d.set_password("sup", "short").is_err());
+        let s = d
+            .console_login("sup", "correct horse", 1_000)
+            .expect("login");
+        assert_eq!(s.scope.user_id, id);
+        assert_eq!(s.scope.grids, Some(vec!["g1".to_string()]));
+        let (csrf, scope) = d.console_session(&s.token, 2_000).expect("session");
+        assert_eq!(csrf, s.csrf);
+        assert!(scope.may_see("g1") && !scope.may_see("g2"));
+        assert!(matches!(
+            d.console_session(&s.token, s.expires_at + 1),
+            Err(ConsoleError::NoSession)
+        ));
+        d.console_logout(&s.token).expect("logout");
+        assert!(d.console_session(&s.token, 2_000).is_err());
+
+        for i in 0..4 {
+            assert!(matches!(
+                d.console_login("sup", "wrong", 10_000 + i),
+                Err(ConsoleError::BadCredentials)
+            ));
+        }
+        assert!(matches!(
+            d.console_login("sup", "wrong", 10_010),
+            Err(ConsoleError::Locked { .. })
+        ));
+        // Locked even with the right password, until 15 minutes have passed.
+        assert!(matches!(
+            d.console_login("sup", "correct horse", 20_000),
+            Err(ConsoleError::Locked { .. })
+        ));
+        assert!(d
+            .console_login("sup", "correct horse", 10_010 + LOCKOUT_MS + 1)
+            .is_ok());
+    }
+}

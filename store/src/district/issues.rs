@@ -1,0 +1,710 @@
+//! The console's work on documents: issue desk actions, visit review and conflict
+//! resolution (each a change sequenced like a pushed one, so devices receive it on their
+//! next sync), and the read models behind the review screens. Every function takes the
+//! caller's [`ConsoleScope`]; a document outside it is "not found".
+
+use super::console::{ConsoleError, ConsoleResult, ConsoleScope};
+use super::SqliteDistrict;
+use crate::{docs, projection, validate_document, StoreError};
+use gridwalk_core::deadline::{deadline, limit_for, CategoryConfig, WorkCalendar};
+use gridwalk_core::model::{EventKind, Issue, ReviewStatus, Visit, VisitReview};
+use gridwalk_core::workflow::{self, IssueSummary};
+use gridwalk_core::{Author, CoreError, DocId, DocKind, Document};
+use rusqlite::types::Value;
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+
+/// One step of the issue loop taken at the supervisor's desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum IssueAction {
+    File {
+        note: String,
+    },
+    Void {
+        note: String,
+    },
+    /// To a department; the deadline comes from the issue's category and the calendar.
+    Dispatch {
+        department: String,
+        note: String,
+    },
+    Check {
+        note: String,
+    },
+    Close {
+        note: String,
+    },
+    /// Check failed: back to the department (rework 返工).
+    Return {
+        note: String,
+    },
+    Evaluate {
+        satisfaction: i64,
+        note: String,
+    },
+    Comment {
+        note: String,
+    },
+}
+
+impl IssueAction {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            IssueAction::File { .. } => EventKind::File,
+            IssueAction::Void { .. } => EventKind::Void,
+            IssueAction::Dispatch { .. } => EventKind::Dispatch,
+            IssueAction::Check { .. } => EventKind::Check,
+            IssueAction::Close { .. } => EventKind::Close,
+            IssueAction::Return { .. } => EventKind::Return,
+            IssueAction::Evaluate { .. } => EventKind::Evaluate,
+            IssueAction::Comment { .. } => EventKind::Comment,
+        }
+    }
+
+    fn note(&self) -> &str {
+        match self {
+            IssueAction::File { note }
+            | IssueAction::Void { note }
+            | IssueAction::Dispatch { note, .. }
+            | IssueAction::Check { note }
+            | IssueAction::Close { note }
+            | IssueAction::Return { note }
+            | IssueAction::Evaluate { note, .. }
+            | IssueAction::Comment { note } => note,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitQuery {
+    pub grid_id: Option<String>,
+    pub worker_id: Option<String>,
+    /// `[from, to)` in ms (a local day from the caller).
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// `Reviewed`, `Flagged` or `none` (not reviewed yet).
+    pub review: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitRow {
+    pub doc_id: String,
+    pub household_id: String,
+    pub address: Option<String>,
+    pub grid_id: String,
+    pub worker_id: String,
+    pub worker_name: Option<String>,
+    pub at: i64,
+    pub mode: String,
+    pub findings: String,
+    pub needs: String,
+    pub review_status: Option<String>,
+    pub review_comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceOverview {
+    pub device_id: String,
+    pub name: String,
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+    /// No sync for more than 3 days (or never), and not revoked.
+    pub silent: bool,
+    pub syncs_7d: i64,
+    pub changes_in_7d: i64,
+    pub rejected_7d: i64,
+    /// The errors of the latest sync that had any (JSON array), if one did in 7 days.
+    pub last_errors: Option<String>,
+}
+
+/// A household as the console shows it: masked PII, history and open conflicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdDetail {
+    pub doc_id: String,
+    pub grid_id: String,
+    /// The household with ID numbers and phones masked.
+    pub household: serde_json::Value,
+    pub history: Vec<serde_json::Value>,
+    pub conflicts: Vec<serde_json::Value>,
+}
+
+/// `430203********1234`: an 18-character ID number shows its first 6 and last 4.
+pub fn mask_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 10 {
+        return "*".repeat(chars.len());
+    }
+    let n = chars.len();
+    format!(
+        "{}{}{}",
+        chars[..6].iter().collect::<String>(),
+        "*".repeat(n - 10),
+        chars[n - 4..].iter().collect::<String>()
+    )
+}
+
+/// `138****5678`: a phone number shows its first 3 and last 4.
+pub fn mask_phone(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    let n = chars.len();
+    format!(
+        "{}{}{}",
+        chars[..3].iter().collect::<String>(),
+        "*".repeat(n - 7),
+        chars[n - 4..].iter().collect::<String>()
+    )
+}
+
+/// Mask every `id_number` and `phone` field (and anything shaped like one) in a JSON tree.
+pub fn mask_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                match (k.as_str(), &*val) {
+                    ("id_number", serde_json::Value::String(s)) => *val = mask_id(s).into(),
+                    ("phone", serde_json::Value::String(s)) => *val = mask_phone(s).into(),
+                    _ => mask_json(val),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mask_json),
+        serde_json::Value::String(s) => {
+            let digits = s.chars().filter(|c| c.is_ascii_digit()).count();
+            if s.len() == 18 && digits >= 17 {
+                *s = mask_id(s);
+            } else if s.len() == 11 && digits == 11 {
+                *s = mask_phone(s);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn in_scope_grid(scope: &ConsoleScope, grid: &str, what: &str, id: DocId) -> ConsoleResult<()> {
+    if scope.may_see(grid) {
+        Ok(())
+    } else {
+        Err(ConsoleError::NotFound(format!("{what} {id}")))
+    }
+}
+
+fn not_found(what: &str, id: DocId) -> impl FnOnce(StoreError) -> ConsoleError + '_ {
+    move |e| match e {
+        StoreError::NotFound { .. } => ConsoleError::NotFound(format!("{what} {id}")),
+        e => ConsoleError::Store(e),
+    }
+}
+
+/// `grid_id IN (…)` for a scope (nothing for an admin), appended to `args`.
+pub(crate) fn grid_filter(
+    column: &str,
+    grids: &Option<Vec<String>>,
+    args: &mut Vec<Value>,
+) -> String {
+    match grids {
+        None => "1 = 1".into(),
+        Some(g) if g.is_empty() => "0 = 1".into(),
+        Some(g) => {
+            let marks: Vec<String> = g
+                .iter()
+                .map(|x| {
+                    args.push(Value::Text(x.clone()));
+                    format!("?{}", args.len())
+                })
+                .collect();
+            format!("{column} IN ({})", marks.join(", "))
+        }
+    }
+}
+
+impl SqliteDistrict {
+    /// The grid a document is stored in, if it exists.
+    fn doc_grid(&self, id: DocId) -> crate::Result<Option<(String, String)>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT grid_id, kind FROM docs WHERE doc_id = ?1",
+                    [id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+        })
+    }
+
+    fn scoped_doc(&self, scope: &ConsoleScope, id: DocId, kind: DocKind) -> ConsoleResult<String> {
+        let what = kind.to_string();
+        match self.doc_grid(id)? {
+            Some((grid, k)) if k == kind.to_string() => {
+                in_scope_grid(scope, &grid, &what, id)?;
+                Ok(grid)
+            }
+            _ => Err(ConsoleError::NotFound(format!("{what} {id}"))),
+        }
+    }
+
+    /// An issue in scope, with the fold of its events.
+    pub fn console_issue(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+    ) -> ConsoleResult<(Issue, IssueSummary)> {
+        self.scoped_doc(scope, id, DocKind::Issue)?;
+        let doc = self.load_document(id).map_err(not_found("issue", id))?;
+        let issue: Issue = doc.read().map_err(|source| StoreError::Doc {
+            doc_id: id.to_string(),
+            source,
+        })?;
+        let summary = workflow::fold(&issue);
+        Ok((issue, summary))
+    }
+
+    /// Take one step of the issue loop as `author` (the supervisor at the console). The
+    /// event is appended to the issue's document; an illegal step is refused with the
+    /// workflow's reason ([`ConsoleError::Conflict`]) and nothing is written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_action(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+        action: &IssueAction,
+        author: Author,
+        now_ms: i64,
+        calendar: &WorkCalendar,
+        categories: &[CategoryConfig],
+    ) -> ConsoleResult<IssueSummary> {
+        self.scoped_doc(scope, id, DocKind::Issue)?;
+        if let IssueAction::Evaluate { satisfaction, .. } = action {
+            if !(1..=5).contains(satisfaction) {
+                return Err(ConsoleError::BadRequest(
+                    "satisfaction must be between 1 and 5".into(),
+                ));
+            }
+        }
+        if let IssueAction::Dispatch { department, .. } = action {
+            if department.trim().is_empty() {
+                return Err(ConsoleError::BadRequest(
+                    "a dispatch needs a department".into(),
+                ));
+            }
+        }
+        let kind = action.kind();
+        let by_user = scope.user_id.clone();
+        let by_device = author.device.to_string();
+        let mut refused: Option<&'static str> = None;
+        let refused_ref = &mut refused;
+        let result = self.edit_document::<Issue, _>(
+            DocKind::Issue,
+            id,
+            author,
+            now_ms,
+            &format!("console: {kind:?}"),
+            |issue| {
+                let state = workflow::fold(issue).state;
+                if let Err(reason) = workflow::transition(state, kind) {
+                    *refused_ref = Some(reason);
+                    return Err(CoreError::Schema(reason.into()));
+                }
+                let note = action.note().to_string();
+                let event = match action {
+                    IssueAction::Dispatch { department, .. } => {
+                        let limit = limit_for(&issue.category, categories);
+                        let due = deadline(now_ms, &limit, calendar);
+                        workflow::dispatch_event(
+                            now_ms,
+                            &by_user,
+                            &by_device,
+                            note,
+                            department.trim(),
+                            Some(due),
+                        )
+                    }
+                    IssueAction::Evaluate { satisfaction, .. } => {
+                        workflow::evaluate_event(now_ms, &by_user, &by_device, note, *satisfaction)
+                    }
+                    _ => workflow::new_event(kind, now_ms, &by_user, &by_device, note),
+                };
+                issue.events.insert(event.id.clone(), event);
+                Ok(())
+            },
+        );
+        if let Some(reason) = refused {
+            return Err(ConsoleError::Conflict(reason.to_string()));
+        }
+        result.map_err(not_found("issue", id))?;
+        Ok(self.console_issue(scope, id)?.1)
+    }
+
+    /// Mark a visit reviewed, or flag it with a comment; reaches the worker through sync.
+    pub fn review_visit(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+        status: ReviewStatus,
+        comment: &str,
+        author: Author,
+        now_ms: i64,
+    ) -> ConsoleResult<Visit> {
+        self.scoped_doc(scope, id, DocKind::Visit)?;
+        if status == ReviewStatus::Flagged && comment.trim().is_empty() {
+            return Err(ConsoleError::BadRequest(
+                "a flag needs a comment telling the worker what to fix".into(),
+            ));
+        }
+        let review = VisitReview {
+            status,
+            comment: comment.trim().to_string(),
+            by_user: scope.user_id.clone(),
+            at: now_ms,
+        };
+        self.edit_document::<Visit, _>(
+            DocKind::Visit,
+            id,
+            author,
+            now_ms,
+            "console: review",
+            |v| {
+                v.review = Some(review);
+                Ok(())
+            },
+        )
+        .map_err(not_found("visit", id))?;
+        let doc = self.load_document(id)?;
+        Ok(doc.read().map_err(|source| StoreError::Doc {
+            doc_id: id.to_string(),
+            source,
+        })?)
+    }
+
+    /// Visits in scope, newest first, with the household's address and the worker's name.
+    pub fn console_visits(
+        &self,
+        scope: &ConsoleScope,
+        q: &VisitQuery,
+    ) -> ConsoleResult<(Vec<VisitRow>, usize)> {
+        let grids = scope.narrow(q.grid_id.clone().map(|g| vec![g]));
+        self.with_reader(|conn| {
+            let mut args = Vec::new();
+            let mut w = vec![grid_filter("v.grid_id", &grids, &mut args)];
+            if let Some(u) = &q.worker_id {
+                args.push(Value::Text(u.clone()));
+                w.push(format!("v.worker_id = ?{}", args.len()));
+            }
+            if let Some(f) = q.from {
+                args.push(Value::Integer(f));
+                w.push(format!("v.at >= ?{}", args.len()));
+            }
+            if let Some(t) = q.to {
+                args.push(Value::Integer(t));
+                w.push(format!("v.at < ?{}", args.len()));
+            }
+            match q.review.as_deref() {
+                Some("none") => w.push("v.review_status IS NULL".into()),
+                Some(s) => {
+                    args.push(Value::Text(s.to_string()));
+                    w.push(format!("v.review_status = ?{}", args.len()));
+                }
+                None => {}
+            }
+            let wsql = w.join(" AND ");
+            let total: i64 = conn.query_row(
+                &format!("SELECT count(*) FROM visits v WHERE {wsql}"),
+                rusqlite::params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let limit = if q.limit == 0 { 50 } else { q.limit.min(500) };
+            let sql = format!(
+                "SELECT v.doc_id, v.household_id, h.address, v.grid_id, v.worker_id,
+                    u.display_name, v.at, v.mode, v.findings, v.needs, v.review_status,
+                    v.review_comment
+                 FROM visits v
+                 LEFT JOIN households h ON h.doc_id = v.household_id
+                 LEFT JOIN users u ON u.user_id = v.worker_id
+                 WHERE {wsql} ORDER BY v.at DESC, v.doc_id LIMIT {limit} OFFSET {}",
+                q.offset
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(VisitRow {
+                    doc_id: r.get(0)?,
+                    household_id: r.get(1)?,
+                    address: r.get(2)?,
+                    grid_id: r.get(3)?,
+                    worker_id: r.get(4)?,
+                    worker_name: r.get(5)?,
+                    at: r.get(6)?,
+                    mode: r.get(7)?,
+                    findings: r.get(8)?,
+                    needs: r.get(9)?,
+                    review_status: r.get(10)?,
+                    review_comment: r.get(11)?,
+                })
+            })?;
+            Ok((rows.collect::<Result<_, _>>()?, total as usize))
+        })
+        .map_err(ConsoleError::from)
+    }
+
+    /// One visit in scope.
+    pub fn console_visit(&self, scope: &ConsoleScope, id: DocId) -> ConsoleResult<Visit> {
+        self.scoped_doc(scope, id, DocKind::Visit)?;
+        let doc = self.load_document(id).map_err(not_found("visit", id))?;
+        Ok(doc.read().map_err(|source| StoreError::Doc {
+            doc_id: id.to_string(),
+            source,
+        })?)
+    }
+
+    /// Devices of the users whose grids touch the scope: last sync, recent activity and
+    /// errors, and whether the device has been silent for more than 3 days.
+    pub fn console_devices(
+        &self,
+        scope: &ConsoleScope,
+        now_ms: i64,
+    ) -> ConsoleResult<Vec<DeviceOverview>> {
+        const DAY: i64 = 86_400_000;
+        self.with_reader(|conn| {
+            let mut args = vec![Value::Integer(now_ms - 7 * DAY)];
+            let filter = grid_filter("ug.grid_id", &scope.grids, &mut args);
+            let sql = format!(
+                "SELECT d.device_id, d.name, d.user_id, u.username, u.display_name,
+                    d.enrolled_at, d.revoked_at, d.last_sync_at,
+                    (SELECT count(*) FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1),
+                    (SELECT coalesce(sum(changes_in), 0) FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1),
+                    (SELECT coalesce(sum(rejected), 0) FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1),
+                    (SELECT errors FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1
+                        AND s.rejected > 0 ORDER BY s.started_at DESC LIMIT 1)
+                 FROM devices d JOIN users u ON u.user_id = d.user_id
+                 WHERE u.role = 'worker' AND EXISTS (SELECT 1 FROM user_grids ug
+                    WHERE ug.user_id = d.user_id AND {filter})
+                 ORDER BY d.last_sync_at IS NOT NULL, d.last_sync_at, d.device_id"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let last: Option<i64> = r.get(7)?;
+                let revoked: Option<i64> = r.get(6)?;
+                Ok(DeviceOverview {
+                    device_id: r.get(0)?,
+                    name: r.get(1)?,
+                    user_id: r.get(2)?,
+                    username: r.get(3)?,
+                    display_name: r.get(4)?,
+                    enrolled_at: r.get(5)?,
+                    revoked_at: revoked,
+                    last_sync_at: last,
+                    silent: revoked.is_none() && last.is_none_or(|t| now_ms - t > 3 * DAY),
+                    syncs_7d: r.get(8)?,
+                    changes_in_7d: r.get(9)?,
+                    rejected_7d: r.get(10)?,
+                    last_errors: r.get(11)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .map_err(ConsoleError::from)
+    }
+
+    /// Whether a device belongs to a worker in scope (for its sync log).
+    pub fn console_device_in_scope(
+        &self,
+        scope: &ConsoleScope,
+        device_id: &str,
+    ) -> ConsoleResult<bool> {
+        if scope.is_admin() {
+            return Ok(true);
+        }
+        let mut args = vec![Value::Text(device_id.to_string())];
+        let filter = grid_filter("ug.grid_id", &scope.grids, &mut args);
+        Ok(self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!(
+                        "SELECT 1 FROM devices d JOIN user_grids ug ON ug.user_id = d.user_id
+                         WHERE d.device_id = ?1 AND {filter} LIMIT 1"
+                    ),
+                    rusqlite::params_from_iter(args.iter()),
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })?)
+    }
+
+    /// A household in scope: masked, with its history (who changed which fields, when)
+    /// and its open conflicts (values masked; choose one by index to resolve).
+    pub fn console_household(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+    ) -> ConsoleResult<HouseholdDetail> {
+        let grid = self.scoped_doc(scope, id, DocKind::Household)?;
+        let doc = self.load_document(id).map_err(not_found("household", id))?;
+        let mut household = doc.to_json();
+        mask_json(&mut household);
+        let names = self.user_names()?;
+        let who = |a: &Option<Author>| -> serde_json::Value {
+            match a {
+                Some(a) => {
+                    let user = a.user.to_string();
+                    serde_json::json!({
+                        "user_id": user,
+                        "name": names.get(&user).cloned().unwrap_or_else(|| "系统 / server".into()),
+                        "device_id": a.device.to_string(),
+                    })
+                }
+                None => serde_json::Value::Null,
+            }
+        };
+        let history = doc
+            .history()
+            .iter()
+            .map(|h| {
+                serde_json::json!({
+                    "hash": h.hash, "at": h.at, "message": h.message, "fields": h.fields,
+                    "author": who(&h.author),
+                })
+            })
+            .collect();
+        let conflicts = doc
+            .conflicts()
+            .iter()
+            .map(|c| {
+                let values: Vec<serde_json::Value> = c
+                    .values
+                    .iter()
+                    .map(|v| {
+                        let mut value = v.value.clone();
+                        if c.path.last().is_some_and(|k| k == "id_number") {
+                            if let Some(s) = value.as_str() {
+                                value = mask_id(s).into();
+                            }
+                        } else if c.path.last().is_some_and(|k| k == "phone") {
+                            if let Some(s) = value.as_str() {
+                                value = mask_phone(s).into();
+                            }
+                        } else {
+                            mask_json(&mut value);
+                        }
+                        serde_json::json!({"value": value, "at": v.at, "author": who(&v.author)})
+                    })
+                    .collect();
+                serde_json::json!({"path": c.path, "values": values})
+            })
+            .collect();
+        Ok(HouseholdDetail {
+            doc_id: id.to_string(),
+            grid_id: grid,
+            household,
+            history,
+            conflicts,
+        })
+    }
+
+    fn user_names(&self) -> crate::Result<std::collections::HashMap<String, String>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare("SELECT user_id, display_name FROM users")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Resolve a conflict on the server: write the value chosen (by its index among the
+    /// conflict's values) as `author`. Like [`crate::Store::resolve_conflict`], but the
+    /// change is sequenced like [`SqliteDistrict::edit_document`]'s, so devices get it.
+    pub fn resolve_conflict(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+        path: &[String],
+        choice: usize,
+        author: Author,
+        now_ms: i64,
+    ) -> ConsoleResult<()> {
+        self.scoped_doc(scope, id, DocKind::Household)?;
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let (mut doc, grid): (Document, String) = docs::load(&tx, id)?;
+            let conflict = doc
+                .conflicts()
+                .into_iter()
+                .find(|c| c.path == path)
+                .ok_or_else(|| {
+                    StoreError::BadRequest(format!("no conflict at {}", path.join(".")))
+                })?;
+            let chosen = conflict
+                .values
+                .get(choice)
+                .ok_or_else(|| {
+                    StoreError::BadRequest(format!("no value #{choice} at that conflict"))
+                })?
+                .value
+                .clone();
+            let before = doc.heads();
+            doc.resolve_conflict(author, now_ms, path, &chosen)
+                .map_err(|source| StoreError::Doc {
+                    doc_id: id.to_string(),
+                    source,
+                })?;
+            validate_document(&doc, now_ms)?;
+            docs::append(&tx, &doc, &before, now_ms)?;
+            super::sync::record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
+            projection::upsert(&tx, &doc, &grid)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            StoreError::BadRequest(m) => ConsoleError::BadRequest(m),
+            e => ConsoleError::Store(e),
+        })
+    }
+
+    /// Departments issues can be dispatched to: (code, zh, en).
+    pub fn departments(&self) -> crate::Result<Vec<(String, String, String)>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare("SELECT code, zh, en FROM departments ORDER BY code")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Category overrides set by an admin (`console.categories` in meta), else none.
+    pub fn category_overrides(&self) -> crate::Result<Vec<CategoryConfig>> {
+        let json = self.with_writer(|s| s.meta_get("console.categories"))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    /// The work calendar (`console.calendar` in meta), else China's 2026 calendar.
+    pub fn work_calendar(&self) -> crate::Result<WorkCalendar> {
+        let json = self.with_writer(|s| s.meta_get("console.calendar"))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_else(WorkCalendar::china_2026))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_id("430203199001011234"), "430203********1234");
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        let mut v = serde_json::json!({"phone": "13812345678", "members": {"a": {"id_number": "43020319900101123X", "name": "张三"}}});
+        mask_json(&mut v);
+        assert_eq!(v["phone"], "138****5678");
+        assert_eq!(v["members"]["a"]["id_number"], "430203********123X");
+        assert_eq!(v["members"]["a"]["name"], "张三");
+    }
+}
