@@ -15,7 +15,21 @@ target/release/gridwalk-server serve --data "$DATA" --addr "$ADDR" --demo &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT INT TERM
 
-# --- worker app (section owned by the app) ---
+# --- worker app ---
+# The app needs a display. It opens on its first-run screen: enter the server address
+# above and the enrollment code the server printed.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  (cd ui && npm run build)
+  cargo build --release -p gridwalk-app
+  mkdir -p data/device1
+  GRIDWALK_DATA_DIR="$PWD/data/device1" target/release/gridwalk-app &
+  APP=$!
+  trap 'kill $SERVER $APP 2>/dev/null || true' EXIT INT TERM
+  echo "worker app started (data in data/device1); server at http://$ADDR"
+else
+  echo "no display: the worker app was not started. Enroll a device from the command line:"
+  echo "  target/release/gridwalk-cli --data data/cli-device enroll --server http://$ADDR --code <code printed above>"
+fi
 # --- end worker app ---
 
 wait "$SERVER"
