@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use gridwalk_client::HttpTransport;
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
-use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_core::{Author, DocId, DocKind};
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::district::{NewUser, SqliteDistrict};
 use std::path::PathBuf;
@@ -82,31 +82,7 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
     );
     let district = SqliteDistrict::open(&data_dir)?;
     let server_author = Author::new(Uuid::from_u128(0), Uuid::from_u128(1));
-    let mut docs = Vec::new();
-    for h in &data.households {
-        docs.push((
-            Document::create(
-                DocKind::Household,
-                DocId(h.id.parse()?),
-                h,
-                server_author,
-                NOW,
-            )?,
-            h.grid_id.clone(),
-        ));
-    }
-    for v in &data.visits {
-        docs.push((
-            Document::create(DocKind::Visit, DocId(v.id.parse()?), v, server_author, NOW)?,
-            v.grid_id.clone(),
-        ));
-    }
-    for i in &data.issues {
-        docs.push((
-            Document::create(DocKind::Issue, DocId(i.id.parse()?), i, server_author, NOW)?,
-            i.grid_id.clone(),
-        ));
-    }
+    let docs = crate::stats::demo_documents(&data, server_author, NOW)?;
     district.import_documents(&docs, NOW)?;
     let mut users = Vec::new();
     for (k, g) in grids.iter().enumerate() {

@@ -1,4 +1,7 @@
-//! Small statistics and table printing.
+//! Small statistics, table printing, and the demo district as documents.
+
+use gridwalk_core::demo::DemoDistrict;
+use gridwalk_core::{Author, DocId, DocKind, Document};
 
 use std::time::Duration;
 
@@ -39,4 +42,35 @@ pub fn row(what: &str, value: f64, unit: &str, target: Option<(f64, bool)>) {
         None => String::new(),
     };
     println!("{what:<40} {value:>12.2} {unit:<6} {target_text}");
+}
+
+/// Every household, visit and issue of a demo district as a document with its grid.
+pub fn demo_documents(
+    data: &DemoDistrict,
+    author: Author,
+    now_ms: i64,
+) -> anyhow::Result<Vec<(Document, String)>> {
+    let mut docs = Vec::new();
+    for h in &data.households {
+        let id = DocId(h.id.parse()?);
+        docs.push((
+            Document::create(DocKind::Household, id, h, author, now_ms)?,
+            h.grid_id.clone(),
+        ));
+    }
+    for v in &data.visits {
+        let id = DocId(v.id.parse()?);
+        docs.push((
+            Document::create(DocKind::Visit, id, v, author, now_ms)?,
+            v.grid_id.clone(),
+        ));
+    }
+    for i in &data.issues {
+        let id = DocId(i.id.parse()?);
+        docs.push((
+            Document::create(DocKind::Issue, id, i, author, now_ms)?,
+            i.grid_id.clone(),
+        ));
+    }
+    Ok(docs)
 }

@@ -4,7 +4,7 @@ use crate::stats::{median, ms, quantile, row};
 use anyhow::Result;
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
-use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_core::{Author, DocId, DocKind};
 use gridwalk_store::{HouseholdQuery, Store};
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -18,25 +18,7 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
     let district = generate(&DemoParams::single_grid(households, seed, NOW));
     let author = Author::new(Uuid::from_u128(1), Uuid::from_u128(2));
     let t = Instant::now();
-    let mut docs = Vec::new();
-    for h in &district.households {
-        docs.push((
-            Document::create(DocKind::Household, DocId(h.id.parse()?), h, author, NOW)?,
-            h.grid_id.clone(),
-        ));
-    }
-    for v in &district.visits {
-        docs.push((
-            Document::create(DocKind::Visit, DocId(v.id.parse()?), v, author, NOW)?,
-            v.grid_id.clone(),
-        ));
-    }
-    for i in &district.issues {
-        docs.push((
-            Document::create(DocKind::Issue, DocId(i.id.parse()?), i, author, NOW)?,
-            i.grid_id.clone(),
-        ));
-    }
+    let docs = crate::stats::demo_documents(&district, author, NOW)?;
     {
         let mut store = Store::open(&path)?;
         store.import_documents(&docs, NOW, false)?;
