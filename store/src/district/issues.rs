@@ -656,7 +656,7 @@ impl SqliteDistrict {
                 })?;
             validate_document(&doc, now_ms)?;
             docs::append(&tx, &doc, &before, now_ms)?;
-            super::sync::record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
+            super::server_edits::record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
             projection::upsert(&tx, &doc, &grid)?;
             tx.commit()?;
             Ok(())

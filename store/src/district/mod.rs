@@ -14,6 +14,7 @@ mod handle;
 mod indicators;
 mod issues;
 mod log;
+mod server_edits;
 mod sync;
 
 pub use admin::DistrictStats;

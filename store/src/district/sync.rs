@@ -183,35 +183,6 @@ fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64)
     Ok(stored)
 }
 
-/// Store a change made on the server itself (a supervisor's action) with its sequence.
-pub(crate) fn record_server_changes(
-    conn: &Connection,
-    doc: &Document,
-    grid_id: &str,
-    before: &[ChangeHash],
-    now_ms: i64,
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO changes (hash, doc_id, kind, grid_id, bytes, author_user,
-            author_device, pushed_by, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
-    )?;
-    for change in doc.changes_since(before) {
-        let author = Author::from_actor(change.actor_id());
-        stmt.execute(params![
-            change.hash().to_string(),
-            doc.id.to_string(),
-            doc.kind.as_str(),
-            grid_id,
-            change.raw_bytes(),
-            author.map(|a| a.user.to_string()),
-            author.map(|a| a.device.to_string()),
-            now_ms
-        ])?;
-    }
-    Ok(())
-}
-
 fn doc_bytes(conn: &Connection, doc_id: &str, snapshot: Vec<u8>, chunks: i64) -> Result<Vec<u8>> {
     let mut bytes = snapshot;
     if chunks > 0 {
@@ -532,83 +503,5 @@ impl DistrictStore for SqliteDistrict {
 
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
         self.sync_logs_impl(query)
-    }
-}
-
-impl SqliteDistrict {
-    /// Store documents made on the server (an import, the demo district), each with its
-    /// changes sequenced so devices pull them like any other. Validated first; all or
-    /// nothing. Documents that exist already are skipped. Returns how many were added.
-    pub fn import_documents(&self, docs_in: &[(Document, String)], now_ms: i64) -> Result<usize> {
-        for (doc, _) in docs_in {
-            validate_document(doc, now_ms)?;
-        }
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            let mut added = 0;
-            for (doc, grid) in docs_in {
-                if docs::exists(&tx, doc.id)? {
-                    continue;
-                }
-                docs::insert(&tx, doc, grid, now_ms)?;
-                record_server_changes(&tx, doc, grid, &[], now_ms)?;
-                projection::upsert(&tx, doc, grid)?;
-                added += 1;
-            }
-            tx.commit()?;
-            Ok(added)
-        })
-    }
-
-    /// Edit a document on the server (a supervisor's action) as `author`; the change gets
-    /// a sequence number like a pushed one, so devices receive it on their next sync.
-    pub fn edit_document<T, F>(
-        &self,
-        kind: DocKind,
-        id: DocId,
-        author: Author,
-        now_ms: i64,
-        message: &str,
-        edit: F,
-    ) -> Result<Vec<String>>
-    where
-        T: autosurgeon::Hydrate + serde::Serialize,
-        F: FnOnce(&mut T) -> std::result::Result<(), gridwalk_core::CoreError>,
-    {
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            let (mut doc, grid) = docs::load(&tx, id)?;
-            if doc.kind != kind {
-                return Err(StoreError::WrongKind {
-                    doc_id: id.to_string(),
-                    stored: doc.kind.to_string(),
-                    requested: kind.to_string(),
-                });
-            }
-            let before = doc.heads();
-            doc.edit(author, now_ms, message, edit)
-                .map_err(|source| StoreError::Doc {
-                    doc_id: id.to_string(),
-                    source,
-                })?;
-            if doc.heads() == before {
-                return Ok(vec![]);
-            }
-            validate_document(&doc, now_ms)?;
-            docs::append(&tx, &doc, &before, now_ms)?;
-            record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
-            projection::upsert(&tx, &doc, &grid)?;
-            tx.commit()?;
-            Ok(doc
-                .changes_since(&before)
-                .iter()
-                .map(|c| c.hash().to_string())
-                .collect())
-        })
-    }
-
-    /// Read a document from the district store.
-    pub fn load_document(&self, id: DocId) -> Result<Document> {
-        self.with_reader(|conn| Ok(docs::load(conn, id)?.0))
     }
 }
