@@ -10,6 +10,7 @@ pub mod demo;
 pub mod doc;
 pub mod ids;
 pub mod model;
+pub mod privacy;
 pub mod search_keys;
 pub mod sync;
 pub mod validate;

@@ -13,6 +13,7 @@ mod console;
 mod handle;
 mod indicators;
 mod issues;
+mod ledger;
 mod log;
 mod server_edits;
 mod sync;
@@ -22,10 +23,8 @@ pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
 pub use console::{ConsoleError, ConsoleScope, ConsoleSession, LOCKOUT_FAILURES, LOCKOUT_MS};
 pub use handle::{handle_sync, HandledSync};
 pub use indicators::{IndicatorQuery, Indicators};
-pub use issues::{
-    mask_id, mask_json, mask_phone, DeviceOverview, HouseholdDetail, IssueAction, VisitQuery,
-    VisitRow,
-};
+pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
+pub use ledger::HouseholdDetail;
 pub use log::{SyncLogEntry, SyncLogQuery};
 pub use sync::{PullOutcome, PushOutcomeReport};
 

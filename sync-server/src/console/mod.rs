@@ -20,6 +20,9 @@
 //! | GET | `/console/api/indicators?street=&community=&grid=&from=&to=` |
 
 mod files;
+mod issues;
+mod ledger;
+mod review;
 
 use crate::error::ApiError;
 use crate::routes::blocking;
@@ -56,18 +59,24 @@ pub fn routes() -> Router<AppState> {
         .route("/console/api/logout", post(logout))
         .route("/console/api/me", get(me))
         .route("/console/api/config", get(config))
-        .route("/console/api/issues", get(issues))
-        .route("/console/api/issues/{id}", get(issue))
-        .route("/console/api/issues/{id}/action", post(issue_action))
-        .route("/console/api/visits", get(visits))
-        .route("/console/api/visits/{id}", get(visit))
-        .route("/console/api/visits/{id}/review", post(review))
-        .route("/console/api/devices", get(devices))
-        .route("/console/api/sync-log", get(sync_log))
-        .route("/console/api/households", get(households))
-        .route("/console/api/households/{id}", get(household))
-        .route("/console/api/households/{id}/resolve", post(resolve))
-        .route("/console/api/indicators", get(indicators))
+        .route("/console/api/issues", get(issues::issues))
+        .route("/console/api/issues/{id}", get(issues::issue))
+        .route(
+            "/console/api/issues/{id}/action",
+            post(issues::issue_action),
+        )
+        .route("/console/api/visits", get(review::visits))
+        .route("/console/api/visits/{id}", get(review::visit))
+        .route("/console/api/visits/{id}/review", post(review::review))
+        .route("/console/api/devices", get(review::devices))
+        .route("/console/api/sync-log", get(review::sync_log))
+        .route("/console/api/households", get(ledger::households))
+        .route("/console/api/households/{id}", get(ledger::household))
+        .route(
+            "/console/api/households/{id}/resolve",
+            post(ledger::resolve),
+        )
+        .route("/console/api/indicators", get(ledger::indicators))
         .route(
             "/console/api/{*rest}",
             get(api_not_found).post(api_not_found),
@@ -170,6 +179,17 @@ fn author(district: &SqliteDistrict, scope: &ConsoleScope) -> Result<Author, Con
     Ok(Author::new(user, district.console_device_id()?))
 }
 
+/// Parse a JSON request body; a malformed one is a 400 saying what was expected.
+fn json_body<T: serde::de::DeserializeOwned>(body: &str, expected: &str) -> R<T> {
+    serde_json::from_str(body).map_err(|e| {
+        CErr(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("expected {expected}: {e}"),
+        )
+    })
+}
+
 fn doc_id(s: &str) -> R<DocId> {
     DocId::parse(s).ok_or(CErr(
         StatusCode::NOT_FOUND,
@@ -203,13 +223,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: String) 
             "sign in with a JSON body (Content-Type: application/json)".into(),
         ));
     }
-    let b: LoginBody = serde_json::from_str(&body).map_err(|e| {
-        CErr(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("expected {{username, password}}: {e}"),
-        )
-    })?;
+    let b: LoginBody = json_body(&body, "{username, password}")?;
     let district = state.district.clone();
     let s = run(move || district.console_login(b.username.trim(), &b.password, now_ms())).await?;
     let secure = if state.config.tls.is_some() {
@@ -290,381 +304,4 @@ async fn config(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Val
     Ok(Json(
         json!({"departments": departments, "categories": categories}),
     ))
-}
-
-#[derive(Deserialize, Default)]
-struct IssuesQ {
-    state: Option<String>,
-    overdue: Option<String>,
-    grid: Option<String>,
-    offset: Option<usize>,
-    limit: Option<usize>,
-}
-
-async fn issues(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<IssuesQ>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
-    let page = run(move || {
-        let query = IssueQuery {
-            grid_ids: scope.narrow(q.grid.map(|g| vec![g])),
-            states: q
-                .state
-                .map(|s| s.split(',').map(str::to_string).collect())
-                .unwrap_or_default(),
-            overdue: q.overdue,
-            now_ms: now_ms(),
-            offset: q.offset.unwrap_or(0),
-            limit: q.limit.unwrap_or(50),
-            ..Default::default()
-        };
-        Ok(district.with_writer(|s| s.list_issues(&query))?)
-    })
-    .await?;
-    Ok(Json(json!(page)))
-}
-
-async fn issue(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let id = doc_id(&id)?;
-    let district = state.district.clone();
-    let (issue, summary) = run(move || district.console_issue(&scope, id)).await?;
-    Ok(Json(issue_json(&issue, &summary)))
-}
-
-fn issue_json(issue: &gridwalk_core::model::Issue, s: &workflow::IssueSummary) -> Value {
-    // The reporter's phone is masked; the departments never get this view.
-    let reporter = issue.reporter.as_ref().map(|r| {
-        json!({"name": r.name, "phone": r.phone.as_deref().map(gridwalk_store::district::mask_phone)})
-    });
-    json!({
-        "id": issue.id, "grid_id": issue.grid_id, "category": issue.category,
-        "title": issue.title, "description": issue.description, "place": issue.place,
-        "household_id": issue.household_id, "urgency": issue.urgency, "reporter": reporter,
-        "created_at": issue.created_at,
-        "state": s.state, "deadline": s.deadline, "department": s.department,
-        "dispatched_at": s.dispatched_at, "closed_at": s.closed_at,
-        "closed_on_time": s.closed_on_time, "rework_count": s.rework_count,
-        "satisfaction": s.satisfaction,
-        "overdue": s.overdue_level(now_ms()),
-        "timeline": s.timeline,
-    })
-}
-
-async fn issue_action(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: String,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, true).await?;
-    let id = doc_id(&id)?;
-    let action: IssueAction = serde_json::from_str(&body).map_err(|e| {
-        CErr(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("expected {{kind: File|Void|Dispatch|Check|Close|Return|Evaluate|Comment, note, …}}: {e}"),
-        )
-    })?;
-    let district = state.district.clone();
-    let (issue, summary) = run(move || {
-        let author = author(&district, &scope)?;
-        let calendar = district.work_calendar()?;
-        let categories = district.category_overrides()?;
-        district.issue_action(
-            &scope,
-            id,
-            &action,
-            author,
-            now_ms(),
-            &calendar,
-            &categories,
-        )?;
-        district.console_issue(&scope, id)
-    })
-    .await?;
-    Ok(Json(issue_json(&issue, &summary)))
-}
-
-#[derive(Deserialize, Default)]
-struct VisitsQ {
-    grid: Option<String>,
-    worker: Option<String>,
-    /// A local date `YYYY-MM-DD` (Asia/Shanghai).
-    day: Option<String>,
-    review: Option<String>,
-    offset: Option<usize>,
-    limit: Option<usize>,
-}
-
-async fn visits(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<VisitsQ>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let (from, to) = match q.day.as_deref().filter(|d| !d.is_empty()) {
-        None => (None, None),
-        Some(d) => {
-            let day = chrono_day(d).ok_or(CErr(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("day {d:?} is not YYYY-MM-DD"),
-            ))?;
-            (Some(day), Some(day + 86_400_000))
-        }
-    };
-    let query = VisitQuery {
-        grid_id: q.grid.filter(|g| !g.is_empty()),
-        worker_id: q.worker.filter(|w| !w.is_empty()),
-        from,
-        to,
-        review: q.review.filter(|r| !r.is_empty()),
-        offset: q.offset.unwrap_or(0),
-        limit: q.limit.unwrap_or(50),
-    };
-    let district = state.district.clone();
-    let (items, total) = run(move || district.console_visits(&scope, &query)).await?;
-    Ok(Json(json!({"items": items, "total": total})))
-}
-
-/// Local midnight (Asia/Shanghai) of `YYYY-MM-DD`, in ms.
-fn chrono_day(d: &str) -> Option<i64> {
-    let date = d.parse().ok()?;
-    gridwalk_core::deadline::local_midnight_ms(date)
-}
-
-async fn visit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let id = doc_id(&id)?;
-    let district = state.district.clone();
-    let v = run(move || district.console_visit(&scope, id)).await?;
-    Ok(Json(json!(v)))
-}
-
-#[derive(Deserialize)]
-struct ReviewBody {
-    status: ReviewStatus,
-    #[serde(default)]
-    comment: String,
-}
-
-async fn review(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: String,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, true).await?;
-    let id = doc_id(&id)?;
-    let b: ReviewBody = serde_json::from_str(&body).map_err(|e| {
-        CErr(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("expected {{status: Reviewed|Flagged, comment}}: {e}"),
-        )
-    })?;
-    let district = state.district.clone();
-    let v = run(move || {
-        let author = author(&district, &scope)?;
-        district.review_visit(&scope, id, b.status, &b.comment, author, now_ms())
-    })
-    .await?;
-    Ok(Json(json!(v)))
-}
-
-async fn devices(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
-    let list = run(move || district.console_devices(&scope, now_ms())).await?;
-    Ok(Json(json!(list)))
-}
-
-#[derive(Deserialize)]
-struct SyncLogQ {
-    device_id: String,
-    limit: Option<usize>,
-}
-
-async fn sync_log(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<SyncLogQ>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
-    let store = state.store.clone();
-    let entries = run(move || {
-        if !district.console_device_in_scope(&scope, &q.device_id)? {
-            return Err(ConsoleError::NotFound(format!("device {}", q.device_id)));
-        }
-        Ok(store.sync_logs(&SyncLogQuery {
-            device_id: Some(q.device_id),
-            limit: q.limit.unwrap_or(50),
-            ..Default::default()
-        })?)
-    })
-    .await?;
-    let entries: Vec<Value> = entries
-        .into_iter()
-        .map(|e| {
-            let errors: Value = serde_json::from_str(&e.errors).unwrap_or(Value::Array(vec![]));
-            let mut v = json!(e);
-            v["errors"] = errors;
-            v
-        })
-        .collect();
-    Ok(Json(Value::Array(entries)))
-}
-
-#[derive(Deserialize, Default)]
-struct HouseholdsQ {
-    q: Option<String>,
-    grid: Option<String>,
-    offset: Option<usize>,
-    limit: Option<usize>,
-}
-
-async fn households(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<HouseholdsQ>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
-    let page = run(move || {
-        let query = HouseholdQuery {
-            text: q.q.filter(|t| !t.trim().is_empty()),
-            grid_ids: scope.narrow(q.grid.filter(|g| !g.is_empty()).map(|g| vec![g])),
-            offset: q.offset.unwrap_or(0),
-            limit: q.limit.unwrap_or(50),
-            ..Default::default()
-        };
-        Ok(district.with_writer(|s| s.search_households(&query))?)
-    })
-    .await?;
-    let mut v = json!(page);
-    if let Some(items) = v["items"].as_array_mut() {
-        for item in items {
-            if let Some(p) = item["phone"].as_str() {
-                item["phone"] = gridwalk_store::district::mask_phone(p).into();
-            }
-        }
-    }
-    Ok(Json(v))
-}
-
-async fn household(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let id = doc_id(&id)?;
-    let district = state.district.clone();
-    let d = run(move || district.console_household(&scope, id)).await?;
-    Ok(Json(json!(d)))
-}
-
-#[derive(Deserialize)]
-struct ResolveBody {
-    path: Vec<String>,
-    choice: usize,
-}
-
-async fn resolve(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: String,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, true).await?;
-    let id = doc_id(&id)?;
-    let b: ResolveBody = serde_json::from_str(&body).map_err(|e| {
-        CErr(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("expected {{path, choice}}: {e}"),
-        )
-    })?;
-    let district = state.district.clone();
-    let d = run(move || {
-        let author = author(&district, &scope)?;
-        district.resolve_conflict(&scope, id, &b.path, b.choice, author, now_ms())?;
-        district.console_household(&scope, id)
-    })
-    .await?;
-    Ok(Json(json!(d)))
-}
-
-#[derive(Deserialize, Default)]
-struct IndicatorsQ {
-    street: Option<String>,
-    community: Option<String>,
-    grid: Option<String>,
-    from: Option<i64>,
-    to: Option<i64>,
-}
-
-async fn indicators(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<IndicatorsQ>,
-) -> R<Json<Value>> {
-    let scope = session(&state, &headers, false).await?;
-    let district: Arc<SqliteDistrict> = state.district.clone();
-    let started = std::time::Instant::now();
-    let out = run(move || {
-        let nonempty = |s: &Option<String>| s.clone().filter(|x| !x.is_empty());
-        let wanted = match (
-            nonempty(&q.grid),
-            nonempty(&q.community),
-            nonempty(&q.street),
-        ) {
-            (Some(g), _, _) => Some(vec![g]),
-            (None, c, s) if c.is_some() || s.is_some() => {
-                let Some(tree) = district.area_tree()? else {
-                    return Ok(district.scoped_indicators(
-                        &scope,
-                        Some(vec![]),
-                        q.from,
-                        q.to,
-                        now_ms(),
-                    )?);
-                };
-                Some(
-                    tree.grids
-                        .iter()
-                        .filter(|g| {
-                            let street = tree
-                                .communities
-                                .iter()
-                                .find(|x| x.code == g.community_code)
-                                .map(|x| x.street_code.clone());
-                            c.as_ref().is_none_or(|c| *c == g.community_code)
-                                && s.as_ref().is_none_or(|s| Some(s) == street.as_ref())
-                        })
-                        .map(|g| g.id.clone())
-                        .collect(),
-                )
-            }
-            _ => None,
-        };
-        Ok(district.scoped_indicators(&scope, wanted, q.from, q.to, now_ms())?)
-    })
-    .await?;
-    let mut v = json!(out);
-    v["server_ms"] = json!(started.elapsed().as_millis() as u64);
-    Ok(Json(v))
 }

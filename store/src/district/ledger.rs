@@ -1,0 +1,177 @@
+//! The household ledger at the console (masked, with history and conflicts, and
+//! conflict resolution sequenced for devices) and the desk's configuration.
+
+use super::console::{ConsoleError, ConsoleResult, ConsoleScope};
+use super::issues::not_found;
+use super::SqliteDistrict;
+use crate::{docs, projection, validate_document, StoreError};
+use gridwalk_core::deadline::{CategoryConfig, WorkCalendar};
+use gridwalk_core::privacy::{mask_id_number as mask_id, mask_json, mask_phone};
+use gridwalk_core::{Author, DocId, DocKind, Document};
+use serde::{Deserialize, Serialize};
+
+/// A household as the console shows it: masked PII, history and open conflicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdDetail {
+    pub doc_id: String,
+    pub grid_id: String,
+    /// The household with ID numbers and phones masked.
+    pub household: serde_json::Value,
+    pub history: Vec<serde_json::Value>,
+    pub conflicts: Vec<serde_json::Value>,
+}
+
+impl SqliteDistrict {
+    /// A household in scope: masked, with its history (who changed which fields, when)
+    /// and its open conflicts (values masked; choose one by index to resolve).
+    pub fn console_household(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+    ) -> ConsoleResult<HouseholdDetail> {
+        let grid = self.scoped_doc(scope, id, DocKind::Household)?;
+        let doc = self.load_document(id).map_err(not_found("household", id))?;
+        let mut household = doc.to_json();
+        mask_json(&mut household);
+        let names = self.user_names()?;
+        let who = |a: &Option<Author>| -> serde_json::Value {
+            match a {
+                Some(a) => {
+                    let user = a.user.to_string();
+                    serde_json::json!({
+                        "user_id": user,
+                        "name": names.get(&user).cloned().unwrap_or_else(|| "系统 / server".into()),
+                        "device_id": a.device.to_string(),
+                    })
+                }
+                None => serde_json::Value::Null,
+            }
+        };
+        let history = doc
+            .history()
+            .iter()
+            .map(|h| {
+                serde_json::json!({
+                    "hash": h.hash, "at": h.at, "message": h.message, "fields": h.fields,
+                    "author": who(&h.author),
+                })
+            })
+            .collect();
+        let conflicts = doc
+            .conflicts()
+            .iter()
+            .map(|c| {
+                let values: Vec<serde_json::Value> = c
+                    .values
+                    .iter()
+                    .map(|v| {
+                        let mut value = v.value.clone();
+                        if c.path.last().is_some_and(|k| k == "id_number") {
+                            if let Some(s) = value.as_str() {
+                                value = mask_id(s).into();
+                            }
+                        } else if c.path.last().is_some_and(|k| k == "phone") {
+                            if let Some(s) = value.as_str() {
+                                value = mask_phone(s).into();
+                            }
+                        } else {
+                            mask_json(&mut value);
+                        }
+                        serde_json::json!({"value": value, "at": v.at, "author": who(&v.author)})
+                    })
+                    .collect();
+                serde_json::json!({"path": c.path, "values": values})
+            })
+            .collect();
+        Ok(HouseholdDetail {
+            doc_id: id.to_string(),
+            grid_id: grid,
+            household,
+            history,
+            conflicts,
+        })
+    }
+
+    fn user_names(&self) -> crate::Result<std::collections::HashMap<String, String>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare("SELECT user_id, display_name FROM users")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Resolve a conflict on the server: write the value chosen (by its index among the
+    /// conflict's values) as `author`. Like [`crate::Store::resolve_conflict`], but the
+    /// change is sequenced like [`SqliteDistrict::edit_document`]'s, so devices get it.
+    pub fn resolve_conflict(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+        path: &[String],
+        choice: usize,
+        author: Author,
+        now_ms: i64,
+    ) -> ConsoleResult<()> {
+        self.scoped_doc(scope, id, DocKind::Household)?;
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let (mut doc, grid): (Document, String) = docs::load(&tx, id)?;
+            let conflict = doc
+                .conflicts()
+                .into_iter()
+                .find(|c| c.path == path)
+                .ok_or_else(|| {
+                    StoreError::BadRequest(format!("no conflict at {}", path.join(".")))
+                })?;
+            let chosen = conflict
+                .values
+                .get(choice)
+                .ok_or_else(|| {
+                    StoreError::BadRequest(format!("no value #{choice} at that conflict"))
+                })?
+                .value
+                .clone();
+            let before = doc.heads();
+            doc.resolve_conflict(author, now_ms, path, &chosen)
+                .map_err(|source| StoreError::Doc {
+                    doc_id: id.to_string(),
+                    source,
+                })?;
+            validate_document(&doc, now_ms)?;
+            docs::append(&tx, &doc, &before, now_ms)?;
+            super::server_edits::record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
+            projection::upsert(&tx, &doc, &grid)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            StoreError::BadRequest(m) => ConsoleError::BadRequest(m),
+            e => ConsoleError::Store(e),
+        })
+    }
+
+    /// Departments issues can be dispatched to: (code, zh, en).
+    pub fn departments(&self) -> crate::Result<Vec<(String, String, String)>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare("SELECT code, zh, en FROM departments ORDER BY code")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Category overrides set by an admin (`console.categories` in meta), else none.
+    pub fn category_overrides(&self) -> crate::Result<Vec<CategoryConfig>> {
+        let json = self.with_writer(|s| s.meta_get("console.categories"))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    /// The work calendar (`console.calendar` in meta), else China's 2026 calendar.
+    pub fn work_calendar(&self) -> crate::Result<WorkCalendar> {
+        let json = self.with_writer(|s| s.meta_get("console.calendar"))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_else(WorkCalendar::china_2026))
+    }
+}

@@ -1,0 +1,101 @@
+//! The issue desk: list, open, and act on issues (each action an event in the document).
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+pub(super) struct IssuesQ {
+    state: Option<String>,
+    overdue: Option<String>,
+    grid: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+pub(super) async fn issues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<IssuesQ>,
+) -> R<Json<Value>> {
+    let scope = session(&state, &headers, false).await?;
+    let district = state.district.clone();
+    let page = run(move || {
+        let query = IssueQuery {
+            grid_ids: scope.narrow(q.grid.map(|g| vec![g])),
+            states: q
+                .state
+                .map(|s| s.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+            overdue: q.overdue,
+            now_ms: now_ms(),
+            offset: q.offset.unwrap_or(0),
+            limit: q.limit.unwrap_or(50),
+            ..Default::default()
+        };
+        Ok(district.with_writer(|s| s.list_issues(&query))?)
+    })
+    .await?;
+    Ok(Json(json!(page)))
+}
+
+pub(super) async fn issue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> R<Json<Value>> {
+    let scope = session(&state, &headers, false).await?;
+    let id = doc_id(&id)?;
+    let district = state.district.clone();
+    let (issue, summary) = run(move || district.console_issue(&scope, id)).await?;
+    Ok(Json(issue_json(&issue, &summary)))
+}
+
+fn issue_json(issue: &gridwalk_core::model::Issue, s: &workflow::IssueSummary) -> Value {
+    // The reporter's phone is masked; the departments never get this view.
+    let reporter = issue.reporter.as_ref().map(|r| {
+        json!({"name": r.name, "phone": r.phone.as_deref().map(gridwalk_core::privacy::mask_phone)})
+    });
+    json!({
+        "id": issue.id, "grid_id": issue.grid_id, "category": issue.category,
+        "title": issue.title, "description": issue.description, "place": issue.place,
+        "household_id": issue.household_id, "urgency": issue.urgency, "reporter": reporter,
+        "created_at": issue.created_at,
+        "state": s.state, "deadline": s.deadline, "department": s.department,
+        "dispatched_at": s.dispatched_at, "closed_at": s.closed_at,
+        "closed_on_time": s.closed_on_time, "rework_count": s.rework_count,
+        "satisfaction": s.satisfaction,
+        "overdue": s.overdue_level(now_ms()),
+        "timeline": s.timeline,
+    })
+}
+
+pub(super) async fn issue_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> R<Json<Value>> {
+    let scope = session(&state, &headers, true).await?;
+    let id = doc_id(&id)?;
+    let action: IssueAction = json_body(
+        &body,
+        "{kind: File|Void|Dispatch|Check|Close|Return|Evaluate|Comment, note, …}",
+    )?;
+    let district = state.district.clone();
+    let (issue, summary) = run(move || {
+        let author = author(&district, &scope)?;
+        let calendar = district.work_calendar()?;
+        let categories = district.category_overrides()?;
+        district.issue_action(
+            &scope,
+            id,
+            &action,
+            author,
+            now_ms(),
+            &calendar,
+            &categories,
+        )?;
+        district.console_issue(&scope, id)
+    })
+    .await?;
+    Ok(Json(issue_json(&issue, &summary)))
+}
