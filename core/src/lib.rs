@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod demo;
 pub mod doc;
 pub mod ids;
+pub mod ledger;
 pub mod model;
 pub mod privacy;
 pub mod search_keys;

@@ -1,0 +1,1 @@
+//! Writing exports: CSV, XLSX, GeoJSON (filled in by the export work).
