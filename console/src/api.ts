@@ -36,3 +36,49 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   const s = p.toString()
   return s ? `?${s}` : ''
 }
+
+/** POST a file's bytes as the body (an import); answers JSON like every other call. */
+export async function upload<T>(path: string, file: Blob): Promise<T> {
+  const resp = await fetch(`/console/api/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/octet-stream', 'X-CSRF-Token': csrf },
+    credentials: 'same-origin',
+    body: file,
+  })
+  const text = await resp.text()
+  let data: any = null
+  try {
+    data = text ? JSON.parse(text) : null
+  } catch {
+    data = null
+  }
+  if (!resp.ok) throw new ApiError(resp.status, data?.error ?? 'error', data?.message ?? resp.statusText)
+  return data as T
+}
+
+/** POST JSON and save the answer as a file (an export); the file name comes from the server. */
+export async function download(path: string, body: unknown): Promise<{ name: string; bytes: number }> {
+  const resp = await fetch(`/console/api/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+    credentials: 'same-origin',
+    body: JSON.stringify(body),
+  })
+  if (!resp.ok) {
+    const data = await resp.json().catch(() => null)
+    throw new ApiError(resp.status, data?.error ?? 'error', data?.message ?? resp.statusText)
+  }
+  const blob = await resp.blob()
+  const disposition = resp.headers.get('Content-Disposition') ?? ''
+  const m = /filename\*=UTF-8''([^;]+)/.exec(disposition) ?? /filename="([^"]+)"/.exec(disposition)
+  const name = m ? decodeURIComponent(m[1]) : 'export'
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return { name, bytes: blob.size }
+}

@@ -1,4 +1,5 @@
 import { createI18n } from 'vue-i18n'
+import { adminMessages } from './i18n-admin'
 
 export const messages = {
   'zh-CN': {
@@ -57,6 +58,13 @@ export const messages = {
     },
     common: { refresh: 'Refresh', close: 'Close', save: 'Submit', cancel: 'Cancel', all: 'All', loading: 'Loading…', prev: 'Previous', next: 'Next', total: 'Total' },
   },
+}
+
+// The admin's screens keep their words in their own file; nav gets both sets of tabs.
+for (const lang of ['zh-CN', 'en'] as const) {
+  const base = messages[lang] as Record<string, any>
+  const admin = adminMessages[lang] as Record<string, any>
+  for (const [k, v] of Object.entries(admin)) base[k] = k === 'nav' ? { ...base.nav, ...v } : v
 }
 
 export const i18n = createI18n({

@@ -58,6 +58,18 @@ async function syncAndWait(s, name) {
   await s.screenshot(name)
 }
 
+/** After enrolling: the grid downloads, then Today shows. On a timeout the screen is
+ *  kept and its text printed, so that a failure says where the app stood. */
+async function waitForDownload(s, shot) {
+  try {
+    await s.waitFor('[data-test="today"]', { timeout: 120_000 })
+  } catch (e) {
+    await s.screenshot(shot).catch(() => {})
+    const text = await s.exec('return document.body.innerText').catch((x) => String(x))
+    throw new Error(`${e.message}; the screen said: ${text}`)
+  }
+}
+
 async function searchAndOpen(s, query, headName) {
   await s.clickCss('[data-test="tab-households"]')
   await s.waitFor('[data-test="household-row"]')
@@ -89,7 +101,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.type('enroll-code', codes[0])
       await s.screenshot('02-first-run-filled')
       await s.clickCss('[data-test="enroll-submit"]')
-      await s.waitFor('[data-test="today"]', { timeout: 60000 })
+      await waitForDownload(s, '03-download-timeout')
       await s.waitFor('[data-test="due-list"]')
       await sleep(500)
       await s.screenshot('03-today')
@@ -151,7 +163,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.type('server-url', `http://127.0.0.1:${port}`)
       await s.type('enroll-code', codes[1])
       await s.clickCss('[data-test="enroll-submit"]')
-      await s.waitFor('[data-test="today"]', { timeout: 60000 })
+      await waitForDownload(s, '10-download-timeout')
       const row = await searchAndOpen(s, found.initials, found.name)
       await s.click(row)
       await s.waitFor('[data-test="visit-row"]', { text: FINDINGS })

@@ -2,43 +2,10 @@
 // signs in, flags the visit, files and dispatches the issue; the device syncs and sees both.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createRequire } from 'node:module'
-
-const require = createRequire(resolve('console/package.json'))
-const { chromium } = require('playwright-core')
-
-const root = resolve('.')
-const bin = (name) => join(root, 'target', 'debug', name)
-const shots = join(root, 'test-artifacts', 'console')
-mkdirSync(shots, { recursive: true })
-
-function startServer(data) {
-  return new Promise((ok, fail) => {
-    const child = spawn(bin('gridwalk-server'), ['serve', '--data', data, '--addr', '127.0.0.1:0', '--demo', '--demo-households', '60',
-      '--console-dir', join(root, 'console', 'dist')], { env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' } })
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}\n${err}`)), 120_000)
-    const check = () => {
-      const addr = err.match(/listening[^\n]*?addr=(127\.0\.0\.1:\d+)/) ?? err.match(/(127\.0\.0\.1:\d+)[^\n]*listening/)
-      const code = out.match(/enrollment code for \S+ \([^)]*\), valid 72 h: (\S+)/)
-      if (addr && code) {
-        clearTimeout(timer)
-        ok({ child, url: `http://${addr[1]}`, code: code[1], out })
-      }
-    }
-    child.stdout.on('data', (d) => { out += d; check() })
-    child.stderr.on('data', (d) => { err += d; check() })
-    child.on('exit', (c) => fail(new Error(`server exited ${c}:\n${out}\n${err}`)))
-  })
-}
-
-const cli = (dev, ...args) => execFileSync(bin('gridwalk-cli'), ['--data', dev, ...args], { encoding: 'utf8' }).trim()
-const lastJson = (s) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop())
+import { join } from 'node:path'
+import { cli, lastJson, launchBrowser, shots, startServer } from './lib.mjs'
 
 test('supervisor flags a visit and dispatches an issue; the device sees both', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'gw-console-e2e-'))
@@ -58,11 +25,7 @@ test('supervisor flags a visit and dispatches an issue; the device sees both', a
     const issueId = lastJson(cli(dev, 'report', '--household', hh, '--category', 'environment_sanitation', '--title', '楼道堆放杂物影响通行', '--description', '3栋2单元楼道堆满纸箱')).issue_id
     cli(dev, 'sync')
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'], // launch() always uses a fresh, temporary profile
-    })
+    browser = await launchBrowser()
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' })
     await page.goto(`${srv.url}/console/`)
     await page.waitForSelector('[data-testid=login]')

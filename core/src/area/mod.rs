@@ -7,7 +7,9 @@
 //! building carries a 5-digit number that is unique inside its community.
 
 mod code;
+mod edit;
 
+pub use edit::AreaEdit;
 pub use code::{
     parse_area_code, parse_area_code_at, parse_community_code, parse_district_code,
     parse_grid_code, parse_street_code, AreaCode, AreaLevel,

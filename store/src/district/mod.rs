@@ -15,6 +15,7 @@ mod indicators;
 mod issues;
 mod ledger;
 mod log;
+mod management;
 mod server_edits;
 mod sync;
 
@@ -26,6 +27,7 @@ pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
 pub use log::{SyncLogEntry, SyncLogQuery};
+pub use management::{DeviceRow, UserRow, UserUpdate};
 pub use sync::{PullOutcome, PushOutcomeReport};
 
 use crate::{Result, Store};

@@ -288,8 +288,14 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>>
 async fn config(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     session(&state, &headers, false).await?;
     let district = state.district.clone();
-    let (deps, overrides) =
-        run(move || Ok((district.departments()?, district.category_overrides()?))).await?;
+    let (deps, overrides, calendar) = run(move || {
+        Ok((
+            district.departments()?,
+            district.category_overrides()?,
+            district.work_calendar()?,
+        ))
+    })
+    .await?;
     let categories: Vec<Value> = CATEGORIES
         .iter()
         .map(|c| {
@@ -301,7 +307,12 @@ async fn config(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Val
         .into_iter()
         .map(|(code, zh, en)| json!({"code": code, "zh": zh, "en": en}))
         .collect();
-    Ok(Json(
-        json!({"departments": departments, "categories": categories}),
-    ))
+    let care_tags: Vec<Value> = gridwalk_core::model::CARE_TAGS
+        .iter()
+        .map(|(code, zh, en)| json!({"code": code, "zh": zh, "en": en}))
+        .collect();
+    Ok(Json(json!({
+        "departments": departments, "categories": categories, "calendar": calendar,
+        "care_tags": care_tags,
+    })))
 }

@@ -1,0 +1,250 @@
+//! The admin's management of the district: users with their roles and scopes, the area
+//! tree one street/community/grid/building at a time, devices. Every call here is for an
+//! admin; the console checks the role before calling, and the audit trail is written by
+//! the caller that knows who asked.
+
+use super::SqliteDistrict;
+use crate::{Result, StoreError};
+use gridwalk_core::area::{AreaEdit, AreaTree};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// A user as the admin's user list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    /// Grids of a worker (and extra grids of a supervisor).
+    pub grids: Vec<String>,
+    /// Community or street codes of a supervisor.
+    pub areas: Vec<String>,
+    pub has_password: bool,
+    pub devices: u32,
+    pub active_devices: u32,
+    pub last_sync_at: Option<i64>,
+}
+
+/// A new user or the new state of an existing one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUpdate {
+    pub username: String,
+    pub display_name: String,
+    /// `worker`, `supervisor` or `admin`.
+    pub role: String,
+    #[serde(default)]
+    pub grids: Vec<String>,
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// A new console password (supervisors and admins), at least 8 characters.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// A device with its user, for the admin's device list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub name: String,
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+}
+
+impl SqliteDistrict {
+    /// Every user with scope, password set or not, and device counts.
+    pub fn user_rows(&self) -> Result<Vec<UserRow>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT u.user_id, u.username, u.display_name, u.role,
+                        u.password_hash IS NOT NULL,
+                        (SELECT count(*) FROM devices d WHERE d.user_id = u.user_id),
+                        (SELECT count(*) FROM devices d
+                          WHERE d.user_id = u.user_id AND d.revoked_at IS NULL),
+                        (SELECT max(last_sync_at) FROM devices d WHERE d.user_id = u.user_id)
+                 FROM users u ORDER BY u.role, u.username",
+            )?;
+            let mut grids = conn.prepare_cached(
+                "SELECT grid_id FROM user_grids WHERE user_id = ?1 ORDER BY grid_id",
+            )?;
+            let mut areas = conn.prepare_cached(
+                "SELECT area_code FROM user_areas WHERE user_id = ?1 ORDER BY area_code",
+            )?;
+            let mut out = Vec::new();
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let user_id: String = r.get(0)?;
+                out.push(UserRow {
+                    grids: grids
+                        .query_map([&user_id], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?,
+                    areas: areas
+                        .query_map([&user_id], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?,
+                    user_id,
+                    username: r.get(1)?,
+                    display_name: r.get(2)?,
+                    role: r.get(3)?,
+                    has_password: r.get(4)?,
+                    devices: r.get(5)?,
+                    active_devices: r.get(6)?,
+                    last_sync_at: r.get(7)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Create (`user_id` None) or update a user: name, role, scope and optionally the
+    /// password, in one transaction. Grids and areas must exist in the area tree.
+    pub fn save_user(&self, user_id: Option<&str>, u: &UserUpdate, now_ms: i64) -> Result<String> {
+        let bad = |m: String| Err(StoreError::BadRequest(m));
+        if !["worker", "supervisor", "admin"].contains(&u.role.as_str()) {
+            return bad(format!("role must be worker, supervisor or admin, not {:?}", u.role));
+        }
+        let username = u.username.trim();
+        if username.is_empty() || username.chars().any(char::is_whitespace) {
+            return bad("the username must not be empty nor contain spaces".into());
+        }
+        if u.display_name.trim().is_empty() {
+            return bad("the display name must not be empty".into());
+        }
+        let tree = self.area_tree()?.unwrap_or_default();
+        for g in &u.grids {
+            if tree.grid(g).is_none() {
+                return bad(format!("no grid {g} in the area tree"));
+            }
+        }
+        for a in &u.areas {
+            if tree.community(a).is_none() && tree.street(a).is_none() {
+                return bad(format!("no community or street {a} in the area tree"));
+            }
+        }
+        if u.role == "worker" && !u.areas.is_empty() {
+            return bad("a grid worker's scope is grids, not communities or streets".into());
+        }
+        let phc = match &u.password {
+            Some(p) if p.chars().count() < 8 => {
+                return bad("a password needs at least 8 characters".into())
+            }
+            Some(p) if u.role == "worker" => {
+                let _ = p;
+                return bad("grid workers sign in on their device, not with a password".into());
+            }
+            Some(p) => Some(super::console::hash_password(p)?),
+            None => None,
+        };
+        let id = user_id
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let taken = |e: rusqlite::Error| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::BadRequest(format!("username {username:?} is taken"))
+                }
+                e => e.into(),
+            };
+            if user_id.is_some() {
+                let n = tx
+                    .execute(
+                        "UPDATE users SET username = ?2, display_name = ?3, role = ?4
+                         WHERE user_id = ?1",
+                        params![id, username, u.display_name.trim(), u.role],
+                    )
+                    .map_err(taken)?;
+                if n == 0 {
+                    return Err(StoreError::BadRequest(format!("no user {id}")));
+                }
+            } else {
+                tx.execute(
+                    "INSERT INTO users (user_id, username, display_name, role, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, username, u.display_name.trim(), u.role, now_ms],
+                )
+                .map_err(taken)?;
+            }
+            tx.execute("DELETE FROM user_grids WHERE user_id = ?1", [&id])?;
+            tx.execute("DELETE FROM user_areas WHERE user_id = ?1", [&id])?;
+            for g in &u.grids {
+                tx.execute(
+                    "INSERT OR IGNORE INTO user_grids (user_id, grid_id) VALUES (?1, ?2)",
+                    params![id, g],
+                )?;
+            }
+            for a in &u.areas {
+                tx.execute(
+                    "INSERT OR IGNORE INTO user_areas (user_id, area_code) VALUES (?1, ?2)",
+                    params![id, a],
+                )?;
+            }
+            if let Some(phc) = &phc {
+                tx.execute(
+                    "UPDATE users SET password_hash = ?2 WHERE user_id = ?1",
+                    params![id, phc],
+                )?;
+            }
+            // A new role or scope applies at once: open console sessions end.
+            tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [&id])?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    /// Every device with its user, newest enrollment first.
+    pub fn device_rows(&self) -> Result<Vec<DeviceRow>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT d.device_id, d.name, d.user_id, u.username, u.display_name,
+                        d.enrolled_at, d.revoked_at, d.last_sync_at
+                 FROM devices d JOIN users u ON u.user_id = d.user_id
+                 ORDER BY d.enrolled_at DESC",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceRow {
+                    device_id: r.get(0)?,
+                    name: r.get(1)?,
+                    user_id: r.get(2)?,
+                    username: r.get(3)?,
+                    display_name: r.get(4)?,
+                    enrolled_at: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                    last_sync_at: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Apply one edit to the area tree (validated; all or nothing). Returns the new tree.
+    pub fn edit_area(&self, edit: AreaEdit, now_ms: i64) -> Result<AreaTree> {
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let json: Option<String> = tx
+                .query_row("SELECT tree FROM area_tree WHERE id = 1", [], |r| r.get(0))
+                .optional()?;
+            let mut tree: AreaTree = match json {
+                Some(j) => serde_json::from_str(&j)
+                    .map_err(|e| StoreError::BadRequest(format!("stored area tree: {e}")))?,
+                None => AreaTree::default(),
+            };
+            tree.apply(edit)?;
+            let json = serde_json::to_string(&tree)
+                .map_err(|e| StoreError::BadRequest(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET tree = excluded.tree,
+                                                updated_at = excluded.updated_at",
+                params![json, now_ms],
+            )?;
+            tx.commit()?;
+            Ok(tree)
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! Ledger import from the console: the admin uploads an XLSX or CSV; a dry run answers
+//! the report (every bad row with its row number, column and reason); an import is all
+//! or nothing, or only the valid households. Every run and its report is kept, and an
+//! import is written to the audit log.
+
+use super::admin::admin_session;
+use super::*;
+use axum::body::Bytes;
+use gridwalk_core::ledger::{id_numbers_in, plan_import, ImportContext, ImportPlan};
+use gridwalk_core::{DocKind, Document};
+use gridwalk_store::district::{AuditEntry, AuditKind, ImportRun};
+
+#[derive(Deserialize)]
+pub(super) struct ImportQ {
+    file_name: String,
+    /// `dry_run` (default), `all_or_nothing` or `valid_only`.
+    mode: Option<String>,
+}
+
+pub(super) async fn import(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ImportQ>,
+    body: Bytes,
+) -> R<Json<Value>> {
+    let scope = admin_session(&state, &headers, true).await?;
+    let mode = q.mode.unwrap_or_else(|| "dry_run".into());
+    if !["dry_run", "all_or_nothing", "valid_only"].contains(&mode.as_str()) {
+        return Err(CErr(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("mode must be dry_run, all_or_nothing or valid_only, not {mode:?}"),
+        ));
+    }
+    let district = state.district.clone();
+    let answer = run(move || import_blocking(&district, &scope, &q.file_name, &mode, &body)).await?;
+    Ok(Json(answer))
+}
+
+fn bad(message: String) -> ConsoleError {
+    ConsoleError::BadRequest(message)
+}
+
+/// Plan (and maybe import) one uploaded ledger; the run is recorded whatever the outcome.
+pub fn import_blocking(
+    district: &SqliteDistrict,
+    scope: &ConsoleScope,
+    file_name: &str,
+    mode: &str,
+    bytes: &[u8],
+) -> Result<Value, ConsoleError> {
+    let table = gridwalk_ledger::read::read_table(bytes, file_name)
+        .map_err(|e| bad(format!("{file_name}: {e}")))?;
+    let tree = district
+        .area_tree()?
+        .ok_or_else(|| bad("the district has no area tree yet: create it first".into()))?;
+    let at = now_ms();
+    let candidates = id_numbers_in(&table, None);
+    let existing = district.existing_id_numbers(&candidates)?;
+    let ctx = ImportContext {
+        tree: &tree,
+        existing_id_numbers: &existing,
+        today: gridwalk_core::deadline::local_date(at)
+            .ok_or_else(|| bad("the server clock is out of range".into()))?,
+        now_ms: at,
+        mapping: None,
+    };
+    let plan: ImportPlan = plan_import(&table, &ctx);
+    let valid: Vec<_> = plan.households.iter().filter(|h| h.valid).collect();
+    let clean = plan.problems.is_empty();
+    let imported = match mode {
+        "dry_run" => None,
+        "all_or_nothing" if !clean => None,
+        _ if valid.is_empty() => Some(0),
+        _ => {
+            let author = author(district, scope)?;
+            let mut docs = Vec::with_capacity(valid.len());
+            for h in &valid {
+                let id = DocId::parse(&h.household.id)
+                    .ok_or_else(|| bad(format!("household id {:?} is not a UUID", h.household.id)))?;
+                let doc = Document::create(DocKind::Household, id, &h.household, author, at)
+                    .map_err(|e| bad(format!("rows {:?}: {e}", h.rows)))?;
+                docs.push((doc, h.grid_id.clone()));
+            }
+            Some(district.import_documents(&docs, at)? as u64)
+        }
+    };
+    let report = json!({
+        "header_row": plan.header_row, "columns": plan.columns, "problems": plan.problems,
+        "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
+        "households": plan.households.len(), "valid_households": valid.len(),
+    });
+    let run = ImportRun {
+        id: 0,
+        at,
+        user_id: scope.user_id.clone(),
+        username: scope.username.clone(),
+        file_name: file_name.to_string(),
+        file_sha256: sha256_hex(bytes),
+        mode: mode.to_string(),
+        rows_total: plan.rows_total as u64,
+        rows_valid: plan.rows_valid as u64,
+        problems: plan.problems.len() as u64,
+        imported_households: imported,
+    };
+    let run_id = district.record_import_run(&run, &report.to_string())?;
+    if mode != "dry_run" {
+        district.audit_append(&AuditEntry::by(
+            scope,
+            AuditKind::Import,
+            at,
+            json!({
+                "run_id": run_id, "file_name": file_name, "mode": mode,
+                "rows": plan.rows_total, "problems": plan.problems.len(),
+                "imported_households": imported,
+            }),
+        ))?;
+    }
+    // The answer carries the plan without the household bodies (they can be large and
+    // hold full ID numbers; the preview is masked).
+    let households: Vec<Value> = plan
+        .households
+        .iter()
+        .map(|h| json!({"rows": h.rows, "valid": h.valid, "grid_id": h.grid_id}))
+        .collect();
+    // Each column with what it was recognised as, in words.
+    let columns: Vec<Value> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            json!({
+                "index": c.index, "letter": c.letter, "header": c.header, "column": c.column,
+                "column_zh": c.column.map(|k| k.zh()), "column_en": c.column.map(|k| k.en()),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "run_id": run_id,
+        "mode": mode,
+        "imported_households": imported,
+        "refused": mode == "all_or_nothing" && !clean,
+        "plan": {
+            "header_row": plan.header_row, "columns": columns, "preview": plan.preview,
+            "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
+            "problems": plan.problems, "households": households,
+        },
+    }))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub(super) async fn runs(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
+    admin_session(&state, &headers, false).await?;
+    let district = state.district.clone();
+    let runs = run(move || Ok(district.import_runs(100)?)).await?;
+    Ok(Json(json!({ "items": runs })))
+}
+
+pub(super) async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> R<Response> {
+    admin_session(&state, &headers, false).await?;
+    let district = state.district.clone();
+    let report = run(move || Ok(district.import_report(id)?)).await?;
+    match report {
+        Some(json) => Ok((
+            [(header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response()),
+        None => Err(CErr(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no import run {id}"),
+        )),
+    }
+}
