@@ -211,4 +211,6 @@ pub fn id_numbers_in(table: &Table, mapping: Option<&ColumnMapping>) -> Vec<Stri
 }
 
 #[cfg(test)]
+mod round_trip_tests;
+#[cfg(test)]
 mod tests;

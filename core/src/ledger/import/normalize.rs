@@ -14,6 +14,15 @@ fn half_width(c: char) -> char {
     }
 }
 
+/// Only full-width digits and letters (and the ideographic space) become ASCII: in names
+/// and addresses Chinese punctuation such as （） and ： is what people mean.
+fn half_width_alphanumeric(c: char) -> char {
+    match c {
+        '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '\u{3000}' => half_width(c),
+        _ => c,
+    }
+}
+
 fn is_space(c: char) -> bool {
     c.is_whitespace() || is_invisible(c) || c == '\u{a0}'
 }
@@ -22,13 +31,13 @@ fn is_cjk(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
 }
 
-/// A text value: half-width, trimmed, invisible characters dropped, runs of spaces
+/// A text value (name, address part, enum word): digits and letters half-width, trimmed, invisible characters dropped, runs of spaces
 /// inside collapsed to one, and spaces between Chinese characters dropped ("张  三" → "张三",
 /// people pad two-character names to line them up) while "John Smith" keeps its space.
 pub fn clean_text(s: &str) -> String {
     let chars: Vec<char> = s
         .chars()
-        .map(half_width)
+        .map(half_width_alphanumeric)
         .filter(|c| !is_invisible(*c))
         .collect();
     let mut out = String::new();
@@ -52,6 +61,13 @@ pub fn clean_text(s: &str) -> String {
         i = run_end;
     }
     out
+}
+
+/// Free text (notes): kept as written, only invisible characters dropped and the ends
+/// trimmed.
+pub fn free_text(s: &str) -> String {
+    let kept: String = s.chars().filter(|c| !is_invisible(*c)).collect();
+    kept.trim_matches(is_space).to_string()
 }
 
 /// A code-like value (ID number, phone, date, room): half-width with every space removed.
@@ -137,7 +153,11 @@ mod tests {
         );
         assert_eq!(clean_text(" 张\u{3000}\u{3000}三 "), "张三");
         assert_eq!(clean_text("John \u{a0} Smith\u{200b}"), "John Smith");
-        assert_eq!(clean_text("（备注）"), "(备注)");
+        assert_eq!(clean_text("（备注）Ａ１"), "（备注）A1");
+        assert_eq!(
+            free_text("\u{3000}房东：程 海\n海\u{200b} "),
+            "房东：程 海\n海"
+        );
         assert_eq!(compact("１３８－１２３４－５６７８"), "138-1234-5678");
     }
 

@@ -3,7 +3,9 @@
 
 use super::address::{find_building, find_community, BuildingMiss};
 use super::header::Columns;
-use super::normalize::{cell_text, compact, id_cut_by_excel, id_number_text, phone_text};
+use super::normalize::{
+    cell_text, compact, free_text, id_cut_by_excel, id_number_text, phone_text,
+};
 use super::problems::{ProblemCode as P, Problems};
 use super::{dates, words, ImportContext};
 use crate::ledger::cell::{Cell, Table};
@@ -320,7 +322,7 @@ pub fn parse(
     let household_type = r.word(C::HouseholdType, words::household_type);
     let housing_use = r.word(C::HousingUse, words::housing_use);
     let household_phone = r.phone(C::HouseholdPhone);
-    let household_notes = r.text(C::HouseholdNotes);
+    let household_notes = free_text(&r.cell(C::HouseholdNotes).display());
     let gps = r.gps();
 
     let name = r.text(C::Name);
@@ -376,8 +378,8 @@ pub fn parse(
             Vec::new()
         }
     };
-    let disability_cert = Some(r.text(C::DisabilityCert)).filter(|s| !s.is_empty());
-    let notes = r.text(C::Notes);
+    let disability_cert = Some(compact(&r.text(C::DisabilityCert))).filter(|s| !s.is_empty());
+    let notes = free_text(&r.cell(C::Notes).display());
 
     let migrant = household_type == Some(HouseholdType::Migrant);
     let person = match (name.is_empty(), sex) {
