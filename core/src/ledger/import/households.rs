@@ -104,6 +104,7 @@ fn household(
     // A lone person with no relation given is the head.
     if let [only] = rows.as_mut_slice() {
         if only.relation_missing {
+            only.relation = Some(Relation::Head);
             if let Some(p) = &mut only.person {
                 p.relation = Relation::Head;
             }
@@ -120,14 +121,13 @@ fn household(
             );
         }
     }
-    let is_head = |r: &ParsedRow| {
-        r.person
-            .as_ref()
-            .is_some_and(|p| p.relation == Relation::Head)
-    };
+    let is_head = |r: &ParsedRow| r.relation == Some(Relation::Head);
+    // With a relation missing or not understood, who the head is cannot be told.
+    let relations_known = rows.iter().all(|r| r.relation.is_some());
     let heads: Vec<usize> = rows.iter().filter(|r| is_head(r)).map(|r| r.row).collect();
     let all_rows: Vec<usize> = rows.iter().map(|r| r.row).collect();
     match heads.len() {
+        0 if !relations_known => {}
         0 => {
             for &row in &all_rows {
                 problems.at(
@@ -200,7 +200,7 @@ fn household(
     for r in rows {
         let Some(mut person) = r.person else { continue };
         person.id = new_id(ctx.now_ms);
-        if person.relation == Relation::Head && household.head_person_id.is_none() {
+        if r.relation == Some(Relation::Head) && household.head_person_id.is_none() {
             household.head_person_id = Some(person.id.clone());
         }
         row_of_person.insert(person.id.clone(), r.row);

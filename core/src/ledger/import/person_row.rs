@@ -26,6 +26,8 @@ pub struct ParsedRow {
     pub address: Option<(Address, String)>,
     /// `None` when the row lacks what a person needs (name, sex).
     pub person: Option<Person>,
+    /// The relation, when given and understood.
+    pub relation: Option<Relation>,
     /// The relation cell was empty (allowed only in a one-person household).
     pub relation_missing: bool,
     /// The valid, normalised ID number.
@@ -390,7 +392,7 @@ pub fn parse(
             birth_date: birth_date.map(|d| d.format("%Y-%m-%d").to_string()),
             id_number: id.as_ref().map(|(n, _)| n.clone()),
             phone: r.phone(C::Phone),
-            relation: relation.unwrap_or(Relation::Other),
+            relation: relation.clone().unwrap_or(Relation::Other),
             population_type: population_type.unwrap_or(if migrant {
                 PopulationType::Migrant
             } else {
@@ -413,6 +415,7 @@ pub fn parse(
         address_text,
         address,
         person,
+        relation,
         relation_missing,
         id_number: id.map(|(n, _)| n),
         housing_use,

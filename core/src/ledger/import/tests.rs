@@ -328,3 +328,60 @@ proptest::proptest! {
         let _ = id_numbers_in(&t, None);
     }
 }
+
+#[test]
+fn id_disagreeing_with_sex_and_relation_left_empty() {
+    let male = id_for("43020319500302123");
+    let t = table(&[
+        vec!["枫林社区", "1栋", "1", "401", "甲", "女", "", &male, "户主"],
+        vec!["枫林社区", "1栋", "1", "402", "乙", "男", "", "", "户主"],
+        vec!["枫林社区", "1栋", "1", "402", "丙", "男", "", "", ""],
+        vec!["枫林社区", "1栋", "1", "403", "丁", "", "", "", "户主"],
+        vec!["枫林社区", "1栋", "1", "404", "戊", "男", "", "", "表哥"],
+    ]);
+    let p = plan(&t, &HashSet::new());
+    assert_eq!(
+        codes(&p),
+        vec![
+            (3, "H".into(), ProblemCode::IdSexMismatch),
+            (5, "I".into(), ProblemCode::MissingRequired),
+            (6, "F".into(), ProblemCode::MissingRequired),
+            (7, "I".into(), ProblemCode::BadValue),
+        ]
+    );
+    assert!(p.problems[3].message_zh.contains("户主、配偶"));
+    assert_eq!(p.problems[3].value, "表哥");
+}
+
+#[test]
+fn the_admins_mapping_and_an_estate_column() {
+    let tree = demo_tree();
+    let building = tree.buildings.first().map(|b| b.name.clone()).unwrap_or_default();
+    let community = tree.communities.first().map(|c| c.name.clone()).unwrap_or_default();
+    let cells = |v: &[&str]| v.iter().map(|s| Cell::Text(s.to_string())).collect::<Vec<_>>();
+    let t = Table {
+        sheet: String::new(),
+        rows: vec![
+            cells(&["社区", "小区", "楼", "单元", "房号", "名", "性别"]),
+            cells(&[&community, "阳光花园", &building, "1", "101", "甲", "男"]),
+        ],
+    };
+    let mapping: ColumnMapping = [(2, Some(LedgerColumn::Building)), (5, Some(LedgerColumn::Name))]
+        .into_iter()
+        .collect();
+    let existing = HashSet::new();
+    let ctx = ImportContext {
+        tree,
+        existing_id_numbers: &existing,
+        today: today(),
+        now_ms: 0,
+        mapping: Some(&mapping),
+    };
+    let p = plan_import(&t, &ctx);
+    assert_eq!(codes(&p), vec![]);
+    assert_eq!(p.columns[1].column, Some(LedgerColumn::Estate));
+    assert_eq!(p.columns[2].column, Some(LedgerColumn::Building));
+    assert_eq!(p.households.len(), 1);
+    assert_eq!(p.households[0].household.address.building_name, building);
+    assert_eq!(p.households[0].household.address.floor, 1);
+}
