@@ -1,6 +1,37 @@
 //! Finding a row's community and building in the area tree.
 
 use crate::area::{AreaTree, Building, Community};
+use std::collections::HashMap;
+
+/// Remembers each lookup: a ledger names the same few buildings on thousands of rows,
+/// and a district has thousands of buildings.
+#[derive(Default)]
+pub struct Lookups<'t> {
+    communities: HashMap<String, Option<&'t Community>>,
+    buildings: HashMap<(String, String, String), Result<&'t Building, BuildingMiss>>,
+}
+
+impl<'t> Lookups<'t> {
+    pub fn community(&mut self, tree: &'t AreaTree, text: &str) -> Option<&'t Community> {
+        *(self.communities)
+            .entry(text.to_string())
+            .or_insert_with(|| find_community(tree, text))
+    }
+
+    pub fn building(
+        &mut self,
+        tree: &'t AreaTree,
+        community: Option<&Community>,
+        estate: &str,
+        building: &str,
+    ) -> Result<&'t Building, BuildingMiss> {
+        let code = community.map_or(String::new(), |c| c.code.clone());
+        let key = (code, estate.to_string(), building.to_string());
+        (self.buildings.entry(key))
+            .or_insert_with(|| find_building(tree, community, estate, building))
+            .clone()
+    }
+}
 
 /// A community by name (with or without its 社区/村 ending) or by 12-digit code.
 pub fn find_community<'t>(tree: &'t AreaTree, text: &str) -> Option<&'t Community> {

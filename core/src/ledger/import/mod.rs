@@ -152,9 +152,10 @@ pub fn plan_import(table: &Table, ctx: &ImportContext<'_>) -> ImportPlan {
         plan.problems = problems.finish();
         return plan;
     }
+    let mut lookups = address::Lookups::default();
     let rows: Vec<_> = data_rows
         .iter()
-        .map(|&r| person_row::parse(table, r, &columns, ctx, &mut problems))
+        .map(|&r| person_row::parse(table, r, &columns, ctx, &mut lookups, &mut problems))
         .collect();
     households::flag_duplicates(&rows, ctx, &mut problems);
     let mut planned = households::assemble(rows, ctx, &mut problems);

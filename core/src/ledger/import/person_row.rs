@@ -1,7 +1,7 @@
 //! One data row read into a person, an address and the household's fields, with a
 //! problem for every cell that cannot be read.
 
-use super::address::{find_building, find_community, BuildingMiss};
+use super::address::{BuildingMiss, Lookups};
 use super::header::Columns;
 use super::normalize::{
     cell_text, compact, free_text, id_cut_by_excel, id_number_text, phone_text,
@@ -173,12 +173,16 @@ impl RowReader<'_, '_, '_> {
         }
     }
 
-    fn address(&mut self, ctx: &ImportContext<'_>) -> Option<(Address, String)> {
+    fn address<'t>(
+        &mut self,
+        ctx: &ImportContext<'t>,
+        lookups: &mut Lookups<'t>,
+    ) -> Option<(Address, String)> {
         let community_text = self.text(C::Community);
         let community = if community_text.is_empty() {
             None
         } else {
-            match find_community(ctx.tree, &community_text) {
+            match lookups.community(ctx.tree, &community_text) {
                 Some(c) => Some(c),
                 None => {
                     let zh = format!("本区没有名为或编码为“{community_text}”的社区");
@@ -212,7 +216,7 @@ impl RowReader<'_, '_, '_> {
             return None;
         }
         let estate = compact(&self.text(C::Estate));
-        let building = match find_building(ctx.tree, community, &estate, &building_text) {
+        let building = match lookups.building(ctx.tree, community, &estate, &building_text) {
             Ok(b) => b,
             Err(miss) => {
                 let place = community.map_or("本区".to_string(), |c| c.name.clone());
@@ -303,11 +307,12 @@ impl RowReader<'_, '_, '_> {
 }
 
 /// Reads 0-based `row`; problems go to `problems`.
-pub fn parse(
+pub fn parse<'t>(
     table: &Table,
     row: usize,
     columns: &Columns,
-    ctx: &ImportContext<'_>,
+    ctx: &ImportContext<'t>,
+    lookups: &mut Lookups<'t>,
     problems: &mut Problems<'_>,
 ) -> ParsedRow {
     let mut r = RowReader {
@@ -320,7 +325,7 @@ pub fn parse(
     let address_text = [C::Community, C::Estate, C::Building, C::Unit, C::Room]
         .map(|f| compact(&r.text(f)))
         .join("|");
-    let address = r.address(ctx);
+    let address = r.address(ctx, lookups);
     let household_type = r.word(C::HouseholdType, words::household_type);
     let housing_use = r.word(C::HousingUse, words::housing_use);
     let household_phone = r.phone(C::HouseholdPhone);

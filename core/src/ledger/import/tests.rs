@@ -356,9 +356,21 @@ fn id_disagreeing_with_sex_and_relation_left_empty() {
 #[test]
 fn the_admins_mapping_and_an_estate_column() {
     let tree = demo_tree();
-    let building = tree.buildings.first().map(|b| b.name.clone()).unwrap_or_default();
-    let community = tree.communities.first().map(|c| c.name.clone()).unwrap_or_default();
-    let cells = |v: &[&str]| v.iter().map(|s| Cell::Text(s.to_string())).collect::<Vec<_>>();
+    let building = tree
+        .buildings
+        .first()
+        .map(|b| b.name.clone())
+        .unwrap_or_default();
+    let community = tree
+        .communities
+        .first()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let cells = |v: &[&str]| {
+        v.iter()
+            .map(|s| Cell::Text(s.to_string()))
+            .collect::<Vec<_>>()
+    };
     let t = Table {
         sheet: String::new(),
         rows: vec![
@@ -366,9 +378,12 @@ fn the_admins_mapping_and_an_estate_column() {
             cells(&[&community, "阳光花园", &building, "1", "101", "甲", "男"]),
         ],
     };
-    let mapping: ColumnMapping = [(2, Some(LedgerColumn::Building)), (5, Some(LedgerColumn::Name))]
-        .into_iter()
-        .collect();
+    let mapping: ColumnMapping = [
+        (2, Some(LedgerColumn::Building)),
+        (5, Some(LedgerColumn::Name)),
+    ]
+    .into_iter()
+    .collect();
     let existing = HashSet::new();
     let ctx = ImportContext {
         tree,
