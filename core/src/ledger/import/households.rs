@@ -170,6 +170,7 @@ fn household(
         .or_else(|| rows.iter().position(|r| r.address.is_some()))?;
     let base_row = rows.get(base)?;
     let (address, grid_id) = base_row.address.clone()?;
+    let address_for_check = address.clone();
     let household_type = base_row
         .household_type
         .clone()
@@ -196,6 +197,28 @@ fn household(
         created_at: ctx.now_ms,
     };
     let base_row_number = base_row.row;
+    let same_place = |a: &Address| {
+        (&a.community_code, &a.building_no, &a.unit, &a.room)
+            == (
+                &address_for_check.community_code,
+                &address_for_check.building_no,
+                &address_for_check.unit,
+                &address_for_check.room,
+            )
+    };
+    for r in rows
+        .iter()
+        .filter(|r| r.address.as_ref().is_some_and(|(a, _)| !same_place(a)))
+    {
+        problems.at(
+            r.row,
+            Some(C::Room),
+            P::HouseholdMismatch,
+            format!("与同一户编号的第{base_row_number}行地址不一致，同一户的成员应住在同一户室"),
+            format!("The address differs from row {base_row_number}, which has the same household ID: members of a household live at one address"),
+            String::new(),
+        );
+    }
     let mut row_of_person = HashMap::new();
     for r in rows {
         let Some(mut person) = r.person else { continue };

@@ -9,7 +9,9 @@
 //! household (that person is the head).
 //!
 //! Rows become households by 户编号 (HouseholdId) when the row has one, else by address
-//! (community, building, unit, room).
+//! (community, building, unit, room). A 户编号 that is a UUID (what an export writes)
+//! becomes the household's id; any other value only groups rows and the household gets a
+//! new UUID v7, as do all persons.
 
 mod address;
 pub mod dates;

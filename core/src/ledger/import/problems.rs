@@ -40,6 +40,8 @@ pub enum ProblemCode {
     AmbiguousBuilding,
     NoHead,
     TwoHeads,
+    /// Rows with the same 户编号 give different addresses.
+    HouseholdMismatch,
 }
 
 /// Problems found so far, with the columns to say where they are.

@@ -4,6 +4,7 @@ use crate::ledger::cell::Cell;
 use crate::model::{Relation, Sex};
 use crate::validate::id_check_char;
 use proptest::prelude::*;
+use uuid::Uuid;
 
 fn demo_tree() -> &'static AreaTree {
     static TREE: std::sync::OnceLock<AreaTree> = std::sync::OnceLock::new();
@@ -286,24 +287,32 @@ fn missing_columns_and_no_header() {
 
 #[test]
 fn households_by_household_id() {
+    // Two households share a room (a tenant family and the owner's): the ids keep them apart.
     let hid = "01890a5d-ac96-774b-bcce-b302099a8057";
     let mut t = table(&[]);
     t.rows[1].push(Cell::Text("户编号".into()));
-    let row = |name: &str, relation: &str, room: &str| {
-        let mut r: Vec<Cell> = ["枫林社区", "1栋", "1", room, name, "男", "", "", relation]
+    let row = |name: &str, relation: &str, household: &str| {
+        let mut r: Vec<Cell> = ["枫林社区", "1栋", "1", "101", name, "男", "", "", relation]
             .iter()
             .map(|s| Cell::Text(s.to_string()))
             .collect();
-        r.push(Cell::Text(hid.into()));
+        r.push(Cell::Text(household.into()));
         r
     };
-    t.rows.push(row("甲", "户主", "101"));
-    t.rows.push(row("乙", "子女", "102"));
+    t.rows.push(row("甲", "户主", hid));
+    t.rows.push(row("乙", "子女", hid));
+    t.rows.push(row("丙", "户主", "租户-7"));
     let p = plan(&t, &HashSet::new());
     assert_eq!(codes(&p), vec![]);
-    assert_eq!(p.households.len(), 1);
+    assert_eq!(p.households.len(), 2);
     assert_eq!(p.households[0].household.id, hid);
     assert_eq!(p.households[0].household.members.len(), 2);
+    // Not a UUID: it groups the rows, and the household gets a new id.
+    assert_eq!(p.households[1].rows, vec![5]);
+    assert_eq!(
+        Uuid::parse_str(&p.households[1].household.id).map(|u| u.get_version_num()),
+        Ok(7)
+    );
 }
 
 proptest::proptest! {
@@ -399,4 +408,25 @@ fn the_admins_mapping_and_an_estate_column() {
     assert_eq!(p.households.len(), 1);
     assert_eq!(p.households[0].household.address.building_name, building);
     assert_eq!(p.households[0].household.address.floor, 1);
+}
+
+#[test]
+fn one_household_id_at_two_addresses() {
+    let hid = "01890a5d-ac96-774b-bcce-b302099a8057";
+    let mut t = table(&[
+        vec!["枫林社区", "1栋", "1", "101", "甲", "男", "", "", "户主"],
+        vec!["枫林社区", "1栋", "1", "102", "乙", "女", "", "", "配偶"],
+    ]);
+    t.rows[1].push(Cell::Text("户编号".into()));
+    for row in &mut t.rows[2..] {
+        row.push(Cell::Text(hid.into()));
+    }
+    let p = plan(&t, &HashSet::new());
+    assert_eq!(
+        codes(&p),
+        vec![(4, "D".into(), ProblemCode::HouseholdMismatch)]
+    );
+    assert!(p.problems[0].message_zh.contains("第3行"));
+    assert_eq!(p.households.len(), 1);
+    assert!(!p.households[0].valid);
 }
