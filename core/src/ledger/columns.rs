@@ -129,7 +129,13 @@ impl LedgerColumn {
             LedgerColumn::Name => &["姓名", "名字", "居民姓名"],
             LedgerColumn::Sex => &["性别"],
             LedgerColumn::BirthDate => &["出生日期", "出生年月", "生日"],
-            LedgerColumn::IdNumber => &["身份证号", "身份证号码", "公民身份号码", "证件号码", "身份证"],
+            LedgerColumn::IdNumber => &[
+                "身份证号",
+                "身份证号码",
+                "公民身份号码",
+                "证件号码",
+                "身份证",
+            ],
             LedgerColumn::Phone => &["联系电话", "手机", "手机号", "手机号码", "电话", "联系方式"],
             LedgerColumn::Relation => &["与户主关系", "关系", "与户主的关系"],
             LedgerColumn::PopulationType => &["人员类型", "人口类型", "人口类别"],
@@ -158,9 +164,9 @@ impl LedgerColumn {
             .chain([LedgerColumn::Estate].iter())
             .copied()
             .find(|c| {
-            c.names().contains(&cleaned.as_str())
-                || c.en().replace(' ', "").to_lowercase() == lower
-        })
+                c.names().contains(&cleaned.as_str())
+                    || c.en().replace(' ', "").to_lowercase() == lower
+            })
     }
 }
 
@@ -187,9 +193,18 @@ mod tests {
 
     #[test]
     fn usual_variants_are_recognised() {
-        assert_eq!(LedgerColumn::recognise(" 身份证号码 "), Some(LedgerColumn::IdNumber));
-        assert_eq!(LedgerColumn::recognise("*姓名（必填）"), Some(LedgerColumn::Name));
-        assert_eq!(LedgerColumn::recognise("\u{feff}社区"), Some(LedgerColumn::Community));
+        assert_eq!(
+            LedgerColumn::recognise(" 身份证号码 "),
+            Some(LedgerColumn::IdNumber)
+        );
+        assert_eq!(
+            LedgerColumn::recognise("*姓名（必填）"),
+            Some(LedgerColumn::Name)
+        );
+        assert_eq!(
+            LedgerColumn::recognise("\u{feff}社区"),
+            Some(LedgerColumn::Community)
+        );
         assert_eq!(LedgerColumn::recognise("phone"), Some(LedgerColumn::Phone));
         assert_eq!(LedgerColumn::recognise("小区"), Some(LedgerColumn::Estate));
         assert_eq!(LedgerColumn::recognise("籍贯"), None);

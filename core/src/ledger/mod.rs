@@ -2,6 +2,13 @@
 //! fields repeated on each of its members' rows. Exports write these columns and imports
 //! recognise them (and the usual variants districts use), so an export imports back.
 
+pub mod cell;
 pub mod columns;
+pub mod import;
 
+pub use cell::{column_letter, Cell, Table};
 pub use columns::{LedgerColumn, LEDGER_COLUMNS};
+pub use import::{
+    id_numbers_in, plan_import, ColumnInfo, ColumnMapping, ImportContext, ImportPlan,
+    PlannedHousehold, PreviewRow, ProblemCode, RowProblem,
+};
