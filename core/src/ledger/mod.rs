@@ -3,5 +3,7 @@
 //! recognise them (and the usual variants districts use), so an export imports back.
 
 pub mod columns;
+pub mod row;
 
 pub use columns::{LedgerColumn, LEDGER_COLUMNS};
+pub use row::LedgerRow;
