@@ -1,9 +1,12 @@
 //! gridwalk-bench: measure, print a readable table, and end with one JSON object.
 //!
 //! `store` — the device's local store; `sync` — a fresh device and an incremental sync
-//! against a real server on loopback; `load` — many devices syncing at once.
+//! against a real server on loopback; `load` — many devices syncing at once; `console` —
+//! the dashboard indicators; `export` — the household ledger export.
 
 mod console_bench;
+mod export_bench;
+mod fill;
 mod load;
 mod stats;
 mod store_bench;
@@ -58,6 +61,23 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Export: the whole district's ledger to CSV, XLSX and GeoJSON (masked, admin).
+    Export {
+        #[arg(long, default_value_t = 100_000)]
+        households: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Internal: one export in this process (the export benchmark's child).
+    #[command(hide = true)]
+    ExportInternal {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Internal: run a server in this process (the load benchmark's child).
     #[command(hide = true)]
     ServeInternal {
@@ -87,6 +107,10 @@ fn main() -> Result<()> {
             visits,
             seed,
         } => console_bench::run(households, issues, visits, seed),
+        Command::Export { households, seed } => export_bench::run(households, seed),
+        Command::ExportInternal { data, format, out } => {
+            export_bench::export_internal(data, format, out)
+        }
         Command::ServeInternal { data, addr_file } => load::serve_internal(data, addr_file),
     }
 }

@@ -72,9 +72,130 @@ pub fn mask_json(v: &mut Value) {
     }
 }
 
+/// Mask the mobile numbers (11 digits starting with 13–19, also written `138-1234-5678` or
+/// `138 1234 5678`) and ID numbers (17 digits and a digit or X) inside free text such as
+/// notes ("房东：张三 13812345678"), the way [`mask_phone`] and [`mask_id_number`] do.
+/// Other numbers (room numbers, dates, amounts) are left alone.
+pub fn mask_free_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        // A number starts at a digit that does not continue a longer alphanumeric word.
+        let starts_number =
+            chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric());
+        if !starts_number {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let end = number_end(&chars, i);
+        let run = &chars[i..end];
+        let symbols: Vec<usize> = (0..run.len())
+            .filter(|&k| run[k].is_ascii_digit() || matches!(run[k], 'X' | 'x'))
+            .collect();
+        // Mainland mobiles are 1 followed by 3–9 (13x … 19x).
+        let mobile = run.first() == Some(&'1')
+            && symbols
+                .get(1)
+                .is_some_and(|&k| ('3'..='9').contains(&run[k]));
+        let keep = match symbols.len() {
+            11 if mobile => Some((3, 4)),
+            18 => Some((6, 4)),
+            _ => None,
+        };
+        match keep {
+            Some((head, tail)) => {
+                for (k, c) in run.iter().enumerate() {
+                    match symbols.iter().position(|&s| s == k) {
+                        Some(n) if n >= head && n < symbols.len() - tail => out.push('*'),
+                        _ => out.push(*c),
+                    }
+                }
+            }
+            None => {
+                // Not one number as a whole: keep its first group and look again after it
+                // ("0731 13812345678" still masks the mobile).
+                let first = run.iter().position(|c| matches!(c, '-' | ' '));
+                if let Some(cut) = first {
+                    out.extend(&run[..cut]);
+                    i += cut;
+                    continue;
+                }
+                out.extend(run);
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// End of the number starting at `start`: digits, single '-' or ' ' between digits, and
+/// an X after the 17th digit (an ID number's check character).
+fn number_end(chars: &[char], start: usize) -> usize {
+    let mut end = start;
+    let mut digits = 0;
+    while end < chars.len() {
+        let c = chars[end];
+        if c.is_ascii_digit() {
+            digits += 1;
+            end += 1;
+        } else if matches!(c, 'X' | 'x') && digits == 17 {
+            end += 1;
+            break;
+        } else if matches!(c, '-' | ' ')
+            && chars.get(end + 1).is_some_and(char::is_ascii_digit)
+            && digits > 0
+        {
+            end += 1;
+        } else {
+            break;
+        }
+    }
+    // A number directly followed by a letter or digit is part of a longer code: keep it.
+    if chars.get(end).is_some_and(char::is_ascii_alphanumeric) {
+        return chars[end..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .map_or(chars.len(), |p| end + p);
+    }
+    end
+}
+
+/// Keep only the last 4 characters of a certificate number (disability certificate).
+pub fn mask_certificate(number: &str) -> String {
+    keep_ends(number, 0, 4)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_phones_and_ids_inside_free_text() {
+        assert_eq!(
+            mask_free_text("房东：张三 13812345678，身份证43020319900101123X。"),
+            "房东：张三 138****5678，身份证430203********123X。"
+        );
+        assert_eq!(mask_free_text("电话138-1234-5678"), "电话138-****-5678");
+        assert_eq!(
+            mask_free_text("tel 138 1234 5678 ok"),
+            "tel 138 **** 5678 ok"
+        );
+        assert_eq!(mask_free_text("430203199001011234"), "430203********1234");
+        // Room numbers, dates, amounts and other codes are kept.
+        for kept in [
+            "3栋2单元501，2024-05-01 补贴 1200 元",
+            "座机 0731-88886666",
+            "订单 A13812345678",
+            "12345678901",
+            "",
+        ] {
+            assert_eq!(mask_free_text(kept), kept);
+        }
+        assert_eq!(mask_free_text("0731 13812345678"), "0731 138****5678");
+        assert!(!mask_free_text("子女电话：15912345678、13698765432").contains("1234"));
+    }
 
     #[test]
     fn masks_like_the_brief() {

@@ -134,9 +134,10 @@ impl From<StoreError> for AppError {
                 gridwalk_core::CoreError::Invalid(v) => v.into(),
                 _ => AppError::Storage { message },
             },
-            StoreError::Sqlite(_) | StoreError::Migration(_) | StoreError::WrongKind { .. } => {
-                AppError::Storage { message }
-            }
+            StoreError::Sqlite(_)
+            | StoreError::Migration(_)
+            | StoreError::WrongKind { .. }
+            | StoreError::Export(_) => AppError::Storage { message },
         }
     }
 }

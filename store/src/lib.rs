@@ -59,6 +59,9 @@ pub enum StoreError {
     Transport { retryable: bool, message: String },
     #[error("sync cancelled")]
     Cancelled,
+    /// Writing an export file failed (the message names the file).
+    #[error("export failed: {0}")]
+    Export(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -93,7 +96,28 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrations().to_latest(&mut conn)?;
-        Ok(Store { conn })
+        let mut store = Store { conn };
+        store.upgrade_projections()?;
+        Ok(store)
+    }
+
+    /// Rebuild the projections once after an upgrade added projected columns, so that
+    /// rows written by an older version get them filled (an export reads them).
+    fn upgrade_projections(&mut self) -> Result<()> {
+        if self.meta_get(projection::VERSION_KEY)?.as_deref() == Some(projection::VERSION) {
+            return Ok(());
+        }
+        let has_docs: bool =
+            self.conn
+                .query_row("SELECT EXISTS (SELECT 1 FROM docs)", [], |r| r.get(0))?;
+        if has_docs {
+            let n = self.rebuild_projections()?;
+            tracing::info!(
+                documents = n,
+                "projections rebuilt for the new projection version"
+            );
+        }
+        self.meta_set(projection::VERSION_KEY, projection::VERSION)
     }
 
     pub fn connection(&self) -> &Connection {

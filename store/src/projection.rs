@@ -8,6 +8,12 @@ use gridwalk_core::search_keys::{phone_tail, pinyin_full, pinyin_initials};
 use gridwalk_core::{workflow, DocKind, Document};
 use rusqlite::{params, Connection};
 
+/// The projection's shape: bump when a migration adds projected columns, so that opening
+/// an older store rebuilds the projections from the documents and fills them
+/// ([`crate::Store::open`]). 2: export columns (notes, GPS, disability certificate).
+pub(crate) const VERSION: &str = "2";
+pub(crate) const VERSION_KEY: &str = "projection.version";
+
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM persons; DELETE FROM households; DELETE FROM visits; DELETE FROM issues;",
@@ -123,9 +129,10 @@ fn upsert_household(conn: &Connection, h: &Household, grid_id: &str, conflicts: 
     conn.prepare_cached(
         "INSERT INTO households (doc_id, grid_id, community_code, building_no, building_name,
             unit, floor, room, address, housing_use, household_type, head_name, phone,
-            member_count, tags, restricted, search, tails, complete, conflicts, updated_at)
+            member_count, tags, restricted, search, tails, complete, conflicts, updated_at,
+            household_phone, notes, lon, lat)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?19, ?20, ?21)
+            ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
          ON CONFLICT (doc_id) DO UPDATE SET grid_id = excluded.grid_id,
             community_code = excluded.community_code, building_no = excluded.building_no,
             building_name = excluded.building_name, unit = excluded.unit,
@@ -135,7 +142,9 @@ fn upsert_household(conn: &Connection, h: &Household, grid_id: &str, conflicts: 
             member_count = excluded.member_count, tags = excluded.tags,
             restricted = excluded.restricted, search = excluded.search,
             tails = excluded.tails, complete = excluded.complete,
-            conflicts = excluded.conflicts, updated_at = excluded.updated_at",
+            conflicts = excluded.conflicts, updated_at = excluded.updated_at,
+            household_phone = excluded.household_phone, notes = excluded.notes,
+            lon = excluded.lon, lat = excluded.lat",
     )?
     .execute(params![
         h.id,
@@ -161,13 +170,17 @@ fn upsert_household(conn: &Connection, h: &Household, grid_id: &str, conflicts: 
         is_complete(h),
         conflicts,
         h.created_at,
+        h.phone,
+        h.notes,
+        h.gps.map(|g| g.lon),
+        h.gps.map(|g| g.lat),
     ])?;
     conn.prepare_cached("DELETE FROM persons WHERE household_id = ?1")?
         .execute([&h.id])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO persons (person_id, household_id, name, sex, birth_date, id_number, phone,
-            relation, population_type, status, tags, restricted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            relation, population_type, status, tags, restricted, disability_cert, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     for p in h.members.values() {
         stmt.execute(params![
@@ -193,6 +206,8 @@ fn upsert_household(conn: &Connection, h: &Household, grid_id: &str, conflicts: 
                     .filter(|(_, on)| **on)
                     .map(|(t, _)| t.as_str())
             ),
+            p.disability_cert,
+            p.notes,
         ])?;
     }
     Ok(())

@@ -9,6 +9,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/003_district.sql")),
         M::up(include_str!("../migrations/004_device_sync.sql")),
         M::up(include_str!("../migrations/005_console.sql")),
+        M::up(include_str!("../migrations/006_export_audit.sql")),
     ])
 }
 

@@ -1,6 +1,8 @@
 //! `gridwalk-server`: serve the district, and manage users, enrollment codes and devices
 //! from the command line until the admin console exists.
 
+mod export_cmd;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwalk_core::demo::{generate, DemoParams};
@@ -53,6 +55,9 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PasswordCmd,
     },
+    /// Export the household ledger (CSV, XLSX or GeoJSON; masked unless an admin gives a
+    /// reason); every export is recorded in the audit log.
+    Export(export_cmd::ExportArgs),
 }
 
 #[derive(Args)]
@@ -424,6 +429,10 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             } else {
                 bail!("no device {id}");
             }
+        }
+        Cmd::Export(args) => {
+            let district = open(&args.data)?;
+            export_cmd::run(&district, args)?;
         }
         Cmd::Demo(args) => {
             let district = open(&args.data.data)?;

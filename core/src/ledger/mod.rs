@@ -5,6 +5,7 @@
 pub mod cell;
 pub mod columns;
 pub mod import;
+pub mod row;
 
 pub use cell::{column_letter, Cell, Table};
 pub use columns::{LedgerColumn, LEDGER_COLUMNS};
@@ -12,3 +13,4 @@ pub use import::{
     id_numbers_in, plan_import, ColumnInfo, ColumnMapping, ImportContext, ImportPlan,
     PlannedHousehold, PreviewRow, ProblemCode, RowProblem,
 };
+pub use row::LedgerRow;

@@ -8,8 +8,12 @@
 //! that a sync response sees one consistent snapshot.
 
 mod admin;
+mod audit;
 mod auth;
 mod console;
+mod export;
+#[cfg(feature = "ledger-files")]
+mod export_file;
 mod handle;
 mod indicators;
 mod issues;
@@ -20,8 +24,12 @@ mod server_edits;
 mod sync;
 
 pub use admin::DistrictStats;
+pub use audit::{AuditEntry, AuditKind, AuditQuery, AUDIT_PAGE_MAX};
 pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
 pub use console::{ConsoleError, ConsoleScope, ConsoleSession, LOCKOUT_FAILURES, LOCKOUT_MS};
+pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
+#[cfg(feature = "ledger-files")]
+pub use export_file::{ExportFormat, ExportSummary};
 pub use handle::{handle_sync, HandledSync};
 pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
