@@ -2,6 +2,7 @@
 //! from the command line until the admin console exists.
 
 mod export_cmd;
+mod import_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -58,6 +59,9 @@ enum Cmd {
     /// Export the household ledger (CSV, XLSX or GeoJSON; masked unless an admin gives a
     /// reason); every export is recorded in the audit log.
     Export(export_cmd::ExportArgs),
+    /// Import a household ledger (XLSX or CSV): a dry run reports every bad row; then all
+    /// or nothing, or only the valid households. Run as an admin (audited).
+    Import(import_cmd::ImportArgs),
 }
 
 #[derive(Args)]
@@ -433,6 +437,10 @@ fn run_admin(cmd: Cmd) -> Result<()> {
         Cmd::Export(args) => {
             let district = open(&args.data)?;
             export_cmd::run(&district, args)?;
+        }
+        Cmd::Import(args) => {
+            let district = open(&args.data)?;
+            import_cmd::run(&district, args)?;
         }
         Cmd::Demo(args) => {
             let district = open(&args.data.data)?;

@@ -5,6 +5,7 @@
 //! plus every grid of the communities and streets listed in `user_areas`. Every console
 //! query and action takes a [`ConsoleScope`] and refuses what lies outside it.
 
+use super::audit::{AuditEntry, AuditKind};
 use super::SqliteDistrict;
 use crate::{Result, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -202,6 +203,19 @@ impl SqliteDistrict {
         };
         if !ok {
             let until = self.record_login_failure(username, now_ms)?;
+            let (user_id, role) = match &row {
+                Some((id, role, _)) => (id.clone(), role.clone()),
+                None => ("(unknown)".to_string(), String::new()),
+            };
+            self.audit_append(&AuditEntry {
+                id: 0,
+                at: now_ms,
+                user_id,
+                username: username.to_string(),
+                role,
+                kind: AuditKind::LoginFailed,
+                detail: serde_json::json!({ "locked_until": until }),
+            })?;
             return Err(match until {
                 Some(until) => ConsoleError::Locked { until },
                 None => ConsoleError::BadCredentials,
@@ -232,6 +246,12 @@ impl SqliteDistrict {
             Ok(())
         })?;
         let scope = self.console_scope(&user_id)?;
+        self.audit_append(&AuditEntry::by(
+            &scope,
+            AuditKind::Login,
+            now_ms,
+            serde_json::json!({}),
+        ))?;
         Ok(ConsoleSession {
             token,
             csrf,

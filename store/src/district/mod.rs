@@ -15,12 +15,14 @@ mod export;
 #[cfg(feature = "ledger-files")]
 mod export_file;
 mod handle;
+mod imports;
 mod indicators;
 mod issues;
 mod ledger;
 mod log;
 mod management;
 mod server_edits;
+mod settings;
 mod sync;
 
 pub use admin::DistrictStats;
@@ -31,11 +33,13 @@ pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
 pub use export_file::{ExportFormat, ExportSummary};
 pub use handle::{handle_sync, HandledSync};
+pub use imports::ImportRun;
 pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
 pub use log::{SyncLogEntry, SyncLogQuery};
 pub use management::{DeviceRow, UserRow, UserUpdate};
+pub use settings::Department;
 pub use sync::{PullOutcome, PushOutcomeReport};
 
 use crate::{Result, Store};

@@ -18,10 +18,24 @@
 //! | GET | `/console/api/households`, `/console/api/households/{id}` |
 //! | POST | `/console/api/households/{id}/resolve` `{path, choice}` |
 //! | GET | `/console/api/indicators?street=&community=&grid=&from=&to=` |
+//! | POST | `/console/api/export` `{format, communities?, grids?, tags?, household_types?, visited_since?, full_pii?, reason?}` → the file |
+//! | GET | `/console/api/audit?kind=&user=&before_id=&limit=` (a supervisor: their own exports) |
+//! | POST | `/console/api/households/{id}/reveal` `{reason}` (admin; audited) |
+//! | GET, POST | `/console/api/admin/users`, POST `/console/api/admin/users/{id}`, `…/{id}/enrollment-code` |
+//! | GET | `/console/api/admin/devices`; POST `/console/api/admin/devices/{id}/revoke` |
+//! | GET, POST | `/console/api/admin/area` (one street/community/grid/building per POST) |
+//! | POST | `/console/api/admin/settings` `{departments?, categories?, calendar?}` |
+//! | POST | `/console/api/admin/import?file_name=&mode=dry_run|all_or_nothing|valid_only` (the file as body) |
+//! | GET | `/console/api/admin/imports`, `/console/api/admin/imports/{id}/report` |
+//!
+//! Routes under `/console/api/admin/` need the admin role.
 
+mod admin;
 mod files;
 mod issues;
 mod ledger;
+mod ledger_export;
+pub mod ledger_import;
 mod review;
 
 use crate::error::ApiError;
@@ -77,6 +91,37 @@ pub fn routes() -> Router<AppState> {
             post(ledger::resolve),
         )
         .route("/console/api/indicators", get(ledger::indicators))
+        .route("/console/api/export", post(ledger_export::export))
+        .route("/console/api/audit", get(ledger_export::audit))
+        .route(
+            "/console/api/households/{id}/reveal",
+            post(ledger_export::reveal_household),
+        )
+        .route(
+            "/console/api/admin/users",
+            get(admin::users).post(admin::create_user),
+        )
+        .route("/console/api/admin/users/{id}", post(admin::update_user))
+        .route(
+            "/console/api/admin/users/{id}/enrollment-code",
+            post(admin::enrollment_code),
+        )
+        .route("/console/api/admin/devices", get(admin::devices))
+        .route(
+            "/console/api/admin/devices/{id}/revoke",
+            post(admin::revoke_device),
+        )
+        .route(
+            "/console/api/admin/area",
+            get(admin::area).post(admin::edit_area),
+        )
+        .route("/console/api/admin/settings", post(admin::settings))
+        .route("/console/api/admin/import", post(ledger_import::import))
+        .route("/console/api/admin/imports", get(ledger_import::runs))
+        .route(
+            "/console/api/admin/imports/{id}/report",
+            get(ledger_import::report),
+        )
         .route(
             "/console/api/{*rest}",
             get(api_not_found).post(api_not_found),
@@ -244,10 +289,20 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: String) 
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> R<Response> {
-    session(&state, &headers, true).await?;
+    let scope = session(&state, &headers, true).await?;
     if let Some(token) = cookie_token(&headers) {
         let district = state.district.clone();
-        run(move || Ok(district.console_logout(&token)?)).await?;
+        run(move || {
+            district.console_logout(&token)?;
+            district.audit_append(&gridwalk_store::district::AuditEntry::by(
+                &scope,
+                gridwalk_store::district::AuditKind::Logout,
+                now_ms(),
+                json!({}),
+            ))?;
+            Ok(())
+        })
+        .await?;
     }
     let mut resp = Json(json!({"ok": true})).into_response();
     resp.headers_mut().insert(
