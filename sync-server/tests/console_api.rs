@@ -3,128 +3,15 @@
 
 mod common;
 
+use common::console::*;
 use common::*;
-use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::{EventKind, Issue, ReviewStatus, Visit};
 use gridwalk_core::sync::DocData;
 use gridwalk_core::{workflow, DocId, DocKind, Document};
-use gridwalk_server::{load_demo, now_ms, spawn, ServerConfig, SERVER_AUTHOR};
+use gridwalk_server::{now_ms, SERVER_AUTHOR};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-const PASSWORD: &str = "console-test-pw";
-
-/// Two communities of one grid each, so that scope can be tested both ways.
-async fn start_two() -> Harness {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServerConfig::new(dir.path());
-    config.addr = "127.0.0.1:0".parse().expect("addr");
-    config.admin_token = Some(ADMIN_TOKEN.into());
-    let server = spawn(config).await.expect("server starts");
-    let params = DemoParams {
-        seed: 11,
-        streets: 1,
-        communities_per_street: 2,
-        grids_per_community: 1,
-        households: 8,
-        visits_per_household: 1.0,
-        issues_per_household: 0.5,
-        now_ms: now_ms(),
-    };
-    let district = server.district().clone();
-    let p = params.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        let s = load_demo(&district, &p, p.now_ms).expect("demo loads");
-        for u in s.users.iter().filter(|u| u.role != "worker") {
-            district
-                .set_password(&u.username, PASSWORD)
-                .expect("password");
-        }
-        s
-    })
-    .await
-    .expect("join");
-    let demo = generate(&params);
-    let url = server.url();
-    Harness {
-        dir,
-        server,
-        url,
-        http: reqwest::Client::new(),
-        demo,
-        summary,
-    }
-}
-
-/// A signed-in console client: its own cookie jar and the CSRF token.
-struct Console {
-    http: reqwest::Client,
-    url: String,
-    csrf: String,
-    cookie: String,
-}
-
-impl Console {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}/console/api/{path}", self.url))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .expect("get")
-    }
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/console/api/{path}", self.url))
-            .header("x-csrf-token", &self.csrf)
-            .header("cookie", &self.cookie)
-            .json(&body)
-            .send()
-            .await
-            .expect("post")
-    }
-    async fn ok(&self, path: &str) -> Value {
-        let r = self.get(path).await;
-        assert_eq!(r.status(), 200, "GET {path}");
-        r.json().await.expect("json")
-    }
-}
-
-async fn login_raw(h: &Harness, user: &str, pw: &str) -> (reqwest::Client, reqwest::Response) {
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{}/console/api/login", h.url))
-        .json(&json!({"username": user, "password": pw}))
-        .send()
-        .await
-        .expect("login");
-    (http, r)
-}
-
-async fn login(h: &Harness, user: &str) -> Console {
-    let (http, r) = login_raw(h, user, PASSWORD).await;
-    assert_eq!(r.status(), 200);
-    let cookie = cookie_of(&r);
-    let v: Value = r.json().await.expect("json");
-    Console {
-        http,
-        url: h.url.clone(),
-        csrf: v["csrf"].as_str().expect("csrf").into(),
-        cookie,
-    }
-}
-
-/// `name=value` of the session cookie a response sets.
-fn cookie_of(r: &reqwest::Response) -> String {
-    let set = r
-        .headers()
-        .get("set-cookie")
-        .expect("set-cookie")
-        .to_str()
-        .expect("ascii");
-    set.split(';').next().expect("pair").to_string()
-}
 
 fn supervisors(h: &Harness) -> (String, Vec<String>, String, Vec<String>) {
     let s: Vec<_> = h

@@ -213,12 +213,14 @@ fn export_query(
     } else {
         " AND p.status = 'Living'"
     };
-    // Address order (the households_addr index), then the household, then its head first.
+    // Address order (the households_addr index), then the household, then its head first,
+    // then by age: an order that does not depend on person ids, so that an export imported
+    // elsewhere exports again in the same order.
     let sql = format!(
         "{SELECT} LEFT JOIN persons p ON p.household_id = h.doc_id{departed}
          WHERE {}
          ORDER BY h.grid_id, h.building_no, h.unit, h.floor, h.room, h.doc_id,
-            p.relation = 'Head' DESC, p.person_id",
+            p.relation = 'Head' DESC, p.birth_date, p.name, p.person_id",
         conditions.join(" AND ")
     );
     Ok((sql, args))

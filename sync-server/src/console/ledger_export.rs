@@ -83,7 +83,13 @@ pub(super) async fn export(
             .unwrap_or_default();
         let name = format!("gridwalk-ledger-{stamp}.{}", format.extension());
         let path = dir.path().join(&name);
-        let summary = district.export_to_file(&filter, &scope, pii, format, &path, at)?;
+        // A refused full-PII export is audited by the store, and answered 403 here.
+        let summary = district
+            .export_to_file(&filter, &scope, pii, format, &path, at)
+            .map_err(|e| match e {
+                gridwalk_store::StoreError::Unauthorized(m) => ConsoleError::Forbidden(m),
+                e => ConsoleError::Store(e),
+            })?;
         // Open, then let the directory go: on Unix the open handle still reads the file.
         let file = std::fs::File::open(&path)
             .map_err(|e| ConsoleError::Store(gridwalk_store::StoreError::Export(e.to_string())))?;

@@ -1,6 +1,8 @@
 //! Shared helpers: a real server on 127.0.0.1:0 over a temporary data directory.
 #![allow(dead_code)]
 
+pub mod console;
+
 use gridwalk_core::demo::{generate, DemoDistrict, DemoParams};
 use gridwalk_core::sync::{
     decode, encode, GridCursor, SyncRequest, SyncResponse, PROTOCOL_VERSION,
