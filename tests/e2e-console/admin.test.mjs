@@ -103,7 +103,9 @@ test('admin imports, exports, revokes a device and reads the audit log', async (
     await page.waitForSelector('[data-testid=audit-list] tbody tr')
     const kinds = await page.$$eval('[data-testid=audit-list] tbody tr', (rows) => rows.map((r) => r.dataset.kind))
     for (const k of ['import', 'export', 'device_revoked', 'login']) assert.ok(kinds.includes(k), `${k} in ${kinds}`)
-    assert.equal(kinds.filter((k) => k === 'export').length, 2)
+    // Three exports: masked, the refused full one without a reason (audited too), the full one.
+    assert.equal(kinds.filter((k) => k === 'export').length, 3)
+    assert.match(await page.textContent('[data-testid=audit-list]'), /error/)
     assert.match(await page.textContent('[data-testid=audit-list]'), /民政局核对低保名单/)
     await page.screenshot({ path: join(shots, '15-audit-log.png'), fullPage: true })
 
