@@ -105,31 +105,42 @@ impl SqliteDistrict {
         // Refuse before any file is created.
         self.check_pii_mode(scope, &pii)?;
         let partial = partial_path(path);
-        let file = File::create_new(&partial).map_err(io_err(&partial))?;
-        let result = (|| {
-            let mut sink = format.sink(file).map_err(file_err(path))?;
-            let mut households = 0u64;
-            let mut last_household = String::new();
-            let rows = self.export_ledger(filter, scope, pii, &mut |row: &LedgerRow| {
-                let id = row.get(LedgerColumn::HouseholdId);
-                if id != last_household {
-                    households += 1;
-                    last_household = id.to_string();
-                }
-                sink.row(row).map_err(file_err(path))
-            })?;
-            sink.finish().map_err(file_err(path))?;
-            File::open(&partial)
-                .and_then(|f| f.sync_all())
-                .map_err(io_err(&partial))?;
-            fs::rename(&partial, path).map_err(io_err(path))?;
-            let bytes = fs::metadata(path).map_err(io_err(path))?.len();
-            Ok((rows, households, bytes))
-        })();
+        let result = self.write_partial(filter, scope, pii, format, &partial, path);
         if result.is_err() {
             let _ = fs::remove_file(&partial);
         }
         result
+    }
+
+    /// Write `partial`, then rename it to `path`; (rows, households, bytes).
+    fn write_partial(
+        &self,
+        filter: &ExportFilter,
+        scope: &ConsoleScope,
+        pii: PiiMode,
+        format: ExportFormat,
+        partial: &Path,
+        path: &Path,
+    ) -> Result<(u64, u64, u64)> {
+        let file = File::create_new(partial).map_err(io_err(partial))?;
+        let mut sink = format.sink(file).map_err(file_err(path))?;
+        let mut households = 0u64;
+        let mut last_household = String::new();
+        let rows = self.export_ledger(filter, scope, pii, &mut |row: &LedgerRow| {
+            let id = row.get(LedgerColumn::HouseholdId);
+            if id != last_household {
+                households += 1;
+                last_household = id.to_string();
+            }
+            sink.row(row).map_err(file_err(path))
+        })?;
+        sink.finish().map_err(file_err(path))?;
+        File::open(partial)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(partial))?;
+        fs::rename(partial, path).map_err(io_err(path))?;
+        let bytes = fs::metadata(path).map_err(io_err(path))?.len();
+        Ok((rows, households, bytes))
     }
 }
 
