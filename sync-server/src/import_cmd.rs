@@ -38,7 +38,10 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
     };
     let scope = district.console_scope(&user.user_id)?;
     if !scope.is_admin() {
-        bail!("{} is not an admin: only admins import ledgers", args.as_user);
+        bail!(
+            "{} is not an admin: only admins import ledgers",
+            args.as_user
+        );
     }
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;

@@ -68,11 +68,18 @@ async fn exports_are_masked_by_default_audited_and_full_pii_is_for_admins_with_a
     let before = audit_count(&h, AuditKind::Export);
     let r = export(&admin, json!({"format": "csv"})).await;
     assert_eq!(r.status(), 200);
-    let rows: u64 = r.headers()["x-gridwalk-rows"].to_str().unwrap().parse().unwrap();
+    let rows: u64 = r.headers()["x-gridwalk-rows"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let text = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
     assert!(text.starts_with("\u{feff}户编号,"), "{}", &text[..40]);
     for id in &ids {
-        assert!(!text.contains(id.as_str()), "full ID {id} in a masked export");
+        assert!(
+            !text.contains(id.as_str()),
+            "full ID {id} in a masked export"
+        );
     }
     assert_eq!(text.lines().count() as u64, rows + 1);
     assert_eq!(audit_count(&h, AuditKind::Export), before + 1);

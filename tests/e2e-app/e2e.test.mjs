@@ -61,8 +61,12 @@ async function syncAndWait(s, name) {
 /** After enrolling: the grid downloads, then Today shows. On a timeout the screen is
  *  kept and its text printed, so that a failure says where the app stood. */
 async function waitForDownload(s, shot) {
+  const t0 = Date.now()
   try {
+    await s.waitFor('[data-test="downloading"], [data-test="today"]', { timeout: 60_000 })
+    console.log(`[e2e] enrolled after ${Date.now() - t0} ms`)
     await s.waitFor('[data-test="today"]', { timeout: 120_000 })
+    console.log(`[e2e] grid downloaded, Today shown after ${Date.now() - t0} ms`)
   } catch (e) {
     await s.screenshot(shot).catch(() => {})
     const text = await s.exec('return document.body.innerText').catch((x) => String(x))
@@ -99,6 +103,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.screenshot('01-first-run')
       await s.type('server-url', `http://127.0.0.1:${port}`)
       await s.type('enroll-code', codes[0])
+      console.log(`[e2e] form filled`)
       await s.screenshot('02-first-run-filled')
       await s.clickCss('[data-test="enroll-submit"]')
       await waitForDownload(s, '03-download-timeout')

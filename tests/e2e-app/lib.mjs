@@ -191,16 +191,18 @@ export class Session {
    * right after a page first renders; such a request is abandoned and tried again.
    */
   async screenshot(name) {
-    console.log(`[e2e] screenshot ${name}`)
+    const t0 = Date.now()
     let b64
     for (let attempt = 1; !b64; attempt++) {
       await sleep(300)
       try {
         b64 = await wd(this.base, 'GET', `/session/${this.id}/screenshot`, undefined, 8000)
       } catch (e) {
+        console.log(`[e2e] screenshot ${name}: attempt ${attempt} failed (${e.message})`)
         if (attempt >= 4) throw e
       }
     }
+    console.log(`[e2e] screenshot ${name} (${Date.now() - t0} ms)`)
     mkdirSync(ARTIFACTS, { recursive: true })
     const path = join(ARTIFACTS, `${name}.png`)
     writeFileSync(path, Buffer.from(b64, 'base64'))

@@ -104,7 +104,10 @@ impl SqliteDistrict {
     pub fn save_user(&self, user_id: Option<&str>, u: &UserUpdate, now_ms: i64) -> Result<String> {
         let bad = |m: String| Err(StoreError::BadRequest(m));
         if !["worker", "supervisor", "admin"].contains(&u.role.as_str()) {
-            return bad(format!("role must be worker, supervisor or admin, not {:?}", u.role));
+            return bad(format!(
+                "role must be worker, supervisor or admin, not {:?}",
+                u.role
+            ));
         }
         let username = u.username.trim();
         if username.is_empty() || username.chars().any(char::is_whitespace) {
@@ -235,8 +238,8 @@ impl SqliteDistrict {
                 None => AreaTree::default(),
             };
             tree.apply(edit)?;
-            let json = serde_json::to_string(&tree)
-                .map_err(|e| StoreError::BadRequest(e.to_string()))?;
+            let json =
+                serde_json::to_string(&tree).map_err(|e| StoreError::BadRequest(e.to_string()))?;
             tx.execute(
                 "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, ?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET tree = excluded.tree,

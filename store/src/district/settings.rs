@@ -36,7 +36,9 @@ impl SqliteDistrict {
                 )));
             }
             if d.zh.trim().is_empty() || d.en.trim().is_empty() {
-                return Err(bad(format!("departments[{i}]: give the Chinese and English names")));
+                return Err(bad(format!(
+                    "departments[{i}]: give the Chinese and English names"
+                )));
             }
         }
         self.with_writer(|store| {
@@ -48,10 +50,12 @@ impl SqliteDistrict {
                 .collect::<Result<_, _>>()?;
             drop(stmt);
             for code in existing.iter().filter(|c| !listed.contains(&c.as_str())) {
-                let used: bool =
-                    tx.query_row("SELECT 1 FROM issues WHERE department = ?1 LIMIT 1", [code], |_| {
-                        Ok(())
-                    })
+                let used: bool = tx
+                    .query_row(
+                        "SELECT 1 FROM issues WHERE department = ?1 LIMIT 1",
+                        [code],
+                        |_| Ok(()),
+                    )
                     .map(|_| true)
                     .or_else(|e| match e {
                         rusqlite::Error::QueryReturnedNoRows => Ok(false),
@@ -89,7 +93,9 @@ impl SqliteDistrict {
                 )));
             }
             if c.code.trim().is_empty() || c.zh.trim().is_empty() {
-                return Err(bad(format!("categories[{i}]: code and Chinese name are required")));
+                return Err(bad(format!(
+                    "categories[{i}]: code and Chinese name are required"
+                )));
             }
         }
         let json = serde_json::to_string(categories).map_err(|e| bad(e.to_string()))?;
@@ -117,14 +123,23 @@ mod tests {
             en: "Gas company".into(),
         }];
         d.set_departments(&deps).unwrap();
-        assert_eq!(d.departments().unwrap(), vec![("gas".into(), "燃气公司".into(), "Gas company".into())]);
-        let bad_code = vec![Department { code: "Gas Co".into(), ..deps[0].clone() }];
+        assert_eq!(
+            d.departments().unwrap(),
+            vec![("gas".into(), "燃气公司".into(), "Gas company".into())]
+        );
+        let bad_code = vec![Department {
+            code: "Gas Co".into(),
+            ..deps[0].clone()
+        }];
         assert!(d.set_departments(&bad_code).is_err());
 
         let mut cats = CategoryConfig::defaults();
         cats[0].limit = TimeLimit::Hours(12);
         d.set_category_overrides(&cats).unwrap();
-        assert_eq!(d.category_overrides().unwrap()[0].limit, TimeLimit::Hours(12));
+        assert_eq!(
+            d.category_overrides().unwrap()[0].limit,
+            TimeLimit::Hours(12)
+        );
         cats[0].limit = TimeLimit::Hours(0);
         assert!(d.set_category_overrides(&cats).is_err());
 

@@ -109,14 +109,8 @@ pub(super) async fn export(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(summary.bytes));
-    h.insert(
-        "x-gridwalk-rows",
-        HeaderValue::from(summary.rows),
-    );
-    h.insert(
-        "x-gridwalk-audit-id",
-        HeaderValue::from(summary.audit_id),
-    );
+    h.insert("x-gridwalk-rows", HeaderValue::from(summary.rows));
+    h.insert("x-gridwalk-audit-id", HeaderValue::from(summary.audit_id));
     Ok(resp)
 }
 
@@ -185,8 +179,7 @@ pub(super) async fn reveal_household(
         return Err(CErr(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "state the reason for viewing full ID numbers and phones (4 characters or more)"
-                .into(),
+            "state the reason for viewing full ID numbers and phones (4 characters or more)".into(),
         ));
     }
     let district = state.district.clone();

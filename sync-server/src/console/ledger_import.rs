@@ -33,7 +33,8 @@ pub(super) async fn import(
         ));
     }
     let district = state.district.clone();
-    let answer = run(move || import_blocking(&district, &scope, &q.file_name, &mode, &body)).await?;
+    let answer =
+        run(move || import_blocking(&district, &scope, &q.file_name, &mode, &body)).await?;
     Ok(Json(answer))
 }
 
@@ -76,8 +77,9 @@ pub fn import_blocking(
             let author = author(district, scope)?;
             let mut docs = Vec::with_capacity(valid.len());
             for h in &valid {
-                let id = DocId::parse(&h.household.id)
-                    .ok_or_else(|| bad(format!("household id {:?} is not a UUID", h.household.id)))?;
+                let id = DocId::parse(&h.household.id).ok_or_else(|| {
+                    bad(format!("household id {:?} is not a UUID", h.household.id))
+                })?;
                 let doc = Document::create(DocKind::Household, id, &h.household, author, at)
                     .map_err(|e| bad(format!("rows {:?}: {e}", h.rows)))?;
                 docs.push((doc, h.grid_id.clone()));
@@ -168,11 +170,7 @@ pub(super) async fn report(
     let district = state.district.clone();
     let report = run(move || Ok(district.import_report(id)?)).await?;
     match report {
-        Some(json) => Ok((
-            [(header::CONTENT_TYPE, "application/json")],
-            json,
-        )
-            .into_response()),
+        Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),
         None => Err(CErr(
             StatusCode::NOT_FOUND,
             "not_found",
