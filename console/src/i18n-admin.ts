@@ -19,6 +19,7 @@ export const adminMessages = {
       streets: '街道', communities: '社区', grids: '网格', buildings: '楼栋', code: '代码（12位）', name: '名称', street: '所属街道',
       community: '所属社区', number: '编号', grid: '所属网格', units: '单元数', floors: '层数', rooms: '每层户数', add: '新增', edit: '修改',
       save: '保存', saved: '已保存', pick: '选择左侧条目修改，或新增',
+      sheet: '从表格导入楼栋', sheetHint: '列：社区、网格、楼栋编号（可空）、楼栋名称、单元数、层数、每层户数。全部无误才导入；已有楼栋按编号或名称更新。', imported: '已导入 {n} 栋楼',
     },
     imp: {
       file: '选择台账文件（XLSX、CSV，CSV可为UTF-8或GBK编码）', check: '检查（不导入）', importAll: '全部导入', importValid: '只导入无误的户',
@@ -55,6 +56,7 @@ export const adminMessages = {
       streets: 'Streets', communities: 'Communities', grids: 'Grids', buildings: 'Buildings', code: 'Code (12 digits)', name: 'Name', street: 'Street',
       community: 'Community', number: 'Number', grid: 'Grid', units: 'Units', floors: 'Floors', rooms: 'Rooms per floor', add: 'Add', edit: 'Edit',
       save: 'Save', saved: 'Saved', pick: 'Pick an entry on the left to change it, or add one',
+      sheet: 'Import buildings from a spreadsheet', sheetHint: 'Columns: 社区, 网格, 楼栋编号 (may be empty), 楼栋名称, 单元数, 层数, 每层户数. Applied only when every row is right; existing buildings are updated by number or name.', imported: '{n} buildings imported',
     },
     imp: {
       file: 'Choose a ledger file (XLSX or CSV; CSV in UTF-8 or GBK)', check: 'Check (dry run)', importAll: 'Import all', importValid: 'Import valid households only',

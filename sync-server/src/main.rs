@@ -427,6 +427,16 @@ fn run_admin(cmd: Cmd) -> Result<()> {
         } => {
             let district = open(&data.data)?;
             if district.revoke_device(&id, now_ms())? {
+                // The console audits as the signed-in admin; the server's own CLI as itself.
+                district.audit_append(&gridwalk_store::district::AuditEntry {
+                    id: 0,
+                    at: now_ms(),
+                    user_id: "(server cli)".into(),
+                    username: "gridwalk-server".into(),
+                    role: "operator".into(),
+                    kind: gridwalk_store::district::AuditKind::DeviceRevoked,
+                    detail: serde_json::json!({"device_id": id}),
+                })?;
                 println!("device {id} revoked");
             } else if district.devices()?.iter().any(|d| d.device_id == id) {
                 println!("device {id} was already revoked");

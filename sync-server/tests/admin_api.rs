@@ -324,3 +324,136 @@ async fn users_areas_and_a_revoked_device_refused_at_once() {
         assert!(audit_count(&h, kind) >= 1, "{kind:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_buildings_sheet_and_a_community_scoped_supervisor() {
+    let h = start_two().await;
+    let admin = login(&h, &admin_name(&h)).await;
+    let tree = admin.ok("admin/area").await;
+
+    // Settings: a new department and a 12-hour limit; a bad limit is refused whole.
+    let mut config = admin.ok("config").await;
+    let mut deps = config["departments"].as_array().unwrap().clone();
+    deps.push(json!({"code": "gas", "zh": "燃气公司", "en": "Gas company"}));
+    let mut cats: Vec<Value> = config["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| json!({"code": c["code"], "zh": c["zh"], "en": c["en"], "limit": c["limit"]}))
+        .collect();
+    cats[0]["limit"] = json!({"Hours": 12});
+    let r = admin
+        .post(
+            "admin/settings",
+            json!({"departments": deps, "categories": cats,
+                   "calendar": {"holidays": ["2027-01-01"], "makeup_workdays": []}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    config = admin.ok("config").await;
+    assert!(config["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["code"] == "gas"));
+    assert_eq!(config["categories"][0]["limit"], json!({"Hours": 12}));
+    assert_eq!(config["calendar"]["holidays"], json!(["2027-01-01"]));
+    cats[0]["limit"] = json!({"Hours": 0});
+    let r = admin
+        .post("admin/settings", json!({"categories": cats}))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        admin.ok("config").await["categories"][0]["limit"],
+        json!({"Hours": 12})
+    );
+
+    // A buildings sheet: one bad row refuses the whole sheet; the good sheet applies.
+    let community = &tree["communities"][0];
+    let grid = tree["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["community_code"] == community["code"])
+        .unwrap();
+    let (cname, gname) = (
+        community["name"].as_str().unwrap(),
+        grid["name"].as_str().unwrap(),
+    );
+    let upload = |body: String| {
+        admin
+            .http
+            .post(format!(
+                "{}/console/api/admin/area/buildings?file_name=b.csv",
+                admin.url
+            ))
+            .header("cookie", &admin.cookie)
+            .header("x-csrf-token", &admin.csrf)
+            .body(body)
+            .send()
+    };
+    let bad = format!(
+        "社区,网格,楼栋名称,单元数,层数,每层户数\n{cname},{gname},新1栋,2,18,4\n{cname},第99网格,新2栋,2,18,4\n"
+    );
+    let answer: Value = upload(bad).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["applied"], false);
+    assert_eq!(answer["problems"][0]["row"], 3);
+    assert_eq!(answer["problems"][0]["column"], "B");
+    let good = format!("社区,网格,楼栋名称,单元数,层数,每层户数\n{cname},{gname},新1栋,2,18,4\n");
+    let answer: Value = upload(good).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["applied"], true, "{answer}");
+    let after = admin.ok("admin/area").await;
+    assert!(after["buildings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["name"] == "新1栋" && b["grid_id"] == grid["id"] && b["floors"] == 18));
+
+    // A supervisor scoped by community code sees that community's grids and no other.
+    let other = &tree["communities"][1];
+    let r = admin
+        .post(
+            "admin/users",
+            json!({"username": "sq-area", "display_name": "社区网格长", "role": "supervisor",
+                   "areas": [community["code"]], "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let sup = login(&h, "sq-area").await;
+    let me = sup.ok("me").await;
+    let grids: Vec<&str> = me["user"]["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(grids.contains(&grid["id"].as_str().unwrap()));
+    let other_grid = tree["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["community_code"] == other["code"])
+        .unwrap();
+    assert!(!grids.contains(&other_grid["id"].as_str().unwrap()));
+    let households = sup.ok("households?limit=500").await;
+    let in_other = h
+        .demo
+        .households
+        .iter()
+        .filter(|hh| hh.grid_id == other_grid["id"].as_str().unwrap())
+        .count();
+    assert!(in_other > 0);
+    assert!(households["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|hh| hh["grid_id"] != other_grid["id"]));
+    let r = sup
+        .get(&format!(
+            "households?grid={}",
+            other_grid["id"].as_str().unwrap()
+        ))
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["items"].as_array().map_or(0, Vec::len), 0);
+}

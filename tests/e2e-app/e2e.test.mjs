@@ -229,6 +229,29 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.close()
     }
   })
+
+  await t.test('the district revokes device B (a lost phone): refused, wiped, back to first run', async () => {
+    // Device B enrolled second: the last line of the device list.
+    const devices = run(SERVER_BIN, ['device', 'list', '--data', serverDir]).trim().split('\n').slice(1)
+    const deviceB = devices[devices.length - 1].split(/\s+/)[0]
+    run(SERVER_BIN, ['device', 'revoke', '--data', serverDir, deviceB])
+    const s = await openApp(dirB)
+    try {
+      // Its sync at start is refused; the app wipes its data and shows first run, saying why.
+      await s.waitFor('[data-test="first-run"]', { timeout: 60000 })
+      await s.waitFor('.van-notice-bar', { text: '本设备已被停用' })
+      await s.screenshot('18-device-b-revoked')
+    } finally {
+      await s.close()
+    }
+    const again = await openApp(dirB)
+    try {
+      await again.waitFor('[data-test="first-run"]')
+      assert.equal((await again.find('[data-test="tab-households"]')).length, 0, 'no household list on a wiped device')
+    } finally {
+      await again.close()
+    }
+  })
 })
 
 export { APP_BIN }

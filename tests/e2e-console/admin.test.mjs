@@ -38,14 +38,26 @@ test('admin imports, exports, revokes a device and reads the audit log', async (
     const tree = await page.evaluate(async () => (await fetch('/console/api/admin/area')).json())
     const b = tree.buildings[0]
     const c = tree.communities.find((x) => x.code === b.community_code)
+    const g = tree.grids.find((x) => x.id === b.grid_id)
+
+    // Areas: a new building from a spreadsheet, then the ledger's households move in.
+    const sheet = join(tmp, '楼栋清单.csv')
+    writeFileSync(sheet, ['社区,网格,楼栋名称,单元数,层数,每层户数', `${c.name},${g.name},新建1栋,2,18,4`].join('\r\n'))
+    await page.click('[data-testid=nav-areas]')
+    await page.waitForSelector('[data-testid=area-tree]')
+    await page.setInputFiles('[data-testid=buildings-file]', sheet)
+    await page.waitForSelector('[data-testid=buildings-result]')
+    await page.locator('[data-testid=area-tree] td', { hasText: '新建1栋' }).first().click()
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: join(shots, '09-areas-buildings-imported.png'), fullPage: true })
     const head = idNumber('43020319500302' + '101') // odd sequence: male
     const spouse = idNumber('43020319520611' + '202') // even: female
     const other = idNumber('43020319801224' + '303')
     const badCheck = head.slice(0, 17) + (head[17] === '0' ? '1' : '0')
     const csv = [
       '社区,楼栋,单元,房号,姓名,性别,出生日期,身份证号,联系电话,与户主关系,人员类型,户类型,房屋用途',
-      `${c.name},${b.name},1,901,测试户主,男,1950.3.2,${head},13800138000,户主,户籍人口,户籍,自住`,
-      `${c.name},${b.name},1,901,测试配偶,女,1952年6月11日,${spouse},,配偶,户籍人口,户籍,自住`,
+      `${c.name},新建1栋,1,901,测试户主,男,1950.3.2,${head},13800138000,户主,户籍人口,户籍,自住`,
+      `${c.name},新建1栋,1,901,测试配偶,女,1952年6月11日,${spouse},,配偶,户籍人口,户籍,自住`,
       `${c.name},${b.name},1,902,校验错误,男,1950/3/2,${badCheck},,户主,户籍人口,户籍,自住`,
       `${c.name},${b.name},1,903,被截断,男,,4.30203E+17,,户主,户籍人口,户籍,自住`,
       `${c.name},99999栋,1,101,楼栋不存在,男,1980-12-24,${other},,户主,户籍人口,户籍,自住`,

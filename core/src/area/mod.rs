@@ -8,12 +8,14 @@
 
 mod code;
 mod edit;
+mod import;
 
 pub use code::{
     parse_area_code, parse_area_code_at, parse_community_code, parse_district_code,
     parse_grid_code, parse_street_code, AreaCode, AreaLevel,
 };
 pub use edit::AreaEdit;
+pub use import::{plan_buildings, BuildingProblem};
 
 use crate::validate::{ErrorCode, FieldError, ValidationErrors};
 use code::parse_level_at;

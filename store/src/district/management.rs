@@ -227,6 +227,11 @@ impl SqliteDistrict {
 
     /// Apply one edit to the area tree (validated; all or nothing). Returns the new tree.
     pub fn edit_area(&self, edit: AreaEdit, now_ms: i64) -> Result<AreaTree> {
+        self.edit_area_all(vec![edit], now_ms)
+    }
+
+    /// Apply several edits (an imported buildings sheet) in one transaction: all or none.
+    pub fn edit_area_all(&self, edits: Vec<AreaEdit>, now_ms: i64) -> Result<AreaTree> {
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
             let json: Option<String> = tx
@@ -237,7 +242,9 @@ impl SqliteDistrict {
                     .map_err(|e| StoreError::BadRequest(format!("stored area tree: {e}")))?,
                 None => AreaTree::default(),
             };
-            tree.apply(edit)?;
+            for edit in edits {
+                tree.apply(edit)?;
+            }
             let json =
                 serde_json::to_string(&tree).map_err(|e| StoreError::BadRequest(e.to_string()))?;
             tx.execute(

@@ -223,3 +223,47 @@ pub(super) async fn settings(
     .await?;
     Ok(Json(json!({"ok": true})))
 }
+
+#[derive(Deserialize)]
+pub(super) struct AreaImportQ {
+    file_name: String,
+    /// Only check (`true`), or apply when there is no problem.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Buildings from a spreadsheet: every row checked; applied all together or not at all.
+pub(super) async fn import_buildings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AreaImportQ>,
+    body: axum::body::Bytes,
+) -> R<Json<Value>> {
+    let scope = admin_session(&state, &headers, true).await?;
+    let district = state.district.clone();
+    let answer = run(move || {
+        let table = gridwalk_ledger::read::read_table(&body, &q.file_name)
+            .map_err(|e| ConsoleError::BadRequest(format!("{}: {e}", q.file_name)))?;
+        let tree = district.area_tree()?.unwrap_or_default();
+        let at = now_ms();
+        let planned =
+            gridwalk_core::area::plan_buildings(&table, &tree, || Uuid::now_v7().to_string());
+        let edits = match planned {
+            Err(problems) => return Ok(json!({"applied": false, "problems": problems})),
+            Ok(edits) => edits,
+        };
+        let count = edits.len();
+        if !q.dry_run {
+            district.edit_area_all(edits, at)?;
+            district.audit_append(&AuditEntry::by(
+                &scope,
+                AuditKind::AreaChanged,
+                at,
+                json!({"buildings_imported": count, "file_name": q.file_name}),
+            ))?;
+        }
+        Ok(json!({"applied": !q.dry_run, "buildings": count, "problems": []}))
+    })
+    .await?;
+    Ok(Json(answer))
+}

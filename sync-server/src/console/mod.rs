@@ -24,6 +24,7 @@
 //! | GET, POST | `/console/api/admin/users`, POST `/console/api/admin/users/{id}`, `…/{id}/enrollment-code` |
 //! | GET | `/console/api/admin/devices`; POST `/console/api/admin/devices/{id}/revoke` |
 //! | GET, POST | `/console/api/admin/area` (one street/community/grid/building per POST) |
+//! | POST | `/console/api/admin/area/buildings?file_name=&dry_run=` (a buildings sheet as body) |
 //! | POST | `/console/api/admin/settings` `{departments?, categories?, calendar?}` |
 //! | POST | `/console/api/admin/import?file_name=&mode=dry_run|all_or_nothing|valid_only` (the file as body) |
 //! | GET | `/console/api/admin/imports`, `/console/api/admin/imports/{id}/report` |
@@ -114,6 +115,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/api/admin/area",
             get(admin::area).post(admin::edit_area),
+        )
+        .route(
+            "/console/api/admin/area/buildings",
+            post(admin::import_buildings),
         )
         .route("/console/api/admin/settings", post(admin::settings))
         .route("/console/api/admin/import", post(ledger_import::import))
