@@ -63,6 +63,8 @@ pub struct Indicators {
     pub households: i64,
     pub complete: i64,
     pub completeness: Option<f64>,
+    /// ID numbers held by two or more living persons (duplicates in the ledger).
+    pub duplicate_ids: i64,
     pub visited_30d: i64,
     pub visited_90d: i64,
     pub coverage_by_grid: Vec<Coverage>,
@@ -228,6 +230,25 @@ pub(crate) fn indicators_on(conn: &Connection, q: &IndicatorQuery) -> Result<Ind
     }
     out.completeness = ratio(out.complete, out.households);
 
+    // Ledger quality: an ID number on two living persons is one person registered twice
+    // (two workers registering the same resident offline), or a typo. Over the index.
+    let mut args = Vec::new();
+    let dup_sql = match &q.grids {
+        None => "SELECT count(*) FROM (SELECT 1 FROM persons p
+                 WHERE p.id_number IS NOT NULL AND p.id_number <> '' AND p.status = 'Living'
+                 GROUP BY p.id_number HAVING count(*) > 1)"
+            .to_string(),
+        Some(_) => format!(
+            "SELECT count(*) FROM (SELECT 1 FROM persons p
+             JOIN households h ON h.doc_id = p.household_id
+             WHERE p.id_number IS NOT NULL AND p.id_number <> '' AND p.status = 'Living'
+               AND {}
+             GROUP BY p.id_number HAVING count(*) > 1)",
+            grid_filter("h.grid_id", &q.grids, &mut args)
+        ),
+    };
+    out.duplicate_ids = conn.query_row(&dup_sql, params(&args), |r| r.get(0))?;
+
     // Coverage by worker: households of the worker's grids they visited themselves.
     let mut args = vec![
         Value::Integer(now - 30 * DAY),
@@ -309,6 +330,23 @@ mod tests {
                     params![id, grid, complete],
                 )?;
             }
+            // Persons: one ID number twice in gA (h1, h2), once more in gB (h5); a second
+            // shared ID where one holder moved out (not a duplicate).
+            for (hh, person, id, status) in [
+                ("h1", "p1", "X1", "Living"),
+                ("h2", "p2", "X1", "Living"),
+                ("h5", "p3", "X1", "Living"),
+                ("h3", "p4", "X2", "Living"),
+                ("h4", "p5", "X2", "MovedOut"),
+                ("h6", "p6", "X3", "Living"),
+            ] {
+                c.execute(
+                    "INSERT INTO persons (person_id, household_id, name, sex, id_number, relation,
+                        population_type, status, tags, restricted)
+                     VALUES (?1, ?2, '张三', 'Male', ?3, 'Head', 'Registered', ?4, ' ', ' ')",
+                    params![person, hh, id, status],
+                )?;
+            }
             // Visits: h1 at 10 days and 20 days ago (wa), h2 at 60 days ago (wa),
             // h4 at 100 days ago (wa, outside 90), h5 at 5 days ago (wb).
             for (id, hh, grid, worker, days) in [
@@ -384,6 +422,8 @@ mod tests {
         // Households 6, complete 4.
         assert_eq!((all.households, all.complete), (6, 4));
         assert!((all.completeness.expect("some") - 4.0 / 6.0).abs() < 1e-12);
+        // Duplicates: X1 (three living holders); X2's second holder moved out.
+        assert_eq!(all.duplicate_ids, 1);
         // 30 days: h1, h5; 90 days: h1, h2, h5.
         assert_eq!((all.visited_30d, all.visited_90d), (2, 3));
         let ga = &all.coverage_by_grid[0];
@@ -421,6 +461,8 @@ mod tests {
         assert_eq!(b.closure_rate, Some(0.0));
         assert_eq!(b.rework_rate, Some(0.5));
         assert_eq!((b.households, b.complete, b.visited_30d), (2, 1, 1));
+        // Within gB alone X1 has one holder: no duplicate there.
+        assert_eq!(b.duplicate_ids, 0);
         assert_eq!(b.coverage_by_worker.len(), 1);
 
         // Period: reported within the last 25 days — every issue was reported 30 days ago.
