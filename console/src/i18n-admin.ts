@@ -24,7 +24,7 @@ export const adminMessages = {
     imp: {
       file: '选择台账文件（XLSX、CSV，CSV可为UTF-8或GBK编码）', check: '检查（不导入）', importAll: '全部导入', importValid: '只导入无误的户',
       allHint: '全部导入：只要有一行有误，就一行也不导入。', validHint: '只导入无误的户：有问题的行所在的整户不导入，报告保留。',
-      columns: '列识别', column: '列', header: '表头', field: '识别为', ignored: '不导入', preview: '前几行预览', problems: '问题',
+      columns: '列识别', column: '列', header: '表头', field: '识别为', auto: '自动', ignored: '不导入', preview: '前几行预览', problems: '问题',
       row: '行', fileName: '文件', reason: '原因', value: '内容', rows: '数据行', valid: '无误行', households: '户', validHouseholds: '可导入户',
       none: '没有发现问题', imported: '已导入 {n} 户', history: '导入记录', at: '时间', by: '操作人', mode: '方式', result: '结果',
       modes: { dry_run: '检查', all_or_nothing: '全部导入', valid_only: '只导入无误的户' }, refused: '有问题，未导入',
@@ -61,7 +61,7 @@ export const adminMessages = {
     imp: {
       file: 'Choose a ledger file (XLSX or CSV; CSV in UTF-8 or GBK)', check: 'Check (dry run)', importAll: 'Import all', importValid: 'Import valid households only',
       allHint: 'Import all: if any row is wrong, nothing is imported.', validHint: 'Valid only: a household with a wrong row is held back; the report is kept.',
-      columns: 'Columns', column: 'Column', header: 'Header', field: 'Recognised as', ignored: 'not imported', preview: 'Preview', problems: 'Problems',
+      columns: 'Columns', column: 'Column', header: 'Header', field: 'Recognised as', auto: 'auto', ignored: 'not imported', preview: 'Preview', problems: 'Problems',
       row: 'Row', fileName: 'File', reason: 'Reason', value: 'Value', rows: 'Data rows', valid: 'Valid rows', households: 'Households', validHouseholds: 'Importable households',
       none: 'No problems found', imported: '{n} households imported', history: 'Import history', at: 'When', by: 'By', mode: 'Mode', result: 'Result',
       modes: { dry_run: 'Dry run', all_or_nothing: 'All or nothing', valid_only: 'Valid only' }, refused: 'Problems found, nothing imported',

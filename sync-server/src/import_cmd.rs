@@ -55,7 +55,7 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
         ModeArg::AllOrNothing => "all_or_nothing",
         ModeArg::ValidOnly => "valid_only",
     };
-    let answer = import_blocking(district, &scope, &name, mode, &bytes)?;
+    let answer = import_blocking(district, &scope, &name, mode, None, &bytes)?;
     let plan = &answer["plan"];
     for p in plan["problems"].as_array().into_iter().flatten() {
         println!(

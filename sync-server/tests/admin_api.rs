@@ -282,6 +282,67 @@ async fn users_areas_and_a_revoked_device_refused_at_once() {
     let body = gridwalk_core::sync::encode(&request(vec![]));
     assert_eq!(h.post_sync(Some(&token), body.clone()).await.status(), 200);
 
+    // The device downloads its grid; a household the admin then imports into that grid
+    // arrives with its next sync.
+    let device = Device {
+        device_id: device_id.clone(),
+        user_id: user_id.clone(),
+        token: token.clone(),
+        grids: vec![grid.clone()],
+    };
+    let mut cursors = device.fresh_cursors();
+    loop {
+        let resp = h.sync(&device, &request(cursors.clone())).await;
+        cursors = resp.cursors;
+        if !resp.more {
+            break;
+        }
+    }
+    let building = tree["buildings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["grid_id"] == grid.as_str())
+        .unwrap();
+    let community = tree["communities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == building["community_code"])
+        .unwrap();
+    let csv = format!(
+        "社区,楼栋,单元,房号,姓名,性别,与户主关系\n{},{},1,2601,新导入户主,女,户主\n",
+        community["name"].as_str().unwrap(),
+        building["name"].as_str().unwrap()
+    );
+    let imported: Value = admin
+        .http
+        .post(format!(
+            "{}/console/api/admin/import?file_name=new.csv&mode=all_or_nothing",
+            admin.url
+        ))
+        .header("cookie", &admin.cookie)
+        .header("x-csrf-token", &admin.csrf)
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(imported["imported_households"], 1, "{imported}");
+    let resp = h.sync(&device, &request(cursors)).await;
+    let pulled: Vec<_> = resp
+        .pulled
+        .iter()
+        .filter(|p| p.kind == gridwalk_core::DocKind::Household)
+        .collect();
+    assert_eq!(
+        pulled.len(),
+        1,
+        "the imported household reaches the grid's device"
+    );
+
     // Revoked: the next sync is refused and told to wipe.
     let r = admin
         .post(&format!("admin/devices/{device_id}/revoke"), json!({}))
@@ -456,4 +517,61 @@ async fn settings_buildings_sheet_and_a_community_scoped_supervisor() {
         .await;
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["items"].as_array().map_or(0, Vec::len), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_maps_a_column_the_import_does_not_recognise() {
+    let h = start_two().await;
+    let admin = login(&h, &admin_name(&h)).await;
+    let tree = admin.ok("admin/area").await;
+    let b = &tree["buildings"][0];
+    let c = tree["communities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == b["community_code"])
+        .unwrap();
+    // "居民" is no header we know: without a mapping the name column is missing.
+    let csv = format!(
+        "社区,楼栋,单元,房号,居民,性别,与户主关系\n{},{},1,2701,映射户主,男,户主\n",
+        c["name"].as_str().unwrap(),
+        b["name"].as_str().unwrap()
+    );
+    let send = |mapping: Option<&str>| {
+        let mut url = format!(
+            "{}/console/api/admin/import?file_name=m.csv&mode=dry_run",
+            admin.url
+        );
+        if let Some(m) = mapping {
+            url.push_str("&mapping=");
+            url.push_str(
+                &m.replace('"', "%22")
+                    .replace('{', "%7B")
+                    .replace('}', "%7D"),
+            );
+        }
+        admin
+            .http
+            .post(url)
+            .header("cookie", &admin.cookie)
+            .header("x-csrf-token", &admin.csrf)
+            .body(csv.clone())
+            .send()
+    };
+    let plain: Value = send(None).await.unwrap().json().await.unwrap();
+    assert!(plain["plan"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["code"] == "missing_column"));
+    let mapped: Value = send(Some(r#"{"4":"name"}"#))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mapped["plan"]["problems"], json!([]), "{mapped}");
+    assert_eq!(mapped["plan"]["rows_valid"], 1);
+    let bad = send(Some("{oops")).await.unwrap();
+    assert_eq!(bad.status(), 400);
 }

@@ -6,7 +6,10 @@
 use super::admin::admin_session;
 use super::*;
 use axum::body::Bytes;
-use gridwalk_core::ledger::{id_numbers_in, plan_import, ImportContext, ImportPlan};
+use gridwalk_core::ledger::{
+    id_numbers_in, plan_import, ColumnMapping, ImportContext, ImportPlan, LedgerColumn,
+    LEDGER_COLUMNS,
+};
 use gridwalk_core::{DocKind, Document};
 use gridwalk_store::district::{AuditEntry, AuditKind, ImportRun};
 
@@ -15,6 +18,9 @@ pub(super) struct ImportQ {
     file_name: String,
     /// `dry_run` (default), `all_or_nothing` or `valid_only`.
     mode: Option<String>,
+    /// The admin's column mapping, JSON `{"<column index>": "<column>" | null}`; columns it
+    /// does not name are recognised by their headers.
+    mapping: Option<String>,
 }
 
 pub(super) async fn import(
@@ -32,9 +38,25 @@ pub(super) async fn import(
             format!("mode must be dry_run, all_or_nothing or valid_only, not {mode:?}"),
         ));
     }
+    let mapping: Option<ColumnMapping> = match q.mapping.as_deref().filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => Some(json_body(
+            m,
+            "mapping as {\"<column index>\": \"<column>\" or null}",
+        )?),
+    };
     let district = state.district.clone();
-    let answer =
-        run(move || import_blocking(&district, &scope, &q.file_name, &mode, &body)).await?;
+    let answer = run(move || {
+        import_blocking(
+            &district,
+            &scope,
+            &q.file_name,
+            &mode,
+            mapping.as_ref(),
+            &body,
+        )
+    })
+    .await?;
     Ok(Json(answer))
 }
 
@@ -48,6 +70,7 @@ pub fn import_blocking(
     scope: &ConsoleScope,
     file_name: &str,
     mode: &str,
+    mapping: Option<&ColumnMapping>,
     bytes: &[u8],
 ) -> Result<Value, ConsoleError> {
     let table = gridwalk_ledger::read::read_table(bytes, file_name)
@@ -56,7 +79,7 @@ pub fn import_blocking(
         .area_tree()?
         .ok_or_else(|| bad("the district has no area tree yet: create it first".into()))?;
     let at = now_ms();
-    let candidates = id_numbers_in(&table, None);
+    let candidates = id_numbers_in(&table, mapping);
     let existing = district.existing_id_numbers(&candidates)?;
     let ctx = ImportContext {
         tree: &tree,
@@ -64,7 +87,7 @@ pub fn import_blocking(
         today: gridwalk_core::deadline::local_date(at)
             .ok_or_else(|| bad("the server clock is out of range".into()))?,
         now_ms: at,
-        mapping: None,
+        mapping,
     };
     let plan: ImportPlan = plan_import(&table, &ctx);
     let valid: Vec<_> = plan.households.iter().filter(|h| h.valid).collect();
@@ -136,8 +159,14 @@ pub fn import_blocking(
             })
         })
         .collect();
+    let choices: Vec<Value> = LEDGER_COLUMNS
+        .iter()
+        .chain([LedgerColumn::Estate].iter())
+        .map(|c| json!({"code": c, "zh": c.zh(), "en": c.en()}))
+        .collect();
     Ok(json!({
         "run_id": run_id,
+        "column_choices": choices,
         "mode": mode,
         "imported_households": imported,
         "refused": mode == "all_or_nothing" && !clean,
