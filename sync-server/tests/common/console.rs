@@ -2,7 +2,10 @@
 //! and a signed-in console client (cookie jar and CSRF token).
 
 use super::*;
+use gridwalk_core::sync::DocData;
+use gridwalk_core::{DocId, Document};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 pub const PASSWORD: &str = "console-test-pw";
 
@@ -124,4 +127,19 @@ pub fn cookie_of(r: &reqwest::Response) -> String {
         .to_str()
         .expect("ascii");
     set.split(';').next().expect("pair").to_string()
+}
+
+/// Apply what a device pulled to its documents (a device without a store).
+pub fn apply(pulled: Vec<gridwalk_core::sync::PulledDoc>, docs: &mut HashMap<Uuid, Document>) {
+    for p in pulled {
+        let doc = docs
+            .entry(p.doc_id)
+            .or_insert_with(|| Document::empty(p.kind, DocId(p.doc_id)));
+        match p.data {
+            DocData::Changes(c) => doc
+                .apply_change_bytes(c.iter().map(|b| b.as_slice()))
+                .expect("apply"),
+            DocData::Snapshot(s) => doc.load_incremental(&s).expect("load"),
+        }
+    }
 }
