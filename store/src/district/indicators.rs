@@ -231,13 +231,11 @@ pub(crate) fn indicators_on(conn: &Connection, q: &IndicatorQuery) -> Result<Ind
     out.completeness = ratio(out.complete, out.households);
 
     // Ledger quality: an ID number on two living persons is one person registered twice
-    // (two workers registering the same resident offline), or a typo. Over the index.
+    // (two workers registering the same resident offline), or a typo. District-wide from
+    // the holder counts kept by triggers (migration 008); within a scope over the index.
     let mut args = Vec::new();
     let dup_sql = match &q.grids {
-        None => "SELECT count(*) FROM (SELECT 1 FROM persons p
-                 WHERE p.id_number IS NOT NULL AND p.id_number <> '' AND p.status = 'Living'
-                 GROUP BY p.id_number HAVING count(*) > 1)"
-            .to_string(),
+        None => "SELECT count(*) FROM id_number_holders WHERE living > 1".to_string(),
         Some(_) => format!(
             "SELECT count(*) FROM (SELECT 1 FROM persons p
              JOIN households h ON h.doc_id = p.household_id
@@ -424,6 +422,25 @@ mod tests {
         assert!((all.completeness.expect("some") - 4.0 / 6.0).abs() < 1e-12);
         // Duplicates: X1 (three living holders); X2's second holder moved out.
         assert_eq!(all.duplicate_ids, 1);
+        // The district-wide count follows the projection: p5 moves back in (X2 doubles),
+        // h1's person is replaced by one without an ID (X1 still has two holders).
+        d.with_writer(|s| {
+            s.conn.execute(
+                "UPDATE persons SET status = 'Living' WHERE person_id = 'p5'",
+                [],
+            )?;
+            s.conn
+                .execute("DELETE FROM persons WHERE person_id = 'p1'", [])?;
+            Ok(())
+        })
+        .expect("edit");
+        let again = d
+            .indicators(&IndicatorQuery {
+                now_ms: NOW,
+                ..Default::default()
+            })
+            .expect("indicators");
+        assert_eq!(again.duplicate_ids, 2);
         // 30 days: h1, h5; 90 days: h1, h2, h5.
         assert_eq!((all.visited_30d, all.visited_90d), (2, 3));
         let ga = &all.coverage_by_grid[0];
