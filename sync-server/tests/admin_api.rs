@@ -186,16 +186,11 @@ async fn an_export_imports_into_a_fresh_district_as_the_same_ledger() {
     let url2 = fresh.url();
     let admin2 = login_at(&url2, "admin2").await;
     let r = admin2
-        .http
-        .post(format!(
-            "{url2}/console/api/admin/import?file_name=ledger.csv&mode=all_or_nothing"
-        ))
-        .header("cookie", &admin2.cookie)
-        .header("x-csrf-token", &admin2.csrf)
-        .body(first.to_vec())
-        .send()
-        .await
-        .unwrap();
+        .upload(
+            "admin/import?file_name=ledger.csv&mode=all_or_nothing",
+            first.to_vec(),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let answer: Value = r.json().await.unwrap();
     assert_eq!(
@@ -219,16 +214,11 @@ async fn an_export_imports_into_a_fresh_district_as_the_same_ledger() {
 
     // Importing the same file again: every person is already there.
     let again = admin2
-        .http
-        .post(format!(
-            "{url2}/console/api/admin/import?file_name=ledger.csv&mode=all_or_nothing"
-        ))
-        .header("cookie", &admin2.cookie)
-        .header("x-csrf-token", &admin2.csrf)
-        .body(first.to_vec())
-        .send()
+        .upload(
+            "admin/import?file_name=ledger.csv&mode=all_or_nothing",
+            first.to_vec(),
+        )
         .await
-        .unwrap()
         .json::<Value>()
         .await
         .unwrap();
@@ -316,17 +306,8 @@ async fn users_areas_and_a_revoked_device_refused_at_once() {
         building["name"].as_str().unwrap()
     );
     let imported: Value = admin
-        .http
-        .post(format!(
-            "{}/console/api/admin/import?file_name=new.csv&mode=all_or_nothing",
-            admin.url
-        ))
-        .header("cookie", &admin.cookie)
-        .header("x-csrf-token", &admin.csrf)
-        .body(csv)
-        .send()
+        .upload("admin/import?file_name=new.csv&mode=all_or_nothing", csv)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -441,27 +422,16 @@ async fn settings_buildings_sheet_and_a_community_scoped_supervisor() {
         community["name"].as_str().unwrap(),
         grid["name"].as_str().unwrap(),
     );
-    let upload = |body: String| {
-        admin
-            .http
-            .post(format!(
-                "{}/console/api/admin/area/buildings?file_name=b.csv",
-                admin.url
-            ))
-            .header("cookie", &admin.cookie)
-            .header("x-csrf-token", &admin.csrf)
-            .body(body)
-            .send()
-    };
+    let upload = |body: String| admin.upload("admin/area/buildings?file_name=b.csv", body);
     let bad = format!(
         "社区,网格,楼栋名称,单元数,层数,每层户数\n{cname},{gname},新1栋,2,18,4\n{cname},第99网格,新2栋,2,18,4\n"
     );
-    let answer: Value = upload(bad).await.unwrap().json().await.unwrap();
+    let answer: Value = upload(bad).await.json().await.unwrap();
     assert_eq!(answer["applied"], false);
     assert_eq!(answer["problems"][0]["row"], 3);
     assert_eq!(answer["problems"][0]["column"], "B");
     let good = format!("社区,网格,楼栋名称,单元数,层数,每层户数\n{cname},{gname},新1栋,2,18,4\n");
-    let answer: Value = upload(good).await.unwrap().json().await.unwrap();
+    let answer: Value = upload(good).await.json().await.unwrap();
     assert_eq!(answer["applied"], true, "{answer}");
     let after = admin.ok("admin/area").await;
     assert!(after["buildings"]
@@ -538,40 +508,26 @@ async fn the_admin_maps_a_column_the_import_does_not_recognise() {
         b["name"].as_str().unwrap()
     );
     let send = |mapping: Option<&str>| {
-        let mut url = format!(
-            "{}/console/api/admin/import?file_name=m.csv&mode=dry_run",
-            admin.url
-        );
+        let mut path = "admin/import?file_name=m.csv&mode=dry_run".to_string();
         if let Some(m) = mapping {
-            url.push_str("&mapping=");
-            url.push_str(
+            path.push_str("&mapping=");
+            path.push_str(
                 &m.replace('"', "%22")
                     .replace('{', "%7B")
                     .replace('}', "%7D"),
             );
         }
-        admin
-            .http
-            .post(url)
-            .header("cookie", &admin.cookie)
-            .header("x-csrf-token", &admin.csrf)
-            .body(csv.clone())
-            .send()
+        admin.upload(path, csv.clone())
     };
-    let plain: Value = send(None).await.unwrap().json().await.unwrap();
+    let plain: Value = send(None).await.json().await.unwrap();
     assert!(plain["plan"]["problems"]
         .as_array()
         .unwrap()
         .iter()
         .any(|p| p["code"] == "missing_column"));
-    let mapped: Value = send(Some(r#"{"4":"name"}"#))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mapped: Value = send(Some(r#"{"4":"name"}"#)).await.json().await.unwrap();
     assert_eq!(mapped["plan"]["problems"], json!([]), "{mapped}");
     assert_eq!(mapped["plan"]["rows_valid"], 1);
-    let bad = send(Some("{oops")).await.unwrap();
+    let bad = send(Some("{oops")).await;
     assert_eq!(bad.status(), 400);
 }

@@ -78,6 +78,22 @@ impl Console {
             .await
             .expect("post")
     }
+    /// POST raw bytes (a file) with the session and CSRF token.
+    pub async fn upload(
+        &self,
+        path: impl Into<String>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let path = path.into();
+        self.http
+            .post(format!("{}/console/api/{path}", self.url))
+            .header("x-csrf-token", &self.csrf)
+            .header("cookie", &self.cookie)
+            .body(body)
+            .send()
+            .await
+            .expect("upload")
+    }
     pub async fn ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");
