@@ -110,6 +110,16 @@ test('admin imports, exports, revokes a device and reads the audit log', async (
     const left = cli(dev, 'households', '--limit', '5')
     assert.equal(left, '', `households left on the wiped device: ${left}`)
 
+    // Settings: a category's time limit and a holiday, saved and shown again.
+    await page.click('[data-testid=nav-settings]')
+    await page.waitForSelector('[data-testid=limit-safety_hazard]')
+    await page.fill('[data-testid=limit-safety_hazard]', '12')
+    await page.fill('[data-testid=holidays]', '2027-01-01\n2027-02-06')
+    await page.click('[data-testid=settings-save]')
+    await page.waitForSelector('[data-testid=settings-saved]')
+    assert.equal(await page.inputValue('[data-testid=limit-safety_hazard]'), '12')
+    await page.screenshot({ path: join(shots, '16-settings.png'), fullPage: true })
+
     // The audit log holds the import, both exports (masked and full, with the reason) and the revocation.
     await page.click('[data-testid=nav-audit]')
     await page.waitForSelector('[data-testid=audit-list] tbody tr')
