@@ -111,80 +111,9 @@ pub struct Gps {
     pub lon: f64,
 }
 
-// ---------------------------------------------------------------- status and sync
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub struct SyncProgress {
-    pub round: u32,
-    pub pushed_changes: u32,
-    pub pulled_docs: u32,
-    /// Documents of a first download in all (0 when none is running).
-    pub full_pull_total: u32,
-    pub outbox_left: u32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub struct SyncReport {
-    pub pushed_changes: u32,
-    pub pulled_docs: u32,
-    pub rejected: u32,
-    pub outbox_left: u32,
-    #[ts(type = "number")]
-    pub finished_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub struct Rejection {
-    pub doc_id: String,
-    pub code: String,
-    pub message: String,
-}
-
-/// The sync worker's state, sent with every `sync-state` event and by `get_status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub struct SyncState {
-    pub running: bool,
-    /// `None` until the first attempt; then whether the server answered.
-    pub online: Option<bool>,
-    pub progress: Option<SyncProgress>,
-    pub last_error: Option<AppError>,
-    pub last_report: Option<SyncReport>,
-    #[ts(type = "number | null")]
-    pub last_attempt_at: Option<i64>,
-    /// Seconds between background syncs.
-    pub interval_secs: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub struct Status {
-    pub enrolled: bool,
-    pub display_name: Option<String>,
-    pub user_id: Option<String>,
-    pub device_id: Option<String>,
-    pub server_url: Option<String>,
-    pub grids: Vec<String>,
-    pub pending_changes: u32,
-    #[ts(type = "number | null")]
-    pub last_sync_at: Option<i64>,
-    pub households: u32,
-    pub rejected: Vec<Rejection>,
-    pub sync: SyncState,
-    pub data_dir: String,
-    pub start_route: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub struct EnrollInput {
-    pub server_url: String,
-    pub code: String,
-    pub device_name: String,
-}
+// Status and sync: `status.rs`.
+mod status;
+pub use status::*;
 
 // ---------------------------------------------------------------- reference lists
 
