@@ -1,5 +1,6 @@
 //! The admin's management of the district: users with their roles and scopes, the area
-//! tree one street/community/grid/building at a time, devices. Every call here is for an
+//! tree one street/community/grid/building at a time. (The device list is the console's
+//! `console_devices`, every device for an admin.) Every call here is for an
 //! admin; the console checks the role before calling, and the audit trail is written by
 //! the caller that knows who asked.
 
@@ -40,19 +41,6 @@ pub struct UserUpdate {
     /// A new console password (supervisors and admins), at least 8 characters.
     #[serde(default)]
     pub password: Option<String>,
-}
-
-/// A device with its user, for the admin's device list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceRow {
-    pub device_id: String,
-    pub name: String,
-    pub user_id: String,
-    pub username: String,
-    pub display_name: String,
-    pub enrolled_at: i64,
-    pub revoked_at: Option<i64>,
-    pub last_sync_at: Option<i64>,
 }
 
 impl SqliteDistrict {
@@ -197,31 +185,6 @@ impl SqliteDistrict {
             tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [&id])?;
             tx.commit()?;
             Ok(id)
-        })
-    }
-
-    /// Every device with its user, newest enrollment first.
-    pub fn device_rows(&self) -> Result<Vec<DeviceRow>> {
-        self.with_reader(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT d.device_id, d.name, d.user_id, u.username, u.display_name,
-                        d.enrolled_at, d.revoked_at, d.last_sync_at
-                 FROM devices d JOIN users u ON u.user_id = d.user_id
-                 ORDER BY d.enrolled_at DESC",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(DeviceRow {
-                    device_id: r.get(0)?,
-                    name: r.get(1)?,
-                    user_id: r.get(2)?,
-                    username: r.get(3)?,
-                    display_name: r.get(4)?,
-                    enrolled_at: r.get(5)?,
-                    revoked_at: r.get(6)?,
-                    last_sync_at: r.get(7)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 

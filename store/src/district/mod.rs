@@ -38,7 +38,7 @@ pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
 pub use log::{SyncLogEntry, SyncLogQuery};
-pub use management::{DeviceRow, UserRow, UserUpdate};
+pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
 pub use sync::{PullOutcome, PushOutcomeReport};
 
