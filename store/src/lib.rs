@@ -95,6 +95,11 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Write transactions take the write lock when they begin, waiting under the busy
+        // timeout. A deferred one that read first fails at once with SQLITE_BUSY when
+        // another connection (the UI's, the sync thread's) committed meanwhile: CI saw a
+        // first download fail that way while the first-run page cleared its draft.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         schema::migrations().to_latest(&mut conn)?;
         let mut store = Store { conn };
         store.upgrade_projections()?;
