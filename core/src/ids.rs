@@ -12,16 +12,24 @@ pub enum DocKind {
     Household,
     Visit,
     Issue,
+    /// Key-person data (重点人员) of one household: synced only to roles that may hold it.
+    KeyPersons,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 3] = [DocKind::Household, DocKind::Visit, DocKind::Issue];
+    pub const ALL: [DocKind; 4] = [
+        DocKind::Household,
+        DocKind::Visit,
+        DocKind::Issue,
+        DocKind::KeyPersons,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Household => "household",
             DocKind::Visit => "visit",
             DocKind::Issue => "issue",
+            DocKind::KeyPersons => "key_persons",
         }
     }
 

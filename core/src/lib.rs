@@ -5,6 +5,7 @@
 //! lets the merge and workflow invariants be property-tested.
 
 pub mod area;
+pub mod authorize;
 pub mod deadline;
 pub mod demo;
 pub mod doc;
@@ -35,4 +36,7 @@ pub enum CoreError {
     /// Input failed validation; every failing field is listed.
     #[error("{0}")]
     Invalid(#[from] validate::ValidationErrors),
+    /// The change's author may not make it (see [`authorize`]).
+    #[error("{0}")]
+    Forbidden(#[from] authorize::Forbidden),
 }

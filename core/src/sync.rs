@@ -90,6 +90,10 @@ pub enum RejectCode {
     WrongAuthor,
     /// The document exists with another kind.
     WrongKind,
+    /// The author's role may not make this change (see `core/src/authorize.rs`): another
+    /// role's issue step, a visit credited to someone else, key-person data, …; `message`
+    /// names the field and the rule. Added last, so the older codes keep their encoding.
+    Forbidden,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 //! resumes where it stopped and never skips or half-applies a page.
 
 use crate::{docs, projection, Result, Store, StoreError};
+use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, PulledDoc, PushOutcome,
     SyncRequest, SyncResponse, PROTOCOL_VERSION,
@@ -454,6 +455,34 @@ impl Store {
         self.meta_set("device.user_id", user_id)?;
         self.meta_set("device.device_id", device_id)?;
         self.set_sync_grids(grids)
+    }
+
+    /// Remember the device's user's role (from enrollment), for [`Store::device_actor`].
+    pub fn set_device_role(&mut self, role: Role, key_person_grant: bool) -> Result<()> {
+        self.meta_set("device.role", role.as_str())?;
+        self.meta_set(
+            "device.key_persons",
+            if key_person_grant { "1" } else { "0" },
+        )
+    }
+
+    /// The device's user as the author of its changes, for the permission rule
+    /// ([`gridwalk_core::authorize`]); `None` before enrollment. A device enrolled before
+    /// roles were sent is a worker's (the least it may do).
+    pub fn device_actor(&self) -> Result<Option<Actor>> {
+        let Some(user_id) = self.meta_get("device.user_id")? else {
+            return Ok(None);
+        };
+        let role = self.meta_get("device.role")?;
+        Ok(Some(Actor {
+            user_id,
+            role: role
+                .as_deref()
+                .and_then(Role::parse)
+                .unwrap_or(Role::Worker),
+            grids: Some(self.sync_grids()?),
+            key_person_grant: self.meta_get("device.key_persons")?.as_deref() == Some("1"),
+        }))
     }
 
     /// A lost or revoked device: remove every document, change and setting.

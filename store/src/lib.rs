@@ -18,7 +18,7 @@ pub use outbox::OutboxEntry;
 pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
 
 use chrono::{NaiveDate, TimeZone};
-use gridwalk_core::model::{Household, Issue, Visit};
+use gridwalk_core::model::{Household, Issue, KeyPersons, Visit};
 use gridwalk_core::validate::ValidationErrors;
 use gridwalk_core::{Author, CoreError, DocId, DocKind, Document};
 use rusqlite::{Connection, OptionalExtension};
@@ -53,6 +53,9 @@ pub enum StoreError {
     Revoked { device_id: String },
     #[error("document {doc_id} belongs to grid {grid_id}, outside this device's scope")]
     Forbidden { doc_id: String, grid_id: String },
+    /// The change's author may not make it (role, authorship, key-person data).
+    #[error("{0}")]
+    Denied(#[from] gridwalk_core::authorize::Forbidden),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("could not reach the district server: {message}")]
@@ -93,7 +96,9 @@ impl Store {
         // not only a killed process.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Foreign keys are off while migrations run (a table rebuild must not cascade;
+        // rusqlite_migration's advice), checked by the migrations that need it, then on.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Write transactions take the write lock when they begin, waiting under the busy
         // timeout. A deferred one that read first fails at once with SQLITE_BUSY when
@@ -101,6 +106,7 @@ impl Store {
         // first download fail that way while the first-run page cleared its draft.
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         schema::migrations().to_latest(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
         store.upgrade_projections()?;
         Ok(store)
@@ -370,6 +376,9 @@ pub fn validate_document(doc: &Document, now_ms: i64) -> Result<()> {
         DocKind::Household => {
             let h: Household = doc.read().map_err(doc_err(id))?;
             gridwalk_core::validate::validate_household(&h, today)?;
+            // Key-person tags live in their own document kind, which only the roles that
+            // may hold them receive; a household reaches every device of its grid.
+            gridwalk_core::validate::check_no_restricted_tags(&h)?;
         }
         DocKind::Visit => {
             let v: Visit = doc.read().map_err(doc_err(id))?;
@@ -378,6 +387,10 @@ pub fn validate_document(doc: &Document, now_ms: i64) -> Result<()> {
         DocKind::Issue => {
             let i: Issue = doc.read().map_err(doc_err(id))?;
             gridwalk_core::validate::validate_issue(&i)?;
+        }
+        DocKind::KeyPersons => {
+            let k: KeyPersons = doc.read().map_err(doc_err(id))?;
+            gridwalk_core::validate::validate_key_persons(&k)?;
         }
     }
     Ok(())

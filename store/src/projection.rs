@@ -3,7 +3,7 @@
 //! can always throw it away and derive it again.
 
 use crate::Result;
-use gridwalk_core::model::{Household, Issue, Visit};
+use gridwalk_core::model::{Household, Issue, KeyPersons, Visit};
 use gridwalk_core::search_keys::{phone_tail, pinyin_full, pinyin_initials};
 use gridwalk_core::{workflow, DocKind, Document};
 use rusqlite::{params, Connection};
@@ -16,7 +16,8 @@ pub(crate) const VERSION_KEY: &str = "projection.version";
 
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM persons; DELETE FROM households; DELETE FROM visits; DELETE FROM issues;",
+        "DELETE FROM persons; DELETE FROM households; DELETE FROM visits; DELETE FROM issues;
+         DELETE FROM key_persons;",
     )?;
     Ok(())
 }
@@ -39,6 +40,18 @@ pub(crate) fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result
         DocKind::Issue => {
             if let Ok(i) = doc.read::<Issue>() {
                 upsert_issue(conn, &i, grid_id, conflicts)?;
+            }
+        }
+        DocKind::KeyPersons => {
+            if let Ok(k) = doc.read::<KeyPersons>() {
+                let persons = serde_json::to_string(&k.persons).unwrap_or_default();
+                conn.prepare_cached(
+                    "INSERT INTO key_persons (doc_id, household_id, grid_id, persons)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (doc_id) DO UPDATE SET household_id = excluded.household_id,
+                        grid_id = excluded.grid_id, persons = excluded.persons",
+                )?
+                .execute(params![k.id, k.household_id, grid_id, persons])?;
             }
         }
     }

@@ -346,7 +346,8 @@ fn cursor_never_skips_a_change_under_concurrent_writers() {
             );
         }
     }
-    let digest = d.digests(&["g1".to_string()]).expect("digest");
+    let auth = d.authenticate(&reader.token, NOW).expect("auth");
+    let digest = d.digests(&auth, &["g1".to_string()]).expect("digest");
     assert_eq!(reader.store.grid_digest("g1").expect("digest"), digest[0]);
 }
 

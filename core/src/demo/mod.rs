@@ -96,6 +96,9 @@ pub struct DemoDistrict {
     pub households: Vec<Household>,
     pub visits: Vec<Visit>,
     pub issues: Vec<Issue>,
+    /// Key-person data (restricted tags), one document per household that has any; the
+    /// households themselves carry none.
+    pub key_persons: Vec<KeyPersons>,
     /// The admin first, then for each community its supervisor and its grids' workers.
     pub users: Vec<DemoUser>,
 }
@@ -125,14 +128,44 @@ pub fn generate(params: &DemoParams) -> DemoDistrict {
     g.households();
     g.visits();
     g.issues();
-    let (area, households, visits, issues, users) = (g.area, g.hh, g.visits, g.issues, g.users);
+    let (area, mut households, visits, issues, users) = (g.area, g.hh, g.visits, g.issues, g.users);
+    let key_persons = split_key_persons(&mut households);
     DemoDistrict {
         area,
         households,
         visits,
         issues,
+        key_persons,
         users,
     }
+}
+
+/// Move the members' restricted tags out of the households into key-person documents.
+/// The document id is derived from the household's, so the generator's stream (and every
+/// other id) stays as it was.
+fn split_key_persons(households: &mut [Household]) -> Vec<KeyPersons> {
+    let mut out = Vec::new();
+    for h in households {
+        let persons: std::collections::BTreeMap<_, _> = h
+            .members
+            .values_mut()
+            .filter(|p| !p.restricted_tags.is_empty())
+            .map(|p| (p.id.clone(), std::mem::take(&mut p.restricted_tags)))
+            .collect();
+        if persons.is_empty() {
+            continue;
+        }
+        let hid = uuid::Uuid::parse_str(&h.id)
+            .map(|u| u.as_u128())
+            .unwrap_or(0);
+        out.push(KeyPersons {
+            id: uuid::Uuid::from_u128(hid ^ 0x4b45_5950_4552_534f_4e53_0000_0000_0000).to_string(),
+            household_id: h.id.clone(),
+            grid_id: h.grid_id.clone(),
+            persons,
+        });
+    }
+    out
 }
 
 /// What the generator remembers about a household beyond its record.
@@ -453,11 +486,19 @@ mod tests {
         within(share("veteran", 0), 0.003, 0.02);
         within(share("chronic_disease", 50), 0.06, 0.14);
         within(share("pregnant", 0), 0.0, 0.01);
-        let restricted = people
-            .iter()
-            .filter(|(p, _)| !p.restricted_tags.is_empty())
-            .count();
+        assert!(people.iter().all(|(p, _)| p.restricted_tags.is_empty()));
+        let restricted: usize = d.key_persons.iter().map(|k| k.persons.len()).sum();
+        assert!(restricted > 0);
         within(restricted as f64 / people.len() as f64, 0.0, 0.003);
+        for k in &d.key_persons {
+            let h = d
+                .households
+                .iter()
+                .find(|h| h.id == k.household_id)
+                .unwrap();
+            assert_eq!(k.grid_id, h.grid_id);
+            assert!(k.persons.keys().all(|p| h.members.contains_key(p)));
+        }
         let rented = d
             .households
             .iter()

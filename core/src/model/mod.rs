@@ -2,8 +2,10 @@
 
 pub mod household;
 pub mod issue;
+pub mod key_persons;
 pub mod visit;
 
 pub use household::*;
 pub use issue::*;
+pub use key_persons::*;
 pub use visit::*;

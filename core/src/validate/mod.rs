@@ -4,10 +4,12 @@
 
 mod documents;
 mod id_number;
+mod key_persons;
 mod phone;
 
 pub use documents::{validate_household, validate_issue, validate_visit};
 pub use id_number::{check_id_number, id_check_char, IdNumberInfo};
+pub use key_persons::{check_no_restricted_tags, validate_key_persons};
 pub use phone::{check_phone, PhoneKind};
 
 use chrono::NaiveDate;
@@ -34,6 +36,8 @@ pub enum ErrorCode {
     Duplicate,
     /// An id differs from the map key it is stored under.
     KeyMismatch,
+    /// Restricted data (key-person tags) where it may not be kept.
+    Restricted,
 }
 
 /// One wrong field: where (`members.<id>.id_number`), what kind of wrong, and a sentence.

@@ -6,6 +6,7 @@
 
 use super::{DeviceAuth, SqliteDistrict};
 use crate::{Result, StoreError};
+use gridwalk_core::authorize::Role;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -74,6 +75,17 @@ pub struct Enrolled {
     pub display_name: String,
     pub token: String,
     pub grids: Vec<String>,
+    /// The user's role, so the app offers only what it may do (servers before this
+    /// field sent none: a worker).
+    #[serde(default = "worker_role")]
+    pub role: String,
+    /// A supervisor granted key-person data.
+    #[serde(default)]
+    pub key_person_grant: bool,
+}
+
+fn worker_role() -> String {
+    Role::Worker.as_str().into()
 }
 
 fn user_grids(conn: &Connection, user_id: &str) -> Result<Vec<String>> {
@@ -204,18 +216,24 @@ impl SqliteDistrict {
     pub(super) fn authenticate_impl(&self, token: &str, _now_ms: i64) -> Result<DeviceAuth> {
         let hash = sha256_hex(token.trim());
         self.with_reader(|conn| {
-            let row: Option<(String, String, Option<i64>)> = conn
+            type Row = (String, String, Option<i64>, String, bool);
+            let row: Option<Row> = conn
                 .query_row(
-                    "SELECT device_id, user_id, revoked_at FROM devices WHERE token_hash = ?1",
+                    "SELECT d.device_id, d.user_id, d.revoked_at, u.role, u.key_persons
+                     FROM devices d JOIN users u USING (user_id) WHERE d.token_hash = ?1",
                     [&hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
             match row {
                 None => Err(StoreError::Unauthorized("unknown device token".into())),
-                Some((device_id, _, Some(_))) => Err(StoreError::Revoked { device_id }),
-                Some((device_id, user_id, None)) => Ok(DeviceAuth {
+                Some((device_id, _, Some(_), ..)) => Err(StoreError::Revoked { device_id }),
+                Some((device_id, user_id, None, role, key_person_grant)) => Ok(DeviceAuth {
                     grids: user_grids(conn, &user_id)?,
+                    role: Role::parse(&role).ok_or_else(|| {
+                        StoreError::Unauthorized(format!("user {user_id} has no known role"))
+                    })?,
+                    key_person_grant,
                     device_id,
                     user_id,
                 }),
@@ -263,10 +281,10 @@ impl SqliteDistrict {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![device_id, user_id, name, sha256_hex(&token), now_ms],
             )?;
-            let display_name: String = tx.query_row(
-                "SELECT display_name FROM users WHERE user_id = ?1",
+            let (display_name, role, key_person_grant): (String, String, bool) = tx.query_row(
+                "SELECT display_name, role, key_persons FROM users WHERE user_id = ?1",
                 [&user_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             let grids = user_grids(&tx, &user_id)?;
             tx.commit()?;
@@ -276,6 +294,8 @@ impl SqliteDistrict {
                 display_name,
                 token: token.clone(),
                 grids,
+                role,
+                key_person_grant,
             })
         })
     }

@@ -10,6 +10,7 @@ use super::SqliteDistrict;
 use crate::{Result, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use gridwalk_core::authorize::{Actor, Role};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -60,9 +61,22 @@ pub struct ConsoleScope {
     pub role: String,
     /// The grids in scope; `None` for an admin (every grid).
     pub grids: Option<Vec<String>>,
+    /// `users.key_persons`: a supervisor granted key-person data (重点人员).
+    pub key_person_grant: bool,
 }
 
 impl ConsoleScope {
+    /// The signed-in user as the author of the console's edits (see
+    /// [`gridwalk_core::authorize`]).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id.clone(),
+            role: Role::parse(&self.role).unwrap_or(Role::Worker),
+            grids: self.grids.clone(),
+            key_person_grant: self.key_person_grant,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == "admin"
     }
@@ -149,6 +163,24 @@ impl SqliteDistrict {
                 )));
             }
             Ok(())
+        })
+    }
+
+    /// Grant or withdraw key-person data (重点人员) for a supervisor: their devices pull
+    /// key-person documents and the console shows restricted tags only while granted.
+    /// Workers never hold it and admins always do, so only supervisors take the grant.
+    pub fn set_key_person_grant(&self, user_id: &str, granted: bool) -> Result<()> {
+        self.with_writer(|store| {
+            let n = store.conn.execute(
+                "UPDATE users SET key_persons = ?2 WHERE user_id = ?1 AND role = 'supervisor'",
+                params![user_id, granted],
+            )?;
+            match n {
+                0 => Err(StoreError::BadRequest(format!(
+                    "no supervisor {user_id}: only a supervisor takes the key-person grant"
+                ))),
+                _ => Ok(()),
+            }
         })
     }
 
@@ -325,12 +357,13 @@ impl SqliteDistrict {
     /// What `user_id` may see: every grid for an admin; for a supervisor their grids plus
     /// the grids of their communities and streets.
     pub fn console_scope(&self, user_id: &str) -> ConsoleResult<ConsoleScope> {
-        let (username, display_name, role, grids, areas) = self.with_reader(|conn| {
-            let (username, display_name, role): (String, String, String) = conn
+        let (username, display_name, role, grant, grids, areas) = self.with_reader(|conn| {
+            let (username, display_name, role, grant): (String, String, String, bool) = conn
                 .query_row(
-                    "SELECT username, display_name, role FROM users WHERE user_id = ?1",
+                    "SELECT username, display_name, role, key_persons FROM users
+                     WHERE user_id = ?1",
                     [user_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?
                 .ok_or_else(|| StoreError::Unauthorized("no such user".into()))?;
@@ -344,7 +377,7 @@ impl SqliteDistrict {
             let areas: Vec<String> = stmt
                 .query_map([user_id], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            Ok((username, display_name, role, grids, areas))
+            Ok((username, display_name, role, grant, grids, areas))
         })?;
         let grids = match role.as_str() {
             "admin" => None,
@@ -381,6 +414,7 @@ impl SqliteDistrict {
             display_name,
             role,
             grids,
+            key_person_grant: grant,
         })
     }
 

@@ -56,7 +56,7 @@ pub fn handle_sync(
     let pushed = store.push(device, &request.push, now_ms)?;
     let pull = store.pull(device, &request.cursors, request.max_pull_bytes as usize)?;
     let digests = if request.want_digest {
-        store.digests(&device.grids)?
+        store.digests(device, &device.grids)?
     } else {
         vec![]
     };

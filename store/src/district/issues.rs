@@ -249,6 +249,7 @@ impl SqliteDistrict {
         let result = self.edit_document::<Issue, _>(
             DocKind::Issue,
             id,
+            &scope.actor(),
             author,
             now_ms,
             &format!("console: {kind:?}"),
@@ -313,6 +314,7 @@ impl SqliteDistrict {
         self.edit_document::<Visit, _>(
             DocKind::Visit,
             id,
+            &scope.actor(),
             author,
             now_ms,
             "console: review",

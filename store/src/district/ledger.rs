@@ -5,6 +5,7 @@ use super::console::{ConsoleError, ConsoleResult, ConsoleScope};
 use super::issues::not_found;
 use super::SqliteDistrict;
 use crate::{docs, projection, validate_document, StoreError};
+use gridwalk_core::authorize::Owned;
 use gridwalk_core::deadline::{CategoryConfig, WorkCalendar};
 use gridwalk_core::privacy::{mask_id_number as mask_id, mask_json, mask_phone};
 use gridwalk_core::{Author, DocId, DocKind, Document};
@@ -33,6 +34,22 @@ impl SqliteDistrict {
         let doc = self.load_document(id).map_err(not_found("household", id))?;
         let mut household = doc.to_json();
         mask_json(&mut household);
+        // Key-person tags come from their own documents, for roles that may hold them;
+        // anything a household still carries is never served.
+        let holder = scope.actor().may_hold_key_persons();
+        let key_persons = match holder {
+            true => self.key_person_tags(&id.to_string())?,
+            false => Default::default(),
+        };
+        if let Some(members) = household.get_mut("members").and_then(|m| m.as_object_mut()) {
+            for (pid, person) in members.iter_mut() {
+                if let Some(p) = person.as_object_mut() {
+                    let tags = key_persons.get(pid).cloned().unwrap_or_default();
+                    p.insert("restricted_tags".into(), serde_json::json!(tags));
+                }
+            }
+        }
+        let hidden = |path: &str| !holder && path.contains("restricted_tags");
         let names = self.user_names()?;
         let who = |a: &Option<Author>| -> serde_json::Value {
             match a {
@@ -51,8 +68,9 @@ impl SqliteDistrict {
             .history()
             .iter()
             .map(|h| {
+                let fields: Vec<&String> = h.fields.iter().filter(|f| !hidden(f)).collect();
                 serde_json::json!({
-                    "hash": h.hash, "at": h.at, "message": h.message, "fields": h.fields,
+                    "hash": h.hash, "at": h.at, "message": h.message, "fields": fields,
                     "author": who(&h.author),
                 })
             })
@@ -60,6 +78,7 @@ impl SqliteDistrict {
         let conflicts = doc
             .conflicts()
             .iter()
+            .filter(|c| !c.path.iter().any(|p| hidden(p)))
             .map(|c| {
                 let values: Vec<serde_json::Value> = c
                     .values
@@ -89,6 +108,33 @@ impl SqliteDistrict {
             household,
             history,
             conflicts,
+        })
+    }
+
+    /// Restricted tags of a household's members, from its key-person documents.
+    fn key_person_tags(
+        &self,
+        household_id: &str,
+    ) -> crate::Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, bool>>>
+    {
+        self.with_reader(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT persons FROM key_persons WHERE household_id = ?1")?;
+            let rows = stmt.query_map([household_id], |r| r.get::<_, String>(0))?;
+            let mut out: std::collections::BTreeMap<_, std::collections::BTreeMap<_, _>> =
+                Default::default();
+            for json in rows {
+                let persons: std::collections::BTreeMap<
+                    String,
+                    std::collections::BTreeMap<String, bool>,
+                > = serde_json::from_str(&json?).unwrap_or_default();
+                for (pid, tags) in persons {
+                    out.entry(pid)
+                        .or_default()
+                        .extend(tags.into_iter().filter(|(_, on)| *on));
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -131,6 +177,10 @@ impl SqliteDistrict {
                 })?
                 .value
                 .clone();
+            let before_image = Owned::read(&doc).map_err(|source| StoreError::Doc {
+                doc_id: id.to_string(),
+                source,
+            })?;
             let before = doc.heads();
             doc.resolve_conflict(author, now_ms, path, &chosen)
                 .map_err(|source| StoreError::Doc {
@@ -138,6 +188,12 @@ impl SqliteDistrict {
                     source,
                 })?;
             validate_document(&doc, now_ms)?;
+            super::server_edits::authorize_document(
+                &tx,
+                &scope.actor(),
+                Some(&before_image),
+                &doc,
+            )??;
             docs::append(&tx, &doc, &before, now_ms)?;
             super::server_edits::record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
             projection::upsert(&tx, &doc, &grid)?;

@@ -43,22 +43,42 @@ pub use settings::Department;
 pub use sync::{PullOutcome, PushOutcomeReport};
 
 use crate::{Result, Store};
+use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// An authenticated device and the grids it may sync.
+/// An authenticated device, its user's role and the grids it may sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceAuth {
     pub device_id: String,
     pub user_id: String,
     pub grids: Vec<String>,
+    pub role: Role,
+    /// `users.key_persons`: a supervisor granted key-person data.
+    pub key_person_grant: bool,
 }
 
 impl DeviceAuth {
     pub fn may_sync(&self, grid_id: &str) -> bool {
         self.grids.iter().any(|g| g == grid_id)
+    }
+
+    /// Whether the device's user may hold key-person data: it pulls those documents only
+    /// then.
+    pub fn may_hold_key_persons(&self) -> bool {
+        self.actor().may_hold_key_persons()
+    }
+
+    /// The device's user as the author of what it pushes (see [`gridwalk_core::authorize`]).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id.clone(),
+            role: self.role,
+            grids: Some(self.grids.clone()),
+            key_person_grant: self.key_person_grant,
+        }
     }
 }
 
@@ -84,8 +104,8 @@ pub trait DistrictStore: Send + Sync {
         cursors: &[GridCursor],
         max_bytes: usize,
     ) -> Result<PullOutcome>;
-    /// Digest of each grid (document ids and heads).
-    fn digests(&self, grids: &[String]) -> Result<Vec<GridDigest>>;
+    /// Digest of each grid (document ids and heads) as `device` may hold it.
+    fn digests(&self, device: &DeviceAuth, grids: &[String]) -> Result<Vec<GridDigest>>;
     /// Repair: for each grid the device lists completely, the documents it lacks or holds
     /// with other heads (whole), and the server's heads of each differing document.
     fn compare(

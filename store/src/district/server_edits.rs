@@ -5,8 +5,40 @@
 use super::SqliteDistrict;
 use crate::{docs, projection, validate_document, Result, StoreError};
 use automerge::ChangeHash;
+use gridwalk_core::authorize::{authorize, referenced_household, Actor, Facts, Forbidden, Owned};
 use gridwalk_core::{Author, DocId, DocKind, Document};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// The permission check (`gridwalk_core::authorize`) of a change from `before` (`None`
+/// for a new document) to `after`, with the facts it needs looked up in this store: the
+/// grid of the household the document refers to. A document that does not read as its
+/// schema passes here: validation refuses it.
+pub(crate) fn authorize_document(
+    conn: &Connection,
+    actor: &Actor,
+    before: Option<&Owned>,
+    after: &Document,
+) -> Result<std::result::Result<(), Forbidden>> {
+    let Ok(after) = Owned::read(after) else {
+        return Ok(Ok(()));
+    };
+    let mut facts = Facts::default();
+    if let Some(h) = referenced_household(after.image()) {
+        let grid: Option<String> = conn
+            .prepare_cached("SELECT grid_id FROM docs WHERE doc_id = ?1 AND kind = 'household'")?
+            .query_row([h], |r| r.get(0))
+            .optional()?;
+        if let Some(grid) = grid {
+            facts.household_grids.insert(h.to_string(), grid);
+        }
+    }
+    Ok(authorize(
+        actor,
+        before.map(Owned::image),
+        after.image(),
+        &facts,
+    ))
+}
 
 /// Store a change made on the server itself (a supervisor's action) with its sequence.
 pub(crate) fn record_server_changes(
@@ -38,10 +70,33 @@ pub(crate) fn record_server_changes(
 }
 
 impl SqliteDistrict {
-    /// Store documents made on the server (an import, the demo district), each with its
-    /// changes sequenced so devices pull them like any other. Validated first; all or
-    /// nothing. Documents that exist already are skipped. Returns how many were added.
+    /// Store documents a user imports (an admin's ledger import), each checked by the
+    /// permission rule as a new document authored by `actor`; otherwise like
+    /// [`SqliteDistrict::import_documents`]. One refused document refuses the import.
+    pub fn import_documents_as(
+        &self,
+        actor: &Actor,
+        docs_in: &[(Document, String)],
+        now_ms: i64,
+    ) -> Result<usize> {
+        self.import_checked(Some(actor), docs_in, now_ms)
+    }
+
+    /// Store documents the server generates itself (the demo district, fixtures of tests
+    /// and benchmarks), each with its changes sequenced so devices pull them like any
+    /// other. Validated first; all or nothing. Documents that exist already are skipped.
+    /// Returns how many were added. Anything a user brings in goes through
+    /// [`SqliteDistrict::import_documents_as`] instead.
     pub fn import_documents(&self, docs_in: &[(Document, String)], now_ms: i64) -> Result<usize> {
+        self.import_checked(None, docs_in, now_ms)
+    }
+
+    fn import_checked(
+        &self,
+        actor: Option<&Actor>,
+        docs_in: &[(Document, String)],
+        now_ms: i64,
+    ) -> Result<usize> {
         for (doc, _) in docs_in {
             validate_document(doc, now_ms)?;
         }
@@ -51,6 +106,9 @@ impl SqliteDistrict {
             for (doc, grid) in docs_in {
                 if docs::exists(&tx, doc.id)? {
                     continue;
+                }
+                if let Some(actor) = actor {
+                    authorize_document(&tx, actor, None, doc)??;
                 }
                 docs::insert(&tx, doc, grid, now_ms)?;
                 record_server_changes(&tx, doc, grid, &[], now_ms)?;
@@ -62,12 +120,16 @@ impl SqliteDistrict {
         })
     }
 
-    /// Edit a document on the server (a supervisor's action) as `author`; the change gets
-    /// a sequence number like a pushed one, so devices receive it on their next sync.
+    /// Edit a document on the server (a supervisor's action) as `author`, whose user is
+    /// `actor`; the edit must pass the permission rule like a pushed one
+    /// ([`StoreError::Denied`] otherwise, nothing written). The change gets a sequence
+    /// number like a pushed one, so devices receive it on their next sync.
+    #[allow(clippy::too_many_arguments)]
     pub fn edit_document<T, F>(
         &self,
         kind: DocKind,
         id: DocId,
+        actor: &Actor,
         author: Author,
         now_ms: i64,
         message: &str,
@@ -87,6 +149,10 @@ impl SqliteDistrict {
                     requested: kind.to_string(),
                 });
             }
+            let before_image = Owned::read(&doc).map_err(|source| StoreError::Doc {
+                doc_id: id.to_string(),
+                source,
+            })?;
             let before = doc.heads();
             doc.edit(author, now_ms, message, edit)
                 .map_err(|source| StoreError::Doc {
@@ -97,6 +163,7 @@ impl SqliteDistrict {
                 return Ok(vec![]);
             }
             validate_document(&doc, now_ms)?;
+            authorize_document(&tx, actor, Some(&before_image), &doc)??;
             docs::append(&tx, &doc, &before, now_ms)?;
             record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
             projection::upsert(&tx, &doc, &grid)?;

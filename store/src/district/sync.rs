@@ -1,8 +1,10 @@
 //! Push and pull against the district store.
 
+use super::server_edits::authorize_document;
 use super::{DeviceAuth, DistrictStore, SqliteDistrict, SyncLogEntry, SyncLogQuery};
 use crate::{docs, projection, validate_document, Result, StoreError};
 use automerge::{Change, ChangeHash};
+use gridwalk_core::authorize::Owned;
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
     PushOutcome, PushResult, RejectCode,
@@ -97,10 +99,29 @@ fn stage(
         Some((doc, grid)) => (doc, Some(grid)),
         None => (Document::empty(pushed.kind, id), None),
     };
+    // Scope before anything else about a stored document: a device must not learn even
+    // the kind of a document in another grid.
+    if let Some(grid) = stored_grid.as_ref().filter(|g| !device.may_sync(g)) {
+        return Err(StoreError::Forbidden {
+            doc_id: id.to_string(),
+            grid_id: grid.clone(),
+        });
+    }
     if doc.kind != pushed.kind {
         let msg = format!("document is a {}, not a {}", doc.kind, pushed.kind);
         return Ok(Err(reject(pushed.doc_id, RejectCode::WrongKind, msg)));
     }
+    // The document as it was, for the permission check on what the push changes.
+    let before_image = match stored_grid.is_some().then(|| Owned::read(&doc)).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(Err(reject(
+                pushed.doc_id,
+                RejectCode::Invalid,
+                e.to_string(),
+            )))
+        }
+    };
     let before = doc.heads();
     let conflicts_before = doc.conflicts().len();
     let raw: Vec<&[u8]> = changes.iter().map(|c| c.raw_bytes()).collect();
@@ -121,14 +142,11 @@ fn stage(
         .and_then(|g| g.as_str())
         .map(str::to_string)
         .unwrap_or_default();
-    // Scope is checked on both the stored grid and the grid the document now names.
-    for grid in stored_grid.iter().chain(std::iter::once(&content_grid)) {
-        if !device.may_sync(grid) {
-            return Err(StoreError::Forbidden {
-                doc_id: id.to_string(),
-                grid_id: grid.clone(),
-            });
-        }
+    if !device.may_sync(&content_grid) {
+        return Err(StoreError::Forbidden {
+            doc_id: id.to_string(),
+            grid_id: content_grid,
+        });
     }
     if stored_grid.as_ref().is_some_and(|g| *g != content_grid) {
         let msg = "grid_id cannot change: moving a household to another grid is an admin action";
@@ -136,6 +154,12 @@ fn stage(
     }
     if doc.heads() == before {
         return Ok(Ok(None));
+    }
+    // What the change does is checked before its shape, so a forged change is answered
+    // as forbidden even when it is also malformed.
+    if let Err(f) = authorize_document(conn, &device.actor(), before_image.as_ref(), &doc)? {
+        let msg = format!("{f} (nothing of this document was stored)");
+        return Ok(Err(reject(pushed.doc_id, RejectCode::Forbidden, msg)));
     }
     if let Err(e) = validate_document(&doc, now_ms) {
         return Ok(Err(reject(
@@ -225,7 +249,7 @@ impl SqliteDistrict {
                     continue;
                 }
                 let next = if cursor.in_full_pull() {
-                    self.pull_full(conn, &cursor, high, budget, &mut out)?
+                    self.pull_full(conn, device, &cursor, high, budget, &mut out)?
                 } else {
                     self.pull_changes(conn, device, &cursor, high, budget, &mut out)?
                 };
@@ -239,6 +263,7 @@ impl SqliteDistrict {
     fn pull_full(
         &self,
         conn: &Connection,
+        device: &DeviceAuth,
         cursor: &GridCursor,
         high: i64,
         budget: usize,
@@ -250,17 +275,19 @@ impl SqliteDistrict {
             cursor.seq
         };
         let after = cursor.full_after.map(|u| u.to_string()).unwrap_or_default();
+        let holder = device.may_hold_key_persons();
         let total: i64 = conn.query_row(
-            "SELECT count(*) FROM docs WHERE grid_id = ?1",
-            [&cursor.grid_id],
+            "SELECT count(*) FROM docs WHERE grid_id = ?1 AND (kind != 'key_persons' OR ?2)",
+            params![cursor.grid_id, holder],
             |r| r.get(0),
         )?;
         out.full_pull_total += total as u64;
         let mut stmt = conn.prepare_cached(
             "SELECT doc_id, kind, snapshot, chunk_count FROM docs
-             WHERE grid_id = ?1 AND doc_id > ?2 ORDER BY doc_id",
+             WHERE grid_id = ?1 AND doc_id > ?2 AND (kind != 'key_persons' OR ?3)
+             ORDER BY doc_id",
         )?;
-        let mut rows = stmt.query(params![cursor.grid_id, after])?;
+        let mut rows = stmt.query(params![cursor.grid_id, after, holder])?;
         let mut last: Option<Uuid> = None;
         while let Some(row) = rows.next()? {
             if out.bytes_out >= budget {
@@ -309,13 +336,15 @@ impl SqliteDistrict {
             "SELECT seq, doc_id, kind, bytes FROM changes
              WHERE grid_id = ?1 AND seq > ?2 AND seq <= ?3
                AND (pushed_by IS NULL OR pushed_by != ?4)
+               AND (kind != 'key_persons' OR ?5)
              ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![
             cursor.grid_id,
             cursor.seq as i64,
             high,
-            device.device_id
+            device.device_id,
+            device.may_hold_key_persons()
         ])?;
         let mut by_doc: BTreeMap<Uuid, usize> = BTreeMap::new();
         let mut seq = cursor.seq;
@@ -419,15 +448,17 @@ impl DistrictStore for SqliteDistrict {
         self.pull_impl(device, cursors, max_bytes)
     }
 
-    fn digests(&self, grids: &[String]) -> Result<Vec<GridDigest>> {
+    fn digests(&self, device: &DeviceAuth, grids: &[String]) -> Result<Vec<GridDigest>> {
+        let holder = device.may_hold_key_persons();
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT doc_id, heads FROM docs WHERE grid_id = ?1 ORDER BY doc_id",
+                "SELECT doc_id, heads FROM docs
+                 WHERE grid_id = ?1 AND (kind != 'key_persons' OR ?2) ORDER BY doc_id",
             )?;
             let mut out = Vec::new();
             for grid in grids {
                 let rows: Vec<(Uuid, Vec<[u8; 32]>)> = stmt
-                    .query_map([grid], |r| {
+                    .query_map(params![grid, holder], |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                     })?
                     .filter_map(|r| r.ok())
@@ -453,11 +484,16 @@ impl DistrictStore for SqliteDistrict {
             let mut docs_out = Vec::new();
             let mut heads_out = Vec::new();
             let mut stmt = conn.prepare_cached(
-                "SELECT doc_id, kind, heads, snapshot, chunk_count FROM docs WHERE grid_id = ?1 ORDER BY doc_id",
+                "SELECT doc_id, kind, heads, snapshot, chunk_count FROM docs
+                 WHERE grid_id = ?1 AND (kind != 'key_persons' OR ?2) ORDER BY doc_id",
             )?;
+            let holder = device.may_hold_key_persons();
             for g in grids {
                 if !device.may_sync(&g.grid_id) {
-                    return Err(StoreError::Forbidden { doc_id: String::new(), grid_id: g.grid_id.clone() });
+                    return Err(StoreError::Forbidden {
+                        doc_id: String::new(),
+                        grid_id: g.grid_id.clone(),
+                    });
                 }
                 let mut theirs: BTreeMap<Uuid, Vec<[u8; 32]>> = g
                     .docs
@@ -468,11 +504,13 @@ impl DistrictStore for SqliteDistrict {
                         (d.doc_id, h)
                     })
                     .collect();
-                let mut rows = stmt.query([&g.grid_id])?;
+                let mut rows = stmt.query(params![g.grid_id, holder])?;
                 while let Some(row) = rows.next()? {
                     let id: String = row.get(0)?;
                     let kind: String = row.get(1)?;
-                    let (Some(uuid), Some(kind)) = (Uuid::parse_str(&id).ok(), DocKind::parse(&kind)) else {
+                    let (Some(uuid), Some(kind)) =
+                        (Uuid::parse_str(&id).ok(), DocKind::parse(&kind))
+                    else {
                         continue;
                     };
                     let mut ours = parse_heads(&row.get::<_, String>(2)?);
@@ -484,13 +522,24 @@ impl DistrictStore for SqliteDistrict {
                         doc_id: uuid,
                         kind,
                         grid_id: g.grid_id.clone(),
-                        data: DocData::Snapshot(ByteBuf::from(doc_bytes(conn, &id, row.get(3)?, row.get(4)?)?)),
+                        data: DocData::Snapshot(ByteBuf::from(doc_bytes(
+                            conn,
+                            &id,
+                            row.get(3)?,
+                            row.get(4)?,
+                        )?)),
                     });
-                    heads_out.push(DocHeads { doc_id: uuid, heads: ours });
+                    heads_out.push(DocHeads {
+                        doc_id: uuid,
+                        heads: ours,
+                    });
                 }
                 // Listed by the device, unknown here: the server's heads are empty.
                 for doc_id in theirs.into_keys() {
-                    heads_out.push(DocHeads { doc_id, heads: vec![] });
+                    heads_out.push(DocHeads {
+                        doc_id,
+                        heads: vec![],
+                    });
                 }
             }
             Ok((docs_out, heads_out))
