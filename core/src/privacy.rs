@@ -67,6 +67,7 @@ pub fn mask_for_path(path: &[String], value: &str) -> String {
         Some("id_number") => mask_id_number(value),
         Some("phone") => mask_phone(value),
         Some("birth_date") => mask_birth_date(value),
+        Some("disability_cert") => mask_certificate(value),
         _ => mask_free_text(value),
     }
 }
@@ -82,6 +83,8 @@ pub fn mask_json(v: &mut Value) {
                 match (k.as_str(), &*val) {
                     ("id_number", Value::String(s)) => *val = mask_id_number(s).into(),
                     ("phone", Value::String(s)) => *val = mask_phone(s).into(),
+                    // A disability certificate number is the ID number and two digits.
+                    ("disability_cert", Value::String(s)) => *val = mask_certificate(s).into(),
                     ("birth_date", Value::String(s)) => year = Some(birth_year(s)),
                     // Identifiers (UUIDs, grid ids, area codes) are not free text.
                     (k, Value::String(_)) if k == "id" || k.ends_with("_id") => {}
@@ -302,7 +305,8 @@ mod tests {
     #[test]
     fn masks_json_trees() {
         let mut v = serde_json::json!({"phone": "13812345678", "notes": "女儿 13912345678",
-            "members": {"a": {"id_number": "43020319900101123X", "name": "张三", "birth_date": "1990-01-01"}}});
+            "members": {"a": {"id_number": "43020319900101123X", "name": "张三", "birth_date": "1990-01-01",
+                "disability_cert": "43020319900101123X42"}}});
         mask_json(&mut v);
         assert_eq!(v["phone"], "138****5678");
         assert_eq!(v["notes"], "女儿 139****5678");
@@ -310,5 +314,6 @@ mod tests {
         assert_eq!(v["members"]["a"]["name"], "张三");
         assert_eq!(v["members"]["a"]["birth_year"], 1990);
         assert!(v["members"]["a"].get("birth_date").is_none());
+        assert_eq!(v["members"]["a"]["disability_cert"], "****************3X42");
     }
 }
