@@ -62,6 +62,21 @@ pub struct SyncRequest {
     pub want_digest: bool,
     /// Repair: every document the device holds in these grids, with its heads.
     pub compare: Vec<GridCompare>,
+    /// Unsynced changes of documents in grids no longer in the user's scope (the worker
+    /// was moved): stored by the server for a supervisor, never applied. Absent in the
+    /// requests of older devices ([`decode_request`] reads both).
+    pub handover: Vec<DocChanges>,
+}
+
+/// A request as devices before the handover sent it: [`SyncRequest`] without `handover`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SyncRequestV1 {
+    protocol: u16,
+    cursors: Vec<GridCursor>,
+    push: Vec<DocChanges>,
+    max_pull_bytes: u32,
+    want_digest: bool,
+    compare: Vec<GridCompare>,
 }
 
 /// Repair: a device's complete list of (document, heads) for one grid.
@@ -150,6 +165,25 @@ pub struct SyncResponse {
     /// device's (empty heads: the server lacks it). Documents the device lacks or holds
     /// differently also come whole in `pulled`.
     pub server_heads: Vec<DocHeads>,
+    /// Set when the request's cursors name grids that are not the user's scope now (an
+    /// admin moved the worker): the grids the device may hold. The push was not run; the
+    /// device pushes what is still in scope, hands the rest over and drops the old grids.
+    pub scope_changed: Option<Vec<String>>,
+    /// One result per handed-over document: `Accepted` once the server keeps it.
+    pub handed_over: Vec<PushResult>,
+}
+
+/// A response as servers before the handover sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SyncResponseV1 {
+    protocol: u16,
+    pushed: Vec<PushResult>,
+    pulled: Vec<PulledDoc>,
+    cursors: Vec<GridCursor>,
+    more: bool,
+    full_pull_total: u64,
+    digests: Vec<GridDigest>,
+    server_heads: Vec<DocHeads>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -175,6 +209,49 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], limit: usize) -> Result<T, CodecError> {
     let raw = decompress_limited(body, limit)?;
     postcard::from_bytes(&raw).map_err(|e| CodecError::Decode(e.to_string()))
+}
+
+/// Decode a sync request, also in the shape older devices send (no `handover`). Postcard
+/// is not self-describing, so an added trailing field is read when present and the older
+/// shape tried when the body ends before it.
+pub fn decode_request(body: &[u8], limit: usize) -> Result<SyncRequest, CodecError> {
+    match decode::<SyncRequest>(body, limit) {
+        Err(CodecError::Decode(reason)) => match decode::<SyncRequestV1>(body, limit) {
+            Ok(v1) => Ok(SyncRequest {
+                protocol: v1.protocol,
+                cursors: v1.cursors,
+                push: v1.push,
+                max_pull_bytes: v1.max_pull_bytes,
+                want_digest: v1.want_digest,
+                compare: v1.compare,
+                handover: vec![],
+            }),
+            Err(_) => Err(CodecError::Decode(reason)),
+        },
+        other => other,
+    }
+}
+
+/// Decode a sync response, also from an older server (no scope change, no handover).
+pub fn decode_response(body: &[u8], limit: usize) -> Result<SyncResponse, CodecError> {
+    match decode::<SyncResponse>(body, limit) {
+        Err(CodecError::Decode(reason)) => match decode::<SyncResponseV1>(body, limit) {
+            Ok(v1) => Ok(SyncResponse {
+                protocol: v1.protocol,
+                pushed: v1.pushed,
+                pulled: v1.pulled,
+                cursors: v1.cursors,
+                more: v1.more,
+                full_pull_total: v1.full_pull_total,
+                digests: v1.digests,
+                server_heads: v1.server_heads,
+                scope_changed: None,
+                handed_over: vec![],
+            }),
+            Err(_) => Err(CodecError::Decode(reason)),
+        },
+        other => other,
+    }
 }
 
 fn decompress_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
@@ -238,6 +315,7 @@ mod tests {
             max_pull_bytes: 1 << 20,
             want_digest: false,
             compare: vec![],
+            handover: vec![],
         }
     }
 
@@ -246,6 +324,36 @@ mod tests {
         let req = sample();
         let back: SyncRequest = decode(&encode(&req), 1 << 20).expect("decodes");
         assert_eq!(back, req);
+    }
+
+    #[test]
+    fn older_requests_and_responses_still_decode() {
+        let mut req = sample();
+        let v1 = SyncRequestV1 {
+            protocol: req.protocol,
+            cursors: req.cursors.clone(),
+            push: req.push.clone(),
+            max_pull_bytes: req.max_pull_bytes,
+            want_digest: req.want_digest,
+            compare: vec![],
+        };
+        assert!(decode::<SyncRequest>(&encode(&v1), 1 << 20).is_err());
+        assert_eq!(decode_request(&encode(&v1), 1 << 20), Ok(req.clone()));
+        req.handover = req.push.clone();
+        assert_eq!(decode_request(&encode(&req), 1 << 20), Ok(req));
+        let old = SyncResponseV1 {
+            protocol: PROTOCOL_VERSION,
+            pushed: vec![],
+            pulled: vec![],
+            cursors: vec![GridCursor::fresh("g1")],
+            more: false,
+            full_pull_total: 0,
+            digests: vec![],
+            server_heads: vec![],
+        };
+        let back = decode_response(&encode(&old), 1 << 20).expect("old response");
+        assert_eq!((back.scope_changed, back.cursors), (None, old.cursors));
+        assert!(decode_request(b"garbage", 1 << 20).is_err());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use uuid::Uuid;
 const META_GRIDS: &str = "sync.grids";
 
 /// The change hashes sent in one request, per document id.
-type SentHashes = BTreeMap<String, Vec<String>>;
+pub(crate) type SentHashes = BTreeMap<String, Vec<String>>;
 const META_CURSORS: &str = "sync.cursors";
 const META_LAST_SYNC: &str = "sync.last_at";
 
@@ -88,6 +88,21 @@ pub struct SyncReport {
     pub digest_matched: Option<bool>,
     pub repaired_docs: usize,
     pub outbox_left: usize,
+    /// Documents whose unsynced changes were handed over to the district (their grid left
+    /// the user's scope).
+    pub handed_over: usize,
+    /// The user's grids, when the district said they changed in this sync.
+    pub scope_changed: Option<Vec<String>>,
+    /// Documents of grids no longer in scope, removed from this device.
+    pub dropped_docs: usize,
+}
+
+/// Which part of the outbox a batch takes: documents of grids in the device's scope are
+/// pushed, the others (the user was moved) are handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutboxPart {
+    InScope,
+    OutOfScope,
 }
 
 impl Store {
@@ -164,7 +179,10 @@ impl Store {
                     message: format!("sync did not finish in {} rounds", options.max_rounds),
                 });
             }
-            let (push, sent) = self.outbox_batch(options.max_push_bytes, &refused)?;
+            let (push, sent) =
+                self.outbox_batch(options.max_push_bytes, &refused, OutboxPart::InScope)?;
+            let (handover, handed) =
+                self.outbox_batch(options.max_push_bytes, &refused, OutboxPart::OutOfScope)?;
             let request = SyncRequest {
                 protocol: PROTOCOL_VERSION,
                 cursors: self.sync_cursors()?,
@@ -172,11 +190,14 @@ impl Store {
                 max_pull_bytes: options.max_pull_bytes,
                 want_digest: false,
                 compare: vec![],
+                handover,
             };
             let response = transport.exchange(&request)?;
             report.rounds += 1;
             let pushed: usize = sent.values().map(Vec::len).sum();
             self.apply_response(&response, &sent, &mut report, &mut refused, now_ms)?;
+            self.apply_handover(&response, &handed, &mut report, &mut refused, now_ms)?;
+            let moved = self.apply_scope_change(&response, &mut report)?;
             report.pushed_changes += pushed;
             progress_state = SyncProgress {
                 round: report.rounds,
@@ -186,11 +207,13 @@ impl Store {
                 outbox_left: self.outbox_len()?,
             };
             progress(&progress_state);
-            let unsent = self.outbox_batch(1, &refused)?.0;
-            if !response.more && unsent.is_empty() {
+            let unsent = self.outbox_batch(1, &refused, OutboxPart::InScope)?.0;
+            let unhanded = self.outbox_batch(1, &refused, OutboxPart::OutOfScope)?.0;
+            if !moved && !response.more && unsent.is_empty() && unhanded.is_empty() {
                 break;
             }
         }
+        report.dropped_docs += self.drop_grids_out_of_scope()?;
         if options.check_digest && self.outbox_len()? == 0 {
             self.check_and_repair(transport, options, now_ms, &mut report)?;
         }
@@ -203,13 +226,18 @@ impl Store {
 
     /// The next push batch: whole documents (all their unacknowledged changes, in order)
     /// until about `max_bytes`. Returns the request part and the hashes sent per document.
-    fn outbox_batch(
+    pub(crate) fn outbox_batch(
         &self,
         max_bytes: usize,
         refused: &BTreeSet<String>,
+        part: OutboxPart,
     ) -> Result<(Vec<DocChanges>, SentHashes)> {
+        let grids = self.sync_grids()?;
+        // A device that never learnt its grids (tests, old stores) pushes everything.
+        let in_scope = |grid: &str| grids.is_empty() || grids.iter().any(|g| g == grid);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT doc_id, kind, hash, bytes FROM outbox ORDER BY doc_id, created_at, rowid",
+            "SELECT doc_id, kind, hash, bytes, grid_id FROM outbox
+             ORDER BY doc_id, created_at, rowid",
         )?;
         let mut rows = stmt.query([])?;
         let mut push: Vec<DocChanges> = Vec::new();
@@ -217,7 +245,8 @@ impl Store {
         let mut bytes_total = 0;
         while let Some(row) = rows.next()? {
             let doc_id: String = row.get(0)?;
-            if refused.contains(&doc_id) {
+            let grid: String = row.get(4)?;
+            if refused.contains(&doc_id) || in_scope(&grid) != (part == OutboxPart::InScope) {
                 continue;
             }
             let is_new_doc = push.last().map(|d| d.doc_id.to_string()) != Some(doc_id.clone());
@@ -350,6 +379,7 @@ impl Store {
             max_pull_bytes: options.max_pull_bytes,
             want_digest: true,
             compare: vec![],
+            handover: vec![],
         };
         let response = transport.exchange(&request)?;
         report.rounds += 1;
@@ -376,6 +406,7 @@ impl Store {
             max_pull_bytes: options.max_pull_bytes,
             want_digest: false,
             compare,
+            handover: vec![],
         };
         let response = transport.exchange(&request)?;
         report.rounds += 1;
@@ -485,16 +516,51 @@ impl Store {
         }))
     }
 
-    /// A lost or revoked device: remove every document, change and setting.
+    /// A lost or revoked device: remove every document, change and setting, and leave no
+    /// trace of them in the files. Every table is emptied (also those an app or a later
+    /// migration adds, such as `id_number_holders`, drafts and the app's audit), with
+    /// `secure_delete` so freed pages are zeroed; VACUUM rewrites the database without its
+    /// free pages, and a TRUNCATE checkpoint empties the WAL, which holds old page images.
     pub fn wipe(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
         let tx = self.conn.transaction()?;
-        tx.execute_batch(
-            "DELETE FROM outbox; DELETE FROM doc_chunks; DELETE FROM docs; DELETE FROM meta;
-             DELETE FROM push_rejections; DELETE FROM persons; DELETE FROM households;
-             DELETE FROM visits; DELETE FROM issues;",
-        )?;
+        let (tables, triggers): (Vec<String>, Vec<(String, String)>) = {
+            let mut stmt = tx.prepare(
+                "SELECT type, name, sql FROM sqlite_master
+                 WHERE type IN ('table', 'trigger') AND name NOT LIKE 'sqlite_%'",
+            )?;
+            let rows: Vec<(String, String, Option<String>)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<std::result::Result<_, _>>()?;
+            let tables = rows
+                .iter()
+                .filter(|(t, _, _)| t == "table")
+                .map(|(_, n, _)| n.clone())
+                .collect();
+            let triggers = rows
+                .into_iter()
+                .filter(|(t, _, _)| t == "trigger")
+                .map(|(_, n, sql)| (n, sql.unwrap_or_default()))
+                .collect();
+            (tables, triggers)
+        };
+        // Triggers would refuse (the append-only audit log) or refill (ID holders) what a
+        // wipe empties: set them aside for the deletes and put them back unchanged.
+        for (name, _) in &triggers {
+            tx.execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
+        }
+        tx.pragma_update(None, "defer_foreign_keys", "ON")?;
+        for table in &tables {
+            tx.execute_batch(&format!("DELETE FROM \"{}\"", table.replace('"', "\"\"")))?;
+        }
+        for (_, sql) in &triggers {
+            tx.execute_batch(sql)?;
+        }
         tx.commit()?;
         self.conn.execute_batch("VACUUM")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn.pragma_update(None, "secure_delete", "OFF")?;
         Ok(())
     }
 }

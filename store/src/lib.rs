@@ -12,9 +12,11 @@ mod docs;
 mod outbox;
 mod projection;
 mod schema;
+mod scope_change;
 mod search;
 
 pub use outbox::OutboxEntry;
+pub use scope_change::DRAFT_META_PREFIX;
 pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
 
 use chrono::{NaiveDate, TimeZone};

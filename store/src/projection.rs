@@ -4,14 +4,15 @@
 
 use crate::Result;
 use gridwalk_core::model::{Household, Issue, KeyPersons, Visit};
-use gridwalk_core::search_keys::{phone_tail, pinyin_full, pinyin_initials};
+use gridwalk_core::search_keys::{id_tail, phone_tail, pinyin_full, pinyin_initials};
 use gridwalk_core::{workflow, DocKind, Document};
 use rusqlite::{params, Connection};
 
 /// The projection's shape: bump when a migration adds projected columns, so that opening
 /// an older store rebuilds the projections from the documents and fills them
 /// ([`crate::Store::open`]). 2: export columns (notes, GPS, disability certificate).
-pub(crate) const VERSION: &str = "2";
+/// 3: search keys without full phones and ID numbers.
+pub(crate) const VERSION: &str = "3";
 pub(crate) const VERSION_KEY: &str = "projection.version";
 
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
@@ -74,8 +75,10 @@ fn tag_text<'a>(tags: impl Iterator<Item = &'a str>) -> String {
     s
 }
 
-/// Search keys of a household: names, pinyin (full and initials), address forms, phones
-/// and ID numbers, joined by '|' so a query never matches across two keys.
+/// Search keys of a household: names, pinyin (full and initials) and address forms, joined
+/// by '|' so a query never matches across two keys; and the last 4 digits of its phones and
+/// ID numbers. Full phones and ID numbers are not keys: a search matching more digits than
+/// the mask shows would unmask a number one digit per query (issue 9).
 pub(crate) fn household_search_keys(h: &Household) -> (String, String) {
     let a = &h.address;
     let mut keys = vec![
@@ -93,27 +96,25 @@ pub(crate) fn household_search_keys(h: &Household) -> (String, String) {
     ];
     let mut tails = String::from(" ");
     let mut add_tail = |s: &Option<String>| {
-        if let Some(t) = s.as_deref().and_then(phone_tail) {
+        // An ID tail ending in x is kept as it is.
+        let tail = match s.as_deref() {
+            Some(t) if t.len() == 4 && t.ends_with('x') => Some(t.to_string()),
+            other => other.and_then(phone_tail),
+        };
+        if let Some(t) = tail {
             tails.push_str(&t);
             tails.push(' ');
         }
     };
     add_tail(&h.phone);
-    if let Some(p) = &h.phone {
-        keys.push(p.clone());
-    }
     for p in h.members.values() {
         keys.push(p.name.clone());
         keys.push(pinyin_full(&p.name));
         keys.push(pinyin_initials(&p.name));
-        if let Some(phone) = &p.phone {
-            keys.push(phone.clone());
-        }
-        if let Some(id) = &p.id_number {
-            keys.push(id.to_lowercase());
-        }
         add_tail(&p.phone);
-        add_tail(&p.id_number);
+        // An ID's tail as the mask shows it (`123x`), else its last 4 digits.
+        let id = p.id_number.as_deref();
+        add_tail(&id.map(|s| id_tail(s).unwrap_or_else(|| s.to_string())));
     }
     keys.retain(|k| !k.is_empty());
     (format!("|{}|", keys.join("|")), tails)

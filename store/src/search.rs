@@ -1,7 +1,7 @@
 //! Listing and search over the projections: paged, sorted, filtered.
 
 use crate::{Result, Store};
-use gridwalk_core::search_keys::{classify_query, normalize_query, QueryKind};
+use gridwalk_core::search_keys::normalize_query;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +134,17 @@ const OVERDUE_SQL: &str = "CASE
          >= (deadline - coalesce(dispatched_at, reported_at)) * 8 THEN 'Yellow'
     ELSE 'Green' END";
 
+/// The tail a query is matched on against phones and ID numbers: the last 4 of a query
+/// of 4 digits or more (an ID's tail may end in `x`), else none.
+fn phone_or_id_tail(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    let digits_then_x = n >= 4
+        && chars[..n - 1].iter().all(char::is_ascii_digit)
+        && (chars[n - 1].is_ascii_digit() || chars[n - 1] == 'x');
+    digits_then_x.then(|| chars[n - 4..].iter().collect())
+}
+
 impl Store {
     pub fn search_households(&self, q: &HouseholdQuery) -> Result<Page<HouseholdRow>> {
         let mut w = Where::new();
@@ -147,15 +158,15 @@ impl Store {
             .filter(|t| !t.is_empty())
         {
             let like = format!("%{}%", escape_like(&text));
-            match classify_query(&text) {
-                QueryKind::Digits if text.len() == 4 => w.push(
+            match phone_or_id_tail(&text) {
+                // A phone or ID number matches on its last 4 only, the part the mask shows:
+                // a longer query is no better oracle than its tail (issue 9). Address keys
+                // (rooms, building numbers) still match by substring.
+                Some(tail) => w.push(
                     "(tails LIKE ? ESCAPE '\\' OR search LIKE ? ESCAPE '\\')",
-                    [
-                        Value::Text(format!("% {text} %")),
-                        Value::Text(format!("%|{text}|%")),
-                    ],
+                    [Value::Text(format!("% {tail} %")), Value::Text(like)],
                 ),
-                _ => w.push("search LIKE ? ESCAPE '\\'", [Value::Text(like)]),
+                None => w.push("search LIKE ? ESCAPE '\\'", [Value::Text(like)]),
             }
         }
         for tag in &q.tags {

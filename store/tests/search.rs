@@ -4,9 +4,13 @@
 mod common;
 
 use common::{household, NOW};
+use gridwalk_core::validate::id_check_char;
 use gridwalk_core::{Author, DocKind};
 use gridwalk_store::{HouseholdQuery, Store};
 use uuid::Uuid;
+
+/// 欧阳修's ID number without its check character.
+const ID_BODY: &str = "43020319500101987";
 
 fn store_with(n: usize) -> Store {
     let mut store = Store::open_in_memory().expect("store");
@@ -17,6 +21,11 @@ fn store_with(n: usize) -> Store {
         if i == 7 {
             p.name = "欧阳修".into();
             p.phone = Some("13500009876".into());
+            p.birth_date = Some("1950-01-01".into());
+            p.id_number = Some(format!(
+                "{ID_BODY}{}",
+                id_check_char(ID_BODY).expect("check")
+            ));
             p.tags.insert("elderly_alone".into(), true);
         }
         if i == 8 {
@@ -100,4 +109,43 @@ fn filters_by_tag_and_pages_with_a_total() {
         .expect("scoped");
     assert_eq!(scoped.total, 0, "scope filters by grid");
     let _ = DocKind::Household;
+}
+
+/// The attack of issue 9: knowing a masked number's tail, prepend one digit at a time and
+/// keep the digit whose query still finds the household. 30 queries rebuilt a phone when
+/// full numbers were search keys. Now every candidate answers the same: nothing learnt.
+#[test]
+fn search_is_no_oracle_for_masked_phones_and_ids() {
+    let store = store_with(30);
+    let id = format!("{ID_BODY}{}", id_check_char(ID_BODY).expect("check"));
+    for (number, what) in [("13500009876", "phone"), (id.as_str(), "ID number")] {
+        let tail = &number[number.len() - 4..];
+        assert_eq!(
+            find(&store, tail),
+            vec!["欧阳修"],
+            "{what}: tail search still works"
+        );
+        let mut known = tail.to_string();
+        let mut queries = 0;
+        for _ in 0..(number.len() - 4).min(8) {
+            let found: Vec<char> = ('0'..='9')
+                .filter(|d| {
+                    queries += 1;
+                    find(&store, &format!("{d}{known}")).contains(&"欧阳修".to_string())
+                })
+                .collect();
+            assert!(
+                found.len() != 1,
+                "{what}: the query answers told one digit apart ({found:?} before {known})"
+            );
+            // Follow the true digit, as an attacker who guessed right would.
+            let true_digit = number.as_bytes()[number.len() - known.len() - 1] as char;
+            known.insert(0, true_digit);
+        }
+        assert!(queries >= 30);
+        // The full number finds no more than its tail does, and a wrong prefix no less.
+        assert_eq!(find(&store, number), find(&store, tail), "{what}");
+        let wrong = format!("{}{}", "9".repeat(number.len() - 4), tail);
+        assert_eq!(find(&store, &wrong), find(&store, tail), "{what}");
+    }
 }

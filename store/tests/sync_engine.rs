@@ -434,6 +434,7 @@ fn raw_push(
         max_pull_bytes: 1 << 20,
         want_digest: false,
         compare: vec![],
+        handover: vec![],
     })
 }
 

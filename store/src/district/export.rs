@@ -13,7 +13,9 @@ use gridwalk_core::ledger::row::{
 };
 use gridwalk_core::ledger::{LedgerColumn as C, LedgerRow};
 use gridwalk_core::model::{HouseholdType, CARE_TAGS};
-use gridwalk_core::privacy::{mask_certificate, mask_free_text, mask_id_number, mask_phone};
+use gridwalk_core::privacy::{
+    mask_birth_date, mask_certificate, mask_free_text, mask_id_number, mask_phone,
+};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Row};
 use serde::de::DeserializeOwned;
@@ -371,7 +373,8 @@ fn fill_row(row: &mut LedgerRow, r: &Row<'_>, names: &AreaNames, masked: bool) -
     };
     row.set(C::Name, text(r, 13)?);
     row.set(C::Sex, enum_zh(14, |v| zh::<Sex>(v, sex_zh))?);
-    row.set(C::BirthDate, text(r, 15)?);
+    // A masked export gives the birth year: the date would complete a masked ID number.
+    row.set(C::BirthDate, mask(text(r, 15)?, mask_birth_date));
     row.set(C::IdNumber, mask(text(r, 16)?, mask_id_number));
     row.set(C::Phone, mask(text(r, 17)?, mask_phone));
     row.set(

@@ -1,9 +1,10 @@
 //! One sync request, answered: push, then pull, then the repair parts. The HTTP server
 //! wraps this; tests call it directly through an in-process transport.
 
-use super::{DeviceAuth, DistrictStore, SyncLogEntry};
+use super::{DeviceAuth, DistrictStore, PushOutcomeReport, SyncLogEntry};
 use crate::Result;
 use gridwalk_core::sync::{DocData, PushOutcome, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+use std::collections::BTreeSet;
 
 /// What happened, for the sync log (the caller adds timing and byte counts).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +54,21 @@ pub fn handle_sync(
     request: &SyncRequest,
     now_ms: i64,
 ) -> Result<(SyncResponse, HandledSync)> {
-    let pushed = store.push(device, &request.push, now_ms)?;
+    // A cursor for a grid outside the user's scope: an admin moved the worker. Its pushed
+    // documents may be of the old grid, which would refuse the whole push (403) on every
+    // sync forever; instead the push waits, and the device is told its grids. It pushes
+    // what is still in scope next round and hands the rest over (docs/sync-protocol.md).
+    let moved = request.cursors.iter().any(|c| !device.may_sync(&c.grid_id));
+    let cursor_grids: BTreeSet<&str> = request.cursors.iter().map(|c| c.grid_id.as_str()).collect();
+    let scope: BTreeSet<&str> = device.grids.iter().map(String::as_str).collect();
+    let scope_changed =
+        (cursor_grids != scope).then(|| scope.iter().map(|g| g.to_string()).collect());
+    let pushed = if moved {
+        PushOutcomeReport::default()
+    } else {
+        store.push(device, &request.push, now_ms)?
+    };
+    let handed_over = store.handover(device, &request.handover, now_ms)?;
     let pull = store.pull(device, &request.cursors, request.max_pull_bytes as usize)?;
     let digests = if request.want_digest {
         store.digests(device, &device.grids)?
@@ -103,6 +118,8 @@ pub fn handle_sync(
         full_pull_total: pull.full_pull_total,
         digests,
         server_heads,
+        scope_changed,
+        handed_over,
     };
     Ok((response, handled))
 }

@@ -7,7 +7,7 @@ use super::SqliteDistrict;
 use crate::{docs, projection, validate_document, StoreError};
 use gridwalk_core::authorize::Owned;
 use gridwalk_core::deadline::{CategoryConfig, WorkCalendar};
-use gridwalk_core::privacy::{mask_id_number as mask_id, mask_json, mask_phone};
+use gridwalk_core::privacy::{mask_for_path, mask_json};
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 pub struct HouseholdDetail {
     pub doc_id: String,
     pub grid_id: String,
-    /// The household with ID numbers and phones masked.
+    /// The household masked ([`gridwalk_core::privacy::mask_json`]): ID numbers, phones,
+    /// birth dates as `birth_year`, free text.
     pub household: serde_json::Value,
     pub history: Vec<serde_json::Value>,
     pub conflicts: Vec<serde_json::Value>,
@@ -84,17 +85,12 @@ impl SqliteDistrict {
                     .values
                     .iter()
                     .map(|v| {
+                        // A side's value masked as its field would be: an ID, phone or
+                        // birth date by its path, free text for the phones inside it.
                         let mut value = v.value.clone();
-                        if c.path.last().is_some_and(|k| k == "id_number") {
-                            if let Some(s) = value.as_str() {
-                                value = mask_id(s).into();
-                            }
-                        } else if c.path.last().is_some_and(|k| k == "phone") {
-                            if let Some(s) = value.as_str() {
-                                value = mask_phone(s).into();
-                            }
-                        } else {
-                            mask_json(&mut value);
+                        match value.as_str().map(|s| mask_for_path(&c.path, s)) {
+                            Some(masked) => value = masked.into(),
+                            None => mask_json(&mut value),
                         }
                         serde_json::json!({"value": value, "at": v.at, "author": who(&v.author)})
                     })

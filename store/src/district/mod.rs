@@ -15,6 +15,7 @@ mod export;
 #[cfg(feature = "ledger-files")]
 mod export_file;
 mod handle;
+mod handover;
 mod imports;
 mod indicators;
 mod issues;
@@ -33,6 +34,7 @@ pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
 pub use export_file::{ExportFormat, ExportSummary};
 pub use handle::{handle_sync, HandledSync};
+pub use handover::Handover;
 pub use imports::ImportRun;
 pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
@@ -113,6 +115,14 @@ pub trait DistrictStore: Send + Sync {
         device: &DeviceAuth,
         grids: &[GridCompare],
     ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)>;
+    /// Keep the unsynced changes of documents no longer in the device's scope (its user
+    /// was moved to other grids) for a supervisor, answered per document; never applied.
+    fn handover(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<Vec<gridwalk_core::sync::PushResult>>;
     fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
 }

@@ -546,6 +546,15 @@ impl DistrictStore for SqliteDistrict {
         })
     }
 
+    fn handover(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<Vec<PushResult>> {
+        self.handover_impl(device, docs, now_ms)
+    }
+
     fn record_sync(&self, entry: &SyncLogEntry) -> Result<()> {
         self.record_sync_impl(entry)
     }

@@ -5,7 +5,7 @@ use gridwalk_core::model::{
     Address, Household, HouseholdType, HousingUse, Person, PersonStatus, PopulationType, Relation,
     Sex,
 };
-use gridwalk_core::sync::{decode, encode, SyncRequest, SyncResponse};
+use gridwalk_core::sync::{decode_request, decode_response, encode, SyncRequest, SyncResponse};
 use gridwalk_core::Author;
 use gridwalk_store::client::Transport;
 use gridwalk_store::district::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
@@ -129,7 +129,7 @@ impl Transport for Direct {
         let body = encode(request);
         self.bytes_up += body.len();
         let device = self.district.authenticate(&self.token, NOW)?;
-        let decoded: SyncRequest = decode(&body, 64 << 20).expect("decodes");
+        let decoded: SyncRequest = decode_request(&body, 64 << 20).expect("decodes");
         let (response, handled) = handle_sync(self.district.as_ref(), &device, &decoded, NOW)?;
         let out = encode(&response);
         self.bytes_down += out.len();
@@ -146,6 +146,6 @@ impl Transport for Direct {
                 message: "connection reset (test)".into(),
             });
         }
-        Ok(decode(&out, 64 << 20).expect("decodes"))
+        Ok(decode_response(&out, 64 << 20).expect("decodes"))
     }
 }

@@ -34,7 +34,7 @@ pub(super) async fn issues(
         Ok(district.with_writer(|s| s.list_issues(&query))?)
     })
     .await?;
-    Ok(Json(json!(page)))
+    Ok(masked(page))
 }
 
 pub(super) async fn issue(
@@ -46,14 +46,15 @@ pub(super) async fn issue(
     let id = doc_id(&id)?;
     let district = state.district.clone();
     let (issue, summary) = run(move || district.console_issue(&scope, id)).await?;
-    Ok(Json(issue_json(&issue, &summary)))
+    Ok(masked(issue_json(&issue, &summary)))
 }
 
 fn issue_json(issue: &gridwalk_core::model::Issue, s: &workflow::IssueSummary) -> Value {
-    // The reporter's phone is masked; the departments never get this view.
-    let reporter = issue.reporter.as_ref().map(|r| {
-        json!({"name": r.name, "phone": r.phone.as_deref().map(gridwalk_core::privacy::mask_phone)})
-    });
+    // Masked by the caller ([`masked`]); the departments never get this view.
+    let reporter = issue
+        .reporter
+        .as_ref()
+        .map(|r| json!({"name": r.name, "phone": r.phone}));
     json!({
         "id": issue.id, "grid_id": issue.grid_id, "category": issue.category,
         "title": issue.title, "description": issue.description, "place": issue.place,
@@ -97,5 +98,5 @@ pub(super) async fn issue_action(
         district.console_issue(&scope, id)
     })
     .await?;
-    Ok(Json(issue_json(&issue, &summary)))
+    Ok(masked(issue_json(&issue, &summary)))
 }

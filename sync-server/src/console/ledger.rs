@@ -28,15 +28,7 @@ pub(super) async fn households(
         Ok(district.with_writer(|s| s.search_households(&query))?)
     })
     .await?;
-    let mut v = json!(page);
-    if let Some(items) = v["items"].as_array_mut() {
-        for item in items {
-            if let Some(p) = item["phone"].as_str() {
-                item["phone"] = gridwalk_core::privacy::mask_phone(p).into();
-            }
-        }
-    }
-    Ok(Json(v))
+    Ok(masked(page))
 }
 
 pub(super) async fn household(
@@ -48,7 +40,7 @@ pub(super) async fn household(
     let id = doc_id(&id)?;
     let district = state.district.clone();
     let d = run(move || district.console_household(&scope, id)).await?;
-    Ok(Json(json!(d)))
+    Ok(masked(d))
 }
 
 #[derive(Deserialize)]
@@ -73,7 +65,7 @@ pub(super) async fn resolve(
         district.console_household(&scope, id)
     })
     .await?;
-    Ok(Json(json!(d)))
+    Ok(masked(d))
 }
 
 #[derive(Deserialize, Default)]

@@ -156,7 +156,7 @@ pub(super) async fn audit(
     };
     let district = state.district.clone();
     let items = run(move || Ok(district.audit_log(&query)?)).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(masked(json!({ "items": items })))
 }
 
 /// A full-PII view of one household (admin, with a reason): unmasked ID numbers and

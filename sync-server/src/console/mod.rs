@@ -14,7 +14,7 @@
 //! | POST | `/console/api/issues/{id}/action` `{kind, note, department?, satisfaction?}` |
 //! | GET | `/console/api/visits`, `/console/api/visits/{id}` |
 //! | POST | `/console/api/visits/{id}/review` `{status: Reviewed|Flagged, comment}` |
-//! | GET | `/console/api/devices`, `/console/api/sync-log?device_id=` |
+//! | GET | `/console/api/devices`, `/console/api/sync-log?device_id=`, `/console/api/handovers` |
 //! | GET | `/console/api/households`, `/console/api/households/{id}` |
 //! | POST | `/console/api/households/{id}/resolve` `{path, choice}` |
 //! | GET | `/console/api/indicators?street=&community=&grid=&from=&to=` |
@@ -62,6 +62,16 @@ use uuid::Uuid;
 
 pub use files::console_dir;
 
+/// A console answer with personal data masked (issue 9): ID numbers to their last 4,
+/// phones to `138****5678`, birth dates to `birth_year`, and phones and ID numbers inside
+/// every free text (notes, findings, titles, event notes, conflict values, messages).
+/// Every read of people's data leaves the console through this one edge.
+fn masked<T: serde::Serialize>(value: T) -> Json<Value> {
+    let mut v = json!(value);
+    gridwalk_core::privacy::mask_json(&mut v);
+    Json(v)
+}
+
 /// The session cookie's name.
 pub const COOKIE: &str = "gw_console";
 /// The header that must carry the CSRF token on state-changing requests.
@@ -85,6 +95,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/api/visits/{id}/review", post(review::review))
         .route("/console/api/devices", get(review::devices))
         .route("/console/api/sync-log", get(review::sync_log))
+        .route("/console/api/handovers", get(review::handovers))
         .route("/console/api/households", get(ledger::households))
         .route("/console/api/households/{id}", get(ledger::household))
         .route(

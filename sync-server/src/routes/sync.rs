@@ -14,7 +14,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridwalk_core::sync::{
-    decode, encode, CodecError, PushOutcome, SyncRequest, CONTENT_TYPE, PROTOCOL_VERSION,
+    decode, decode_request, encode, CodecError, PushOutcome, SyncRequest, CONTENT_TYPE,
+    PROTOCOL_VERSION,
 };
 use gridwalk_store::district::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
 use serde::Deserialize;
@@ -147,7 +148,8 @@ fn round(
     body: &[u8],
     max_decoded: usize,
 ) -> Result<(Vec<u8>, Round), ApiError> {
-    let req: SyncRequest = match decode(body, max_decoded) {
+    // Also the shape older devices send (no handover).
+    let req: SyncRequest = match decode_request(body, max_decoded) {
         Ok(r) => r,
         Err(CodecError::Decode(reason)) => {
             // A message of another protocol version may not even parse: say so if it is one.

@@ -179,6 +179,7 @@ pub fn request(cursors: Vec<GridCursor>) -> SyncRequest {
         max_pull_bytes: 8 << 20,
         want_digest: false,
         compare: vec![],
+        handover: vec![],
     }
 }
 

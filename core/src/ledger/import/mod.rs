@@ -29,7 +29,7 @@ use super::cell::Table;
 use super::columns::LedgerColumn;
 use crate::area::AreaTree;
 use crate::model::Household;
-use crate::privacy::{mask_id_number, mask_phone};
+use crate::privacy::{mask_birth_date, mask_free_text, mask_id_number, mask_phone};
 use chrono::NaiveDate;
 use problems::Problems;
 use serde::{Deserialize, Serialize};
@@ -188,12 +188,15 @@ fn preview_row(table: &Table, columns: &header::Columns, row: usize) -> PreviewR
     }
 }
 
-/// ID numbers and phones are masked wherever the plan shows a cell.
+/// Cells are masked wherever the plan shows one, as the console masks: ID numbers to
+/// their last 4, phones, birth dates to the year (the date would complete a masked ID),
+/// and phones and ID numbers inside any other cell (notes).
 fn mask_for_column(column: Option<LedgerColumn>, text: &str) -> String {
     match column {
         Some(LedgerColumn::IdNumber) => mask_id_number(text),
         Some(LedgerColumn::Phone | LedgerColumn::HouseholdPhone) => mask_phone(text),
-        _ => text.to_string(),
+        Some(LedgerColumn::BirthDate) => mask_birth_date(text),
+        _ => mask_free_text(text),
     }
 }
 

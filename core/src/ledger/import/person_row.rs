@@ -341,13 +341,20 @@ pub fn parse<'t>(
     let id = r.id_number(ctx.today);
     if let Some((_, info)) = &id {
         if let Some(b) = birth.filter(|b| *b != info.birth_date) {
-            let zh = format!(
-                "身份证号中的出生日期{}与“出生日期”{b}不一致",
-                info.birth_date
-            );
+            // Which part differs, not the dates: the report shows masked ID numbers, and
+            // the date in the ID would complete them.
+            use chrono::Datelike;
+            let id_date = info.birth_date;
+            let (zh_part, en_part) = if b.year() != id_date.year() {
+                ("年份", "year")
+            } else if b.month() != id_date.month() {
+                ("月份", "month")
+            } else {
+                ("日", "day")
+            };
+            let zh = format!("身份证号中的出生日期与“出生日期”列不一致（{zh_part}不同）");
             let en = format!(
-                "The birth date in the ID number ({}) differs from the birth date column ({b})",
-                info.birth_date
+                "The birth date in the ID number differs from the birth date column (the {en_part})"
             );
             r.problem(C::IdNumber, P::IdBirthMismatch, zh, en);
         }
