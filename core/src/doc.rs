@@ -255,20 +255,23 @@ impl Document {
             })?;
             parsed.push(change);
         }
-        self.am
-            .apply_changes(parsed)
-            .map_err(|e| CoreError::BadChange {
+        let am = &mut self.am;
+        guarded(|| {
+            am.apply_changes(parsed).map_err(|e| CoreError::BadChange {
                 index: 0,
                 reason: e.to_string(),
             })
+        })
     }
 
     /// Load incremental bytes (as produced by [`Document::save_after`]).
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), CoreError> {
-        self.am
-            .load_incremental(bytes)
-            .map(|_| ())
-            .map_err(|e| CoreError::Corrupt(e.to_string()))
+        let am = &mut self.am;
+        guarded(|| {
+            am.load_incremental(bytes)
+                .map(|_| ())
+                .map_err(|e| CoreError::Corrupt(e.to_string()))
+        })
     }
 
     /// Dependencies named by applied changes that this document does not have yet.
@@ -452,4 +455,21 @@ fn op_origin(id: &ExId, changes: &[Change]) -> (Option<Author>, i64) {
         Author::from_actor(actor),
         change.map_or(0, |c| c.timestamp()),
     )
+}
+/// Automerge 0.12 panics on some well-formed but inconsistent changes ("Obj … Missing
+/// from Index", found by store/tests/fuzz_sync.rs). Bytes from a device must never panic
+/// the server: the panic becomes an error, and the caller discards this document, whose
+/// state is then undefined (every caller drops it on error).
+fn guarded<T>(f: impl FnOnce() -> Result<T, CoreError>) -> Result<T, CoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("internal error");
+        Err(CoreError::BadChange {
+            index: 0,
+            reason: format!("Automerge could not apply the changes ({why})"),
+        })
+    })
 }

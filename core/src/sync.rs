@@ -196,6 +196,15 @@ pub enum CodecError {
     Decode(String),
     #[error("protocol version {got} is not supported (server speaks {supported})")]
     Version { got: u16, supported: u16 },
+    /// Bytes after the one zstd frame a body may hold (a second frame, or anything).
+    #[error("body has {extra} bytes after its zstd frame")]
+    TrailingBytes { extra: usize },
+}
+
+/// A version number an older or newer client could really send. A body that does not
+/// parse as this version's message but starts with, say, 70 is garbage, not version 70.
+pub fn plausible_version(v: u16) -> bool {
+    (1..=PROTOCOL_VERSION.saturating_add(15)).contains(&v)
 }
 
 /// Encode a message: postcard, then zstd.
@@ -205,10 +214,18 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     zstd::bulk::compress(&raw, 3).unwrap_or_default()
 }
 
-/// Decode a message, refusing bodies that decompress past `limit` bytes.
+/// Decode a message, refusing bodies that decompress past `limit` bytes, that hold more
+/// than one zstd frame, or whose message is followed by anything.
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], limit: usize) -> Result<T, CodecError> {
     let raw = decompress_limited(body, limit)?;
-    postcard::from_bytes(&raw).map_err(|e| CodecError::Decode(e.to_string()))
+    match postcard::take_from_bytes(&raw) {
+        Ok((msg, [])) => Ok(msg),
+        Ok((_, rest)) => Err(CodecError::Decode(format!(
+            "{} bytes after the end of the message",
+            rest.len()
+        ))),
+        Err(e) => Err(CodecError::Decode(e.to_string())),
+    }
 }
 
 /// Decode a sync request, also in the shape older devices send (no `handover`). Postcard
@@ -256,6 +273,19 @@ pub fn decode_response(body: &[u8], limit: usize) -> Result<SyncResponse, CodecE
 
 fn decompress_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
     use std::io::Read;
+    // One frame, and nothing after it: the stream decoder would read on into a second
+    // frame, and ignore bytes that are not one.
+    let frame = zstd::zstd_safe::find_frame_compressed_size(body).map_err(|code| {
+        CodecError::Compression {
+            offset: 0,
+            reason: zstd::zstd_safe::get_error_name(code).to_string(),
+        }
+    })?;
+    if frame < body.len() {
+        return Err(CodecError::TrailingBytes {
+            extra: body.len() - frame,
+        });
+    }
     let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| CodecError::Compression {
         offset: 0,
         reason: e.to_string(),
@@ -366,6 +396,39 @@ mod tests {
                 "cut at {cut}"
             );
         }
+    }
+
+    #[test]
+    fn bytes_after_the_frame_or_the_message_are_refused() {
+        let body = encode(&sample());
+        let mut two_frames = body.clone();
+        two_frames.extend_from_slice(&body);
+        assert_eq!(
+            decode::<SyncRequest>(&two_frames, 1 << 20),
+            Err(CodecError::TrailingBytes { extra: body.len() })
+        );
+        let mut junk = body.clone();
+        junk.extend_from_slice(b"junk");
+        assert_eq!(
+            decode::<SyncRequest>(&junk, 1 << 20),
+            Err(CodecError::TrailingBytes { extra: 4 })
+        );
+        // A valid frame whose message is followed by more bytes inside the frame.
+        let mut raw = postcard::to_allocvec(&sample()).expect("encodes");
+        raw.extend_from_slice(&[1, 2, 3]);
+        let padded = zstd::bulk::compress(&raw, 3).expect("compress");
+        assert!(matches!(
+            decode::<SyncRequest>(&padded, 1 << 20),
+            Err(CodecError::Decode(m)) if m.contains("3 bytes after")
+        ));
+    }
+
+    #[test]
+    fn garbage_is_not_a_protocol_version() {
+        assert!(plausible_version(PROTOCOL_VERSION));
+        assert!(plausible_version(PROTOCOL_VERSION + 1));
+        assert!(!plausible_version(0));
+        assert!(!plausible_version(70));
     }
 
     #[test]

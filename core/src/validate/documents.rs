@@ -1,5 +1,6 @@
 //! Validation of whole documents (households, visits, issues), reporting every wrong field.
 
+use super::lengths::{self, Lengths};
 use super::{check_date, check_id_number, check_phone, ErrorCode, FieldError, ValidationErrors};
 use crate::model::{
     is_care_tag, is_restricted_tag, EventKind, Gps, Household, Issue, Relation, Visit,
@@ -82,7 +83,8 @@ impl Errors {
         }
     }
 
-    fn finish(self) -> Result<(), ValidationErrors> {
+    fn finish(mut self, lengths: Lengths) -> Result<(), ValidationErrors> {
+        self.0.extend(lengths.0);
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -214,7 +216,9 @@ pub fn validate_household(h: &Household, today: NaiveDate) -> Result<(), Validat
             head_seen = true;
         }
     }
-    e.finish()
+    let mut l = Lengths::default();
+    lengths::household(h, &mut l);
+    e.finish(l)
 }
 
 /// Validates a visit record. `today` bounds its time: a visit may not be dated after
@@ -241,7 +245,9 @@ pub fn validate_visit(v: &Visit, today: NaiveDate) -> Result<(), ValidationError
     }
     e.max_chars("findings", &v.findings, 2000, "走访情况", "findings");
     e.gps(v.gps.as_ref());
-    e.finish()
+    let mut l = Lengths::default();
+    lengths::visit(v, &mut l);
+    e.finish(l)
 }
 
 /// Validates an issue and its event log.
@@ -295,7 +301,9 @@ pub fn validate_issue(i: &Issue) -> Result<(), ValidationErrors> {
             }
         }
     }
-    e.finish()
+    let mut l = Lengths::default();
+    lengths::issue(i, &mut l);
+    e.finish(l)
 }
 
 #[cfg(test)]
@@ -524,5 +532,55 @@ mod tests {
         assert!(summary(validate_issue(&i)).contains("events.e2.deadline Required"));
         i.events.clear();
         assert!(summary(validate_issue(&i)).ends_with("events Required"));
+    }
+
+    #[test]
+    fn validate_free_text_lengths() {
+        let long = |n: usize| "字".repeat(n + 1);
+        let mut h = household();
+        h.notes = long(2000);
+        h.address.room = long(50);
+        if let Some(p) = h.members.get_mut("p1") {
+            p.notes = long(2000);
+        }
+        assert_eq!(
+            summary(validate_household(&h, today())),
+            "address.room BadLength, notes BadLength, members.p1.notes BadLength"
+        );
+        let mut v = visit();
+        v.needs = long(2000);
+        v.review = Some(VisitReview {
+            status: ReviewStatus::Flagged,
+            comment: long(2000),
+            by_user: "u2".into(),
+            at: 1,
+        });
+        assert_eq!(
+            summary(validate_visit(&v, today())),
+            "needs BadLength, review.comment BadLength"
+        );
+        let mut i = issue();
+        // 20 MB of description, as a 2.5 KB compressed push once stored.
+        i.description = "x".repeat(20 << 20);
+        i.place = long(100);
+        if let Some(ev) = i.events.get_mut("e2") {
+            ev.note = long(2000);
+            ev.department = Some(long(50));
+        }
+        let err = validate_issue(&i).expect_err("too long");
+        assert_eq!(
+            summary(Err(err.clone())),
+            "description BadLength, place BadLength, events.e2.note BadLength, \
+             events.e2.department BadLength"
+        );
+        assert!(
+            err.to_string()
+                .contains("描述不能超过5000个字 / description must be at most 5000"),
+            "{err}"
+        );
+        // At the limit is fine.
+        let mut i = issue();
+        i.description = "字".repeat(5000);
+        assert_eq!(validate_issue(&i), Ok(()));
     }
 }

@@ -5,11 +5,13 @@
 mod documents;
 mod id_number;
 mod key_persons;
+mod lengths;
 mod phone;
 
 pub use documents::{validate_household, validate_issue, validate_visit};
 pub use id_number::{check_id_number, id_check_char, IdNumberInfo};
 pub use key_persons::{check_no_restricted_tags, validate_key_persons};
+pub use lengths::{MAX_DESCRIPTION, MAX_ENTRIES, MAX_ID, MAX_NAME, MAX_NOTE, MAX_SHORT};
 pub use phone::{check_phone, PhoneKind};
 
 use chrono::NaiveDate;

@@ -106,3 +106,35 @@ impl<W: Write + Seek + Send> LedgerSink for XlsxLedger<W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Reader, Xlsx};
+    use std::io::Cursor;
+
+    /// Text from devices is written as a string cell, never as a formula.
+    #[test]
+    fn formula_text_stays_text() {
+        let mut buf = Cursor::new(Vec::new());
+        let mut sink = Box::new(XlsxLedger::new(&mut buf).expect("xlsx"));
+        let mut row = LedgerRow::empty();
+        row.set(
+            LedgerColumn::Name,
+            "=HYPERLINK(\"http://x.example\",\"点我\")",
+        );
+        row.set(LedgerColumn::Notes, "=cmd|' /C calc'!A0");
+        sink.row(&row).expect("row");
+        sink.finish().expect("finish");
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(buf.into_inner())).expect("opens");
+        let formulas = book.worksheet_formula("台账").expect("sheet");
+        assert!(
+            formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+            "no formulas"
+        );
+        let values = book.worksheet_range("台账").expect("sheet");
+        let texts: Vec<String> = values.used_cells().map(|(_, _, d)| d.to_string()).collect();
+        assert!(texts.iter().any(|t| t == "=cmd|' /C calc'!A0"), "{texts:?}");
+    }
+}

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+/// The one answer to an enrollment code that cannot be used, whatever the reason.
+pub const BAD_ENROLLMENT_CODE: &str =
+    "注册码无效、已使用或已过期 / the enrollment code is unknown, used or expired";
+
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 fn sha256_hex(s: &str) -> String {
@@ -259,17 +263,11 @@ impl SqliteDistrict {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
+            // Unknown, used and expired codes get one answer: telling them apart would
+            // tell a guesser which codes exist.
             let user_id = match row {
-                None => return Err(StoreError::Unauthorized("unknown enrollment code".into())),
-                Some((_, _, Some(_))) => {
-                    return Err(StoreError::Unauthorized(
-                        "enrollment code already used".into(),
-                    ))
-                }
-                Some((_, expires, None)) if expires < now_ms => {
-                    return Err(StoreError::Unauthorized("enrollment code expired".into()))
-                }
-                Some((user_id, _, None)) => user_id,
+                Some((user_id, expires, None)) if expires >= now_ms => user_id,
+                _ => return Err(StoreError::Unauthorized(BAD_ENROLLMENT_CODE.into())),
             };
             tx.execute(
                 "UPDATE enrollments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",

@@ -21,6 +21,12 @@ use uuid::Uuid;
 pub const LOCKOUT_FAILURES: i64 = 5;
 /// How long a lock lasts, and the window the failures are counted in: 15 minutes.
 pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+/// Failed logins from one address (any usernames) within [`LOCKOUT_MS`] that lock it.
+pub const ADDRESS_LOCKOUT_FAILURES: i64 = 20;
+/// The longest username kept anywhere (login failures, the audit log); longer is refused.
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// The longest password verified (argon2 of megabytes is work for nobody's benefit).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// A console session lasts 12 hours.
 pub const SESSION_MS: i64 = 12 * 3_600_000;
 
@@ -112,6 +118,11 @@ pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// The `login_failures` key of a client address; usernames cannot start with a NUL.
+fn address_key(address: &str) -> String {
+    format!("\u{0}addr:{address}")
+}
+
 fn random_secret() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
@@ -151,9 +162,15 @@ impl SqliteDistrict {
                 "a password needs at least 8 characters".into(),
             ));
         }
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(StoreError::BadRequest(format!(
+                "a password has at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
         let phc = hash_password(password)?;
         self.with_writer(|store| {
-            let n = store.conn.execute(
+            let tx = store.conn.transaction()?;
+            let n = tx.execute(
                 "UPDATE users SET password_hash = ?2 WHERE username = ?1",
                 params![username, phc],
             )?;
@@ -162,6 +179,13 @@ impl SqliteDistrict {
                     "no user named {username:?}"
                 )));
             }
+            // Whoever knew the old password is signed out: every open session ends.
+            tx.execute(
+                "DELETE FROM console_sessions
+                 WHERE user_id = (SELECT user_id FROM users WHERE username = ?1)",
+                [username],
+            )?;
+            tx.commit()?;
             Ok(())
         })
     }
@@ -202,21 +226,21 @@ impl SqliteDistrict {
         &self,
         username: &str,
         password: &str,
+        address: &str,
         now_ms: i64,
     ) -> ConsoleResult<ConsoleSession> {
-        let locked: Option<i64> = self.with_reader(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT locked_until FROM login_failures WHERE username = ?1",
-                    [username],
-                    |r| r.get::<_, Option<i64>>(0),
-                )
-                .optional()?
-                .flatten())
-        })?;
-        if let Some(until) = locked.filter(|u| *u > now_ms) {
-            return Err(ConsoleError::Locked { until });
+        if username.chars().count() > MAX_USERNAME_CHARS || password.len() > MAX_PASSWORD_BYTES {
+            // Refused before anything is stored: a 5 MB username must not reach
+            // `login_failures` or the append-only audit log.
+            return Err(ConsoleError::BadRequest(format!(
+                "用户名最多{MAX_USERNAME_CHARS}个字、密码最多{MAX_PASSWORD_BYTES}字节 / a \
+                 username has at most {MAX_USERNAME_CHARS} characters and a password at \
+                 most {MAX_PASSWORD_BYTES} bytes"
+            )));
         }
+        // The attempt is counted (and the lock checked) in one write transaction before
+        // the password is verified, so parallel guesses cannot all pass the check.
+        self.reserve_login_attempt(username, address, now_ms)?;
         let row: Option<(String, String, Option<String>)> = self.with_reader(|conn| {
             Ok(conn
                 .query_row(
@@ -234,7 +258,7 @@ impl SqliteDistrict {
             }
         };
         if !ok {
-            let until = self.record_login_failure(username, now_ms)?;
+            let until = self.login_locked_until(username, now_ms)?;
             let (user_id, role) = match &row {
                 Some((id, role, _)) => (id.clone(), role.clone()),
                 None => ("(unknown)".to_string(), String::new()),
@@ -265,6 +289,11 @@ impl SqliteDistrict {
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
             tx.execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
+            // The address's reserved attempt was not a failure.
+            tx.execute(
+                "UPDATE login_failures SET failures = MAX(failures - 1, 0) WHERE username = ?1",
+                [address_key(address)],
+            )?;
             tx.execute(
                 "DELETE FROM console_sessions WHERE expires_at < ?1",
                 [now_ms],
@@ -292,32 +321,76 @@ impl SqliteDistrict {
         })
     }
 
-    /// Count a failure; returns the lock's end when this failure locks the username.
-    fn record_login_failure(&self, username: &str, now_ms: i64) -> Result<Option<i64>> {
-        self.with_writer(|store| {
+    /// Count an attempt for the username and for the address in one transaction, and
+    /// refuse it when either is locked or has used up its failures in the window. A
+    /// successful login takes its attempt back.
+    fn reserve_login_attempt(
+        &self,
+        username: &str,
+        address: &str,
+        now_ms: i64,
+    ) -> ConsoleResult<()> {
+        let locked = self.with_writer(|store| {
             let tx = store.conn.transaction()?;
-            let row: Option<(i64, i64)> = tx
-                .query_row(
-                    "SELECT failures, first_failure_at FROM login_failures WHERE username = ?1",
-                    [username],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let (failures, first) = match row {
-                Some((n, first)) if now_ms - first < LOCKOUT_MS => (n + 1, first),
-                _ => (1, now_ms),
-            };
-            let locked_until = (failures >= LOCKOUT_FAILURES).then_some(now_ms + LOCKOUT_MS);
-            tx.execute(
-                "INSERT INTO login_failures (username, failures, first_failure_at, locked_until)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (username) DO UPDATE SET failures = excluded.failures,
-                    first_failure_at = excluded.first_failure_at,
-                    locked_until = excluded.locked_until",
-                params![username, failures, first, locked_until],
-            )?;
+            let mut locked = None;
+            for (key, max) in [
+                (username.to_string(), LOCKOUT_FAILURES),
+                (address_key(address), ADDRESS_LOCKOUT_FAILURES),
+            ] {
+                let row: Option<(i64, i64, Option<i64>)> = tx
+                    .query_row(
+                        "SELECT failures, first_failure_at, locked_until FROM login_failures
+                         WHERE username = ?1",
+                        [&key],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                let (failures, first, until) = match row {
+                    Some((n, first, until)) if now_ms - first < LOCKOUT_MS => (n, first, until),
+                    Some((_, _, until)) => (0, now_ms, until),
+                    None => (0, now_ms, None),
+                };
+                if let Some(until) = until.filter(|u| *u > now_ms) {
+                    locked = Some(until);
+                    continue;
+                }
+                if failures >= max {
+                    locked = Some(now_ms + LOCKOUT_MS);
+                    continue;
+                }
+                // The attempt that uses the last try also sets the lock; a success clears it.
+                let failures = failures + 1;
+                let until = (failures >= max).then_some(now_ms + LOCKOUT_MS);
+                tx.execute(
+                    "INSERT INTO login_failures (username, failures, first_failure_at, locked_until)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (username) DO UPDATE SET failures = excluded.failures,
+                        first_failure_at = excluded.first_failure_at,
+                        locked_until = excluded.locked_until",
+                    params![key, failures, first, until],
+                )?;
+            }
             tx.commit()?;
-            Ok(locked_until)
+            Ok(locked)
+        })?;
+        match locked {
+            Some(until) => Err(ConsoleError::Locked { until }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a failed attempt: the lock's end when the username is now locked.
+    fn login_locked_until(&self, username: &str, now_ms: i64) -> Result<Option<i64>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT locked_until FROM login_failures WHERE username = ?1",
+                    [username],
+                    |r| r.get::<_, Option<i64>>(0),
+                )
+                .optional()?
+                .flatten()
+                .filter(|u| *u > now_ms))
         })
     }
 
@@ -457,7 +530,7 @@ mod tests {
         d.set_password("sup", "correct horse").expect("password");
         assert!(d.set_password("sup", "short").is_err());
         let s = d
-            .console_login("sup", "correct horse", 1_000)
+            .console_login("sup", "correct horse", "192.0.2.1", 1_000)
             .expect("login");
         assert_eq!(s.scope.user_id, id);
         assert_eq!(s.scope.grids, Some(vec!["g1".to_string()]));
@@ -473,21 +546,124 @@ mod tests {
 
         for i in 0..4 {
             assert!(matches!(
-                d.console_login("sup", "wrong", 10_000 + i),
+                d.console_login("sup", "wrong", "192.0.2.1", 10_000 + i),
                 Err(ConsoleError::BadCredentials)
             ));
         }
         assert!(matches!(
-            d.console_login("sup", "wrong", 10_010),
+            d.console_login("sup", "wrong", "192.0.2.1", 10_010),
             Err(ConsoleError::Locked { .. })
         ));
         // Locked even with the right password, until 15 minutes have passed.
         assert!(matches!(
-            d.console_login("sup", "correct horse", 20_000),
+            d.console_login("sup", "correct horse", "192.0.2.1", 20_000),
             Err(ConsoleError::Locked { .. })
         ));
         assert!(d
-            .console_login("sup", "correct horse", 10_010 + LOCKOUT_MS + 1)
+            .console_login("sup", "correct horse", "192.0.2.1", 10_010 + LOCKOUT_MS + 1)
             .is_ok());
+    }
+
+    fn sup(d: &SqliteDistrict) -> String {
+        let user = NewUser {
+            username: "sup".into(),
+            display_name: "主任".into(),
+            role: "supervisor".into(),
+            grids: vec!["g1".into()],
+        };
+        let id = d.create_user(&user, 0).expect("user");
+        d.set_password("sup", "correct horse").expect("password");
+        id
+    }
+
+    #[test]
+    fn setting_a_password_ends_the_sessions() {
+        let (_dir, d) = district();
+        sup(&d);
+        let s = d
+            .console_login("sup", "correct horse", "192.0.2.1", 1_000)
+            .expect("login");
+        assert!(d.console_session(&s.token, 2_000).is_ok());
+        d.set_password("sup", "battery staple").expect("password");
+        assert!(matches!(
+            d.console_session(&s.token, 2_000),
+            Err(ConsoleError::NoSession)
+        ));
+    }
+
+    #[test]
+    fn long_usernames_and_passwords_are_refused_before_anything_is_stored() {
+        let (_dir, d) = district();
+        sup(&d);
+        let huge = "u".repeat(5 << 20);
+        let r = d.console_login(&huge, "x", "192.0.2.1", 1_000);
+        assert!(
+            matches!(r, Err(ConsoleError::BadRequest(ref m)) if m.contains("64")),
+            "{r:?}"
+        );
+        let r = d.console_login("sup", &"p".repeat(2000), "192.0.2.1", 1_000);
+        assert!(matches!(r, Err(ConsoleError::BadRequest(_))), "{r:?}");
+        let (failures, audit): (i64, i64) = d
+            .with_reader(|c| {
+                Ok((
+                    c.query_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))?,
+                    c.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("counts");
+        assert_eq!((failures, audit), (0, 0));
+    }
+
+    #[test]
+    fn one_address_is_locked_after_many_failures_across_usernames() {
+        let (_dir, d) = district();
+        sup(&d);
+        for i in 0..ADDRESS_LOCKOUT_FAILURES {
+            let r = d.console_login(&format!("guess{i}"), "x", "192.0.2.9", 1_000 + i);
+            assert!(matches!(r, Err(ConsoleError::BadCredentials)), "{i}: {r:?}");
+        }
+        // The right password from that address is refused; from another it works.
+        assert!(matches!(
+            d.console_login("sup", "correct horse", "192.0.2.9", 2_000),
+            Err(ConsoleError::Locked { .. })
+        ));
+        assert!(d
+            .console_login("sup", "correct horse", "192.0.2.10", 2_000)
+            .is_ok());
+    }
+
+    /// 40 parallel logins, 39 wrong and 1 right: at most five passwords are verified
+    /// (the lockout's allowance), the rest are refused as locked before verification.
+    #[test]
+    fn parallel_guesses_cannot_outrun_the_lockout() {
+        let (_dir, d) = district();
+        sup(&d);
+        let d = std::sync::Arc::new(d);
+        let right_at = 23;
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    let pw = if i == right_at {
+                        "correct horse"
+                    } else {
+                        "wrong"
+                    };
+                    d.console_login("sup", pw, "192.0.2.1", 5_000)
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect();
+        let verified = results
+            .iter()
+            .filter(|r| !matches!(r, Err(ConsoleError::Locked { .. })))
+            .count();
+        assert!(
+            verified as i64 <= LOCKOUT_FAILURES,
+            "{verified} passwords were verified: {results:?}"
+        );
     }
 }

@@ -104,6 +104,17 @@ impl SqliteDistrict {
         if u.display_name.trim().is_empty() {
             return bad("the display name must not be empty".into());
         }
+        // Names are shown on every console page and stored in the audit log.
+        if username.chars().count() > super::console::MAX_USERNAME_CHARS
+            || u.display_name.trim().chars().count() > 100
+        {
+            return bad(format!(
+                "用户名最多{}个字、姓名最多100个字 / a username has at most {} characters and a \
+                 display name at most 100",
+                super::console::MAX_USERNAME_CHARS,
+                super::console::MAX_USERNAME_CHARS
+            ));
+        }
         let tree = self.area_tree()?.unwrap_or_default();
         for g in &u.grids {
             if tree.grid(g).is_none() {
@@ -121,6 +132,12 @@ impl SqliteDistrict {
         let phc = match &u.password {
             Some(p) if p.chars().count() < 8 => {
                 return bad("a password needs at least 8 characters".into())
+            }
+            Some(p) if p.len() > super::console::MAX_PASSWORD_BYTES => {
+                return bad(format!(
+                    "a password has at most {} bytes",
+                    super::console::MAX_PASSWORD_BYTES
+                ))
             }
             Some(p) if u.role == "worker" => {
                 let _ = p;
