@@ -130,7 +130,9 @@ pub fn parse_community_code(s: &str) -> Result<AreaCode, FieldError> {
 
 /// Parse a 15-digit grid code (community code + 3-digit grid number 001..=999).
 pub fn parse_grid_code(s: &str) -> Result<(AreaCode, i64), FieldError> {
-    let bad = || FieldError::new("code", ErrorCode::BadCode, "网格编码应为15位数字");
+    let bad = || {
+        FieldError::new("code", ErrorCode::BadCode, "网格编码应为15位数字（社区代码+3位网格编号） / a grid code is 15 digits (community code + 3-digit grid number)")
+    };
     if s.len() != 15 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
@@ -147,14 +149,14 @@ fn parse_code_at(path: &str, s: &str) -> Result<AreaCode, FieldError> {
         return Err(FieldError::new(
             path,
             ErrorCode::Required,
-            "区划代码不能为空",
+            "区划代码不能为空 / the area code must not be empty",
         ));
     }
     if s.len() != 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FieldError::new(
             path,
             ErrorCode::BadCode,
-            format!("区划代码应为12位数字: {s}"),
+            format!("区划代码应为12位数字，而不是“{s}” / an area code is 12 digits, not {s:?}"),
         ));
     }
     let parts = [&s[..2], &s[2..4], &s[4..6], &s[6..9], &s[9..12]];
@@ -163,7 +165,9 @@ fn parse_code_at(path: &str, s: &str) -> Result<AreaCode, FieldError> {
         return Err(FieldError::new(
             path,
             ErrorCode::BadCode,
-            format!("省级代码不能为00: {s}"),
+            format!(
+                "区划代码 {s} 的省级代码不能为00 / area code {s}: the province part must not be 00"
+            ),
         ));
     }
     // Once a part is zero, every later part must be zero too.
@@ -175,7 +179,7 @@ fn parse_code_at(path: &str, s: &str) -> Result<AreaCode, FieldError> {
             return Err(FieldError::new(
                 path,
                 ErrorCode::BadCode,
-                format!("区划代码层级不连续: {s}"),
+                format!("区划代码 {s} 层级不连续（上级为0的部分之后不能再有非0部分） / area code {s} skips a level (a non-zero part after a zero part)"),
             ));
         }
     }
@@ -189,17 +193,17 @@ pub(super) fn parse_level_at(
 ) -> Result<AreaCode, FieldError> {
     let code = parse_code_at(path, s)?;
     if code.level() != level {
-        let want = match level {
-            AreaLevel::Province => "省级",
-            AreaLevel::City => "市级",
-            AreaLevel::County => "区县级",
-            AreaLevel::Street => "街道级",
-            AreaLevel::Community => "社区级",
+        let (zh, en, shape) = match level {
+            AreaLevel::Province => ("省级", "province", "后10位为0"),
+            AreaLevel::City => ("市级", "city", "后8位为0"),
+            AreaLevel::County => ("区县级", "county (district)", "后6位为0"),
+            AreaLevel::Street => ("街道级", "street", "第7-9位非0、后3位为0"),
+            AreaLevel::Community => ("社区级", "community", "后3位非0"),
         };
         return Err(FieldError::new(
             path,
             ErrorCode::BadCode,
-            format!("不是{want}区划代码: {s}"),
+            format!("{s} 不是{zh}区划代码（{shape}） / {s} is not a {en}-level area code"),
         ));
     }
     Ok(code)

@@ -1,6 +1,8 @@
 //! Buildings from a spreadsheet (楼栋清单): one row per building with its community, grid,
 //! number, name and size. A row naming an existing building (by number or name in its
-//! community) updates its name and size; any other row adds a building. All rows are
+//! community) updates its name and size, and a blank size cell keeps the building's
+//! value; any other row adds a building, which needs all three sizes (1..=999): a blank
+//! one is reported against its column rather than guessed. All rows are
 //! checked first; the caller applies the edits only when there is no problem.
 
 use super::{AreaEdit, AreaTree, Building};
@@ -41,6 +43,37 @@ fn recognise(header: &str) -> Option<Col> {
         "每层户数" | "RoomsPerFloor" | "rooms_per_floor" => Col::Rooms,
         _ => return None,
     })
+}
+
+const SIZES: [Col; 3] = [Col::Units, Col::Floors, Col::Rooms];
+
+fn size_label(k: Col) -> (&'static str, &'static str) {
+    match k {
+        Col::Units => ("单元数", "units"),
+        Col::Floors => ("层数", "floors"),
+        _ => ("每层户数", "rooms per floor"),
+    }
+}
+
+/// The sheet column a field of the tree's check comes from.
+fn column_of(path: &str) -> Col {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "units" => Col::Units,
+        "floors" => Col::Floors,
+        "rooms_per_floor" => Col::Rooms,
+        "number" => Col::Number,
+        "grid_id" => Col::Grid,
+        "community_code" => Col::Community,
+        _ => Col::Name,
+    }
+}
+
+/// A tree check's `中文 / English` message as its two languages.
+fn split_message(m: &str) -> (String, String) {
+    match m.split_once(" / ") {
+        Some((zh, en)) => (zh.trim().to_string(), en.trim().to_string()),
+        None => (m.to_string(), m.to_string()),
+    }
 }
 
 /// The edits a buildings sheet asks for, or every problem it has. `new_id` makes the id
@@ -136,29 +169,6 @@ pub fn plan_buildings(
         };
         let name = get(Col::Name).unwrap_or_default();
         let number_text = get(Col::Number).unwrap_or_default();
-        let mut size = [Col::Units, Col::Floors, Col::Rooms].map(|k| {
-            let t = get(k).unwrap_or_default();
-            if t.is_empty() {
-                Some(0)
-            } else {
-                t.parse::<i64>().ok().filter(|n| (0..=200).contains(n))
-            }
-        });
-        for (k, v) in [Col::Units, Col::Floors, Col::Rooms]
-            .iter()
-            .zip(size.iter_mut())
-        {
-            if v.is_none() {
-                bad(
-                    *k,
-                    "应为0到200之间的整数".into(),
-                    "expected a whole number from 0 to 200".into(),
-                );
-            }
-        }
-        let [Some(units), Some(floors), Some(rooms)] = size else {
-            continue;
-        };
         let existing = next
             .buildings
             .iter()
@@ -168,6 +178,55 @@ pub fn plan_buildings(
                         || (number_text.is_empty() && b.name == name))
             })
             .cloned();
+        // Sizes: a blank cell keeps an existing building's value; a new building needs
+        // all three (a guessed size would give the grid wrong room counts).
+        let mut sizes = [0i64; 3];
+        let mut sizes_ok = true;
+        for (i, k) in SIZES.iter().enumerate() {
+            let (zh, en) = size_label(*k);
+            let text = get(*k).unwrap_or_default().trim().to_string();
+            let kept = existing
+                .as_ref()
+                .map(|b| [b.units, b.floors, b.rooms_per_floor][i]);
+            let value = match (text.is_empty(), kept) {
+                (true, Some(v)) => Some(v),
+                (true, None) if find(*k).is_none() => {
+                    bad(
+                        *k,
+                        format!("缺少“{zh}”列：新楼栋需要{zh}"),
+                        format!("the {zh} ({en}) column is missing: a new building needs it"),
+                    );
+                    None
+                }
+                (true, None) => {
+                    bad(
+                        *k,
+                        format!("{zh}为空：新楼栋需填写1到999之间的整数"),
+                        format!("{en} is blank: a new building needs a whole number from 1 to 999"),
+                    );
+                    None
+                }
+                (false, _) => {
+                    let n = text.parse::<i64>().ok().filter(|n| (1..=999).contains(n));
+                    if n.is_none() {
+                        bad(
+                            *k,
+                            format!("{zh}应为1到999之间的整数，而不是“{text}”"),
+                            format!("{en} must be a whole number from 1 to 999, not {text:?}"),
+                        );
+                    }
+                    n
+                }
+            };
+            match value {
+                Some(v) => sizes[i] = v,
+                None => sizes_ok = false,
+            }
+        }
+        if !sizes_ok {
+            continue;
+        }
+        let [units, floors, rooms] = sizes;
         let building = match existing {
             Some(b) => Building {
                 name: if name.is_empty() {
@@ -180,38 +239,28 @@ pub fn plan_buildings(
                 rooms_per_floor: rooms,
                 ..b
             },
-            None => {
-                let number = if number_text.is_empty() {
-                    // The next free 5-digit number in the community.
-                    let max = next
-                        .buildings
-                        .iter()
-                        .filter(|b| b.community_code == community.code)
-                        .filter_map(|b| b.number.parse::<u32>().ok())
-                        .max()
-                        .unwrap_or(0);
-                    format!("{:05}", max + 1)
+            None => Building {
+                id: new_id(),
+                community_code: community.code.clone(),
+                grid_id: grid.id.clone(),
+                number: if number_text.is_empty() {
+                    next.next_building_number(&community.code)
                 } else {
                     number_text
-                };
-                Building {
-                    id: new_id(),
-                    community_code: community.code.clone(),
-                    grid_id: grid.id.clone(),
-                    number,
-                    name,
-                    units,
-                    floors,
-                    rooms_per_floor: rooms,
-                }
-            }
+                },
+                name,
+                units,
+                floors,
+                rooms_per_floor: rooms,
+            },
         };
         let edit = AreaEdit::Building(building);
         match next.apply(edit.clone()) {
             Ok(()) => edits.push(edit),
             Err(errors) => {
                 for e in errors.0 {
-                    bad(Col::Name, e.message.clone(), e.message);
+                    let (zh, en) = split_message(&e.message);
+                    bad(column_of(&e.path), zh, en);
                 }
             }
         }
@@ -304,6 +353,67 @@ mod tests {
                 (3, Some("B".into())),
                 (4, Some("D".into()))
             ]
+        );
+    }
+
+    /// A blank size: a new building's is reported against its own column, in both
+    /// languages; an existing building keeps its value. A tree check (a number that is
+    /// not 5 digits) is reported against the number column, not the name column.
+    #[test]
+    fn blank_sizes_and_tree_errors_name_their_column() {
+        let tree = generate(&DemoParams::single_grid(10, 3, 1_780_000_000_000)).area;
+        let c = &tree.communities[0];
+        let g = &tree.grids[0];
+        let existing = &tree.buildings[0];
+        let header = text(&[
+            "社区",
+            "网格",
+            "楼栋编号",
+            "楼栋名称",
+            "单元数",
+            "层数",
+            "每层户数",
+        ]);
+        let table = Table {
+            sheet: "楼栋".into(),
+            rows: vec![
+                header.clone(),
+                text(&[&c.name, &g.name, "", "新1栋", "", "18", " "]),
+                text(&[&c.name, &g.name, "", "新2栋", "2", "1000", "4"]),
+                text(&[&c.name, &g.name, &existing.number, "重号栋", "2", "6", "2"]),
+                text(&[&c.name, &g.name, "1234", "短号栋", "2", "6", "2"]),
+            ],
+        };
+        let problems = plan_buildings(&table, &tree, || "x".into()).unwrap_err();
+        let got: Vec<_> = problems
+            .iter()
+            .map(|p| (p.row, p.column.clone().unwrap_or_default()))
+            .collect();
+        let want = [(2, "E"), (2, "G"), (3, "F"), (5, "C")];
+        let want: Vec<_> = want.iter().map(|(r, c)| (*r, c.to_string())).collect();
+        assert_eq!(got, want, "{problems:?}");
+        for p in &problems {
+            assert!(!p.message_zh.is_ascii(), "{p:?}");
+            assert!(p.message_en.is_ascii(), "{p:?}");
+        }
+        assert!(problems[0].message_zh.contains("单元数为空"));
+        assert!(problems[2].message_en.contains("not \"1000\""));
+
+        // An existing building (by number): blank sizes keep its values.
+        let keep = Table {
+            sheet: "楼栋".into(),
+            rows: vec![
+                header,
+                text(&[&c.name, &g.name, &existing.number, "", "", "", "5"]),
+            ],
+        };
+        let edits = plan_buildings(&keep, &tree, || "x".into()).unwrap();
+        let AreaEdit::Building(b) = &edits[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (b.units, b.floors, b.rooms_per_floor, b.name.as_str()),
+            (existing.units, existing.floors, 5, existing.name.as_str())
         );
     }
 }

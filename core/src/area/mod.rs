@@ -50,12 +50,15 @@ pub struct Community {
 /// 网格: belongs to exactly one community.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grid {
-    /// UUID.
+    /// UUID; blank in a new grid's edit (the server makes one).
+    #[serde(default)]
     pub id: String,
     pub community_code: String,
-    /// 1..=999 within the community.
+    /// 1..=999 within the community; 0 in a new grid's edit means the next free number.
+    #[serde(default)]
     pub number: i64,
-    /// e.g. "第3网格".
+    /// e.g. "第3网格"; blank in an edit means 第N网格.
+    #[serde(default)]
     pub name: String,
 }
 
@@ -69,10 +72,13 @@ impl Grid {
 /// 楼栋.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Building {
+    /// Blank in a new building's edit (the server makes one).
+    #[serde(default)]
     pub id: String,
     pub community_code: String,
     pub grid_id: String,
-    /// 5 digits, unique within the community.
+    /// 5 digits, unique within the community; blank in an edit means the next free one.
+    #[serde(default)]
     pub number: String,
     /// As residents say it, e.g. "3栋".
     pub name: String,
@@ -166,7 +172,8 @@ impl AreaTree {
             .and_then(|g| self.community(&g.community_code))
     }
 
-    /// Every wrong field of the tree, or `Ok` when the tree is consistent.
+    /// Every wrong field of the tree, or `Ok` when the tree is consistent. Each message
+    /// is zh-CN first, then English (`中文 / English`), and names the field.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         use ErrorCode::{BadCode, Duplicate, NotFound, OutOfRange};
         let mut e = Errs(Vec::new());
@@ -175,47 +182,70 @@ impl AreaTree {
             &self.district.code,
             AreaLevel::County,
         ));
-        e.required("district.name", &self.district.name);
+        e.required(
+            "district.name",
+            &self.district.name,
+            "区县名称",
+            "district name",
+        );
 
         let mut streets = BTreeSet::new();
         for (i, s) in self.streets.iter().enumerate() {
             let path = format!("streets[{i}].code");
-            e.required(&format!("streets[{i}].name"), &s.name);
+            e.required(
+                &format!("streets[{i}].name"),
+                &s.name,
+                "街道名称",
+                "street name",
+            );
             let Some(code) = e.ok(parse_level_at(&path, &s.code, AreaLevel::Street)) else {
                 continue;
             };
-            if district.as_ref().is_some_and(|d| !code.is_within(d)) {
-                let msg = format!("街道 {} 不在区县 {} 内", s.code, self.district.code);
+            if let Some(d) = district.as_ref().filter(|d| !code.is_within(d)) {
+                let msg = format!(
+                    "街道代码 {} 应以区县的前6位 {} 开头 / street code {} must start with the district's 6 digits {}",
+                    s.code, d.county_prefix(), s.code, d.county_prefix()
+                );
                 e.add(&path, BadCode, msg);
             }
             if !streets.insert(s.code.as_str()) {
-                e.add(&path, Duplicate, format!("街道代码重复: {}", s.code));
+                let msg = format!("街道代码 {0} 重复 / street code {0} is used twice", s.code);
+                e.add(&path, Duplicate, msg);
             }
         }
 
         let mut communities = BTreeSet::new();
         for (i, c) in self.communities.iter().enumerate() {
             let path = format!("communities[{i}].code");
-            e.required(&format!("communities[{i}].name"), &c.name);
+            let name_path = format!("communities[{i}].name");
+            e.required(&name_path, &c.name, "社区名称", "community name");
             let code = e.ok(parse_level_at(&path, &c.code, AreaLevel::Community));
             let street_path = format!("communities[{i}].street_code");
-            if !e.required(&street_path, &c.street_code) {
+            if !e.required(&street_path, &c.street_code, "所属街道", "street") {
                 if !streets.contains(c.street_code.as_str()) {
-                    e.add(
-                        &street_path,
-                        NotFound,
-                        format!("街道不存在: {}", c.street_code),
+                    let msg = format!(
+                        "没有代码为 {0} 的街道 / no street with code {0}",
+                        c.street_code
                     );
+                    e.add(&street_path, NotFound, msg);
                 } else if code
                     .as_ref()
                     .is_some_and(|code| !c.street_code.starts_with(code.street_prefix()))
                 {
-                    let msg = format!("社区 {} 不在街道 {} 内", c.code, c.street_code);
+                    let prefix = c.street_code.get(..9).unwrap_or(&c.street_code);
+                    let msg = format!(
+                        "社区代码 {0} 应以街道的前9位 {1} 开头 / community code {0} must start with its street's 9 digits {1}",
+                        c.code, prefix
+                    );
                     e.add(&path, BadCode, msg);
                 }
             }
             if code.is_some() && !communities.insert(c.code.as_str()) {
-                e.add(&path, Duplicate, format!("社区代码重复: {}", c.code));
+                let msg = format!(
+                    "社区代码 {0} 重复 / community code {0} is used twice",
+                    c.code
+                );
+                e.add(&path, Duplicate, msg);
             }
         }
 
@@ -224,27 +254,39 @@ impl AreaTree {
         let mut grid_numbers = BTreeSet::new();
         for (i, g) in self.grids.iter().enumerate() {
             let p = |field: &str| format!("grids[{i}].{field}");
-            e.required(&p("name"), &g.name);
-            if !e.required(&p("id"), &g.id) {
+            e.required(&p("name"), &g.name, "网格名称", "grid name");
+            if !e.required(&p("id"), &g.id, "网格ID", "grid id") {
                 if grids.contains_key(g.id.as_str()) {
-                    e.add(p("id"), Duplicate, format!("网格ID重复: {}", g.id));
+                    let msg = format!("网格ID {0} 重复 / grid id {0} is used twice", g.id);
+                    e.add(p("id"), Duplicate, msg);
                 } else {
                     grids.insert(&g.id, &g.community_code);
                 }
             }
-            if !e.required(&p("community_code"), &g.community_code)
-                && !communities.contains(g.community_code.as_str())
+            if !e.required(
+                &p("community_code"),
+                &g.community_code,
+                "所属社区",
+                "community",
+            ) && !communities.contains(g.community_code.as_str())
             {
-                e.add(
-                    p("community_code"),
-                    NotFound,
-                    format!("社区不存在: {}", g.community_code),
+                let msg = format!(
+                    "没有代码为 {0} 的社区 / no community with code {0}",
+                    g.community_code
                 );
+                e.add(p("community_code"), NotFound, msg);
             }
             if !(1..=999).contains(&g.number) {
-                e.add(p("number"), OutOfRange, "网格编号应在1到999之间");
+                let msg = format!(
+                    "网格编号应在1到999之间，而不是 {0} / the grid number must be from 1 to 999, not {0}",
+                    g.number
+                );
+                e.add(p("number"), OutOfRange, msg);
             } else if !grid_numbers.insert((g.community_code.as_str(), g.number)) {
-                let msg = format!("社区 {} 内网格编号 {} 重复", g.community_code, g.number);
+                let msg = format!(
+                    "社区 {0} 内已有编号为 {1} 的网格 / community {0} already has grid number {1}",
+                    g.community_code, g.number
+                );
                 e.add(p("number"), Duplicate, msg);
             }
         }
@@ -253,39 +295,63 @@ impl AreaTree {
         let mut building_numbers = BTreeSet::new();
         for (i, b) in self.buildings.iter().enumerate() {
             let p = |field: &str| format!("buildings[{i}].{field}");
-            e.required(&p("name"), &b.name);
-            if !e.required(&p("id"), &b.id) && !building_ids.insert(b.id.as_str()) {
-                e.add(p("id"), Duplicate, format!("楼栋ID重复: {}", b.id));
+            e.required(&p("name"), &b.name, "楼栋名称", "building name");
+            if !e.required(&p("id"), &b.id, "楼栋ID", "building id")
+                && !building_ids.insert(b.id.as_str())
+            {
+                let msg = format!("楼栋ID {0} 重复 / building id {0} is used twice", b.id);
+                e.add(p("id"), Duplicate, msg);
             }
             if !communities.contains(b.community_code.as_str()) {
-                e.add(
-                    p("community_code"),
-                    NotFound,
-                    format!("社区不存在: {}", b.community_code),
+                let msg = format!(
+                    "没有代码为 {0} 的社区 / no community with code {0}",
+                    b.community_code
                 );
+                e.add(p("community_code"), NotFound, msg);
             }
             match grids.get(b.grid_id.as_str()) {
-                None => e.add(p("grid_id"), NotFound, format!("网格不存在: {}", b.grid_id)),
+                None => {
+                    let msg = format!("没有ID为 {0} 的网格 / no grid with id {0}", b.grid_id);
+                    e.add(p("grid_id"), NotFound, msg)
+                }
                 Some(c) if *c != b.community_code => {
-                    let msg = format!("网格 {} 不属于社区 {}", b.grid_id, b.community_code);
+                    let msg = format!(
+                        "网格 {0} 不属于社区 {1} / grid {0} is not in community {1}",
+                        b.grid_id, b.community_code
+                    );
                     e.add(p("grid_id"), NotFound, msg)
                 }
                 Some(_) => {}
             }
             if b.number.len() != 5 || !b.number.bytes().all(|c| c.is_ascii_digit()) {
-                e.add(p("number"), BadCode, "楼栋编号应为5位数字");
+                let msg = format!(
+                    "楼栋编号应为5位数字，而不是“{0}” / the building number must be 5 digits, not {0:?}",
+                    b.number
+                );
+                e.add(p("number"), BadCode, msg);
             } else if !building_numbers.insert((b.community_code.as_str(), b.number.as_str())) {
-                let msg = format!("社区 {} 内楼栋编号 {} 重复", b.community_code, b.number);
+                let msg = format!(
+                    "社区 {0} 内已有编号为 {1} 的楼栋 / community {0} already has building number {1}",
+                    b.community_code, b.number
+                );
                 e.add(p("number"), Duplicate, msg);
             }
             let sizes = [
-                ("units", b.units),
-                ("floors", b.floors),
-                ("rooms_per_floor", b.rooms_per_floor),
+                ("units", "单元数", "units", b.units),
+                ("floors", "层数", "floors", b.floors),
+                (
+                    "rooms_per_floor",
+                    "每层户数",
+                    "rooms per floor",
+                    b.rooms_per_floor,
+                ),
             ];
-            for (field, v) in sizes {
+            for (field, zh, en, v) in sizes {
                 if !(1..=999).contains(&v) {
-                    e.add(p(field), OutOfRange, "应在1到999之间");
+                    let msg = format!(
+                        "{zh}应在1到999之间，而不是 {v} / {en} must be from 1 to 999, not {v}"
+                    );
+                    e.add(p(field), OutOfRange, msg);
                 }
             }
         }
@@ -309,11 +375,12 @@ impl Errs {
         r.map_err(|e| self.0.push(e)).ok()
     }
 
-    /// Records a Required error and returns true when `value` is blank.
-    fn required(&mut self, path: &str, value: &str) -> bool {
+    /// Records a Required error naming the field and returns true when `value` is blank.
+    fn required(&mut self, path: &str, value: &str, zh: &str, en: &str) -> bool {
         let blank = value.trim().is_empty();
         if blank {
-            self.add(path, ErrorCode::Required, "不能为空");
+            let msg = format!("{zh}不能为空 / the {en} must not be empty");
+            self.add(path, ErrorCode::Required, msg);
         }
         blank
     }
