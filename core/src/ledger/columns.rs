@@ -78,7 +78,55 @@ pub const LEDGER_COLUMNS: &[LedgerColumn] = &[
     LedgerColumn::Latitude,
 ];
 
+/// Every column an import can be told a column holds: the console's mapping choices and
+/// `gridwalk-server import --map`.
+pub const IMPORT_COLUMNS: &[LedgerColumn] = &[
+    LedgerColumn::HouseholdId,
+    LedgerColumn::Community,
+    LedgerColumn::Grid,
+    LedgerColumn::Estate,
+    LedgerColumn::Building,
+    LedgerColumn::Unit,
+    LedgerColumn::Floor,
+    LedgerColumn::Room,
+    LedgerColumn::FullAddress,
+    LedgerColumn::HouseholdType,
+    LedgerColumn::HousingUse,
+    LedgerColumn::HouseholdPhone,
+    LedgerColumn::HouseholdNotes,
+    LedgerColumn::Name,
+    LedgerColumn::Sex,
+    LedgerColumn::BirthDate,
+    LedgerColumn::IdNumber,
+    LedgerColumn::Phone,
+    LedgerColumn::Relation,
+    LedgerColumn::PopulationType,
+    LedgerColumn::Status,
+    LedgerColumn::CareTags,
+    LedgerColumn::DisabilityCert,
+    LedgerColumn::Notes,
+    LedgerColumn::Longitude,
+    LedgerColumn::Latitude,
+];
+
 impl LedgerColumn {
+    /// The stable code (`household_type`, as serde writes it), the same the console's
+    /// mapping sends.
+    pub fn code(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// A column from its code (`care_tags`) or any header it is recognised by (关爱标签).
+    pub fn from_code(s: &str) -> Option<LedgerColumn> {
+        let t = s.trim();
+        (IMPORT_COLUMNS.iter().copied())
+            .find(|c| c.code() == t)
+            .or_else(|| LedgerColumn::recognise(t))
+    }
+
     /// The header an export writes (Chinese).
     pub fn zh(self) -> &'static str {
         self.names()[0]
@@ -209,14 +257,9 @@ impl LedgerColumn {
             return None;
         }
         let lower = cleaned.to_lowercase();
-        LEDGER_COLUMNS
-            .iter()
-            .chain([LedgerColumn::Estate, LedgerColumn::FullAddress].iter())
-            .copied()
-            .find(|c| {
-                c.names().contains(&cleaned.as_str())
-                    || c.en().replace(' ', "").to_lowercase() == lower
-            })
+        (IMPORT_COLUMNS.iter().copied()).find(|c| {
+            c.names().contains(&cleaned.as_str()) || c.en().replace(' ', "").to_lowercase() == lower
+        })
     }
 }
 
@@ -283,6 +326,20 @@ mod tests {
                 assert_eq!(LedgerColumn::recognise(w), Some(*field), "{w}");
             }
         }
+    }
+
+    #[test]
+    fn codes_as_the_console_sends_them() {
+        assert_eq!(LedgerColumn::HouseholdType.code(), "household_type");
+        for c in IMPORT_COLUMNS {
+            assert_eq!(LedgerColumn::from_code(&c.code()), Some(*c));
+        }
+        assert_eq!(
+            LedgerColumn::from_code("特殊人群"),
+            Some(LedgerColumn::CareTags)
+        );
+        assert_eq!(LedgerColumn::from_code("nonsense"), None);
+        assert!(LEDGER_COLUMNS.iter().all(|c| IMPORT_COLUMNS.contains(c)));
     }
 
     #[test]
