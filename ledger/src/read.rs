@@ -1,11 +1,12 @@
 //! Reading a ledger file into cells for the pure import (`gridwalk_core::ledger::import`).
 //!
-//! XLSX, XLSM, XLS and ODS through calamine (the first sheet with anything in it); CSV and
+//! XLSX, XLSM, XLS and ODS through calamine (every sheet with anything in it, merged cells
+//! applied: a merged range's value is on every cell it spans, as the eye reads it); CSV and
 //! TXT in UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), or else
 //! GBK/GB18030, which is what Excel on a Chinese Windows saves as "CSV".
 
 use crate::{LedgerError, Result};
-use calamine::{Data, Ods, Range, Reader, Xls, Xlsx};
+use calamine::{Data, Dimensions, Ods, Range, Reader, Xls, Xlsx};
 use gridwalk_core::ledger::{Cell, Table};
 use std::io::Cursor;
 
@@ -17,8 +18,17 @@ fn unreadable(msg: impl Into<String>) -> LedgerError {
     LedgerError::Unreadable(msg.into())
 }
 
-/// Reads a ledger file; the extension of `file_name` says how. Never panics.
+/// Reads the first non-empty sheet of a ledger file (see [`read_tables`]).
 pub fn read_table(bytes: &[u8], file_name: &str) -> Result<Table> {
+    read_tables(bytes, file_name)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| unreadable("every sheet of the file is empty"))
+}
+
+/// Reads every non-empty sheet of a ledger file (a CSV is one sheet named ""); the
+/// extension of `file_name` says how. Never panics.
+pub fn read_tables(bytes: &[u8], file_name: &str) -> Result<Vec<Table>> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(unreadable(format!(
             "the file is {:.1} MB; files over 50 MB are not accepted: split the ledger into several files",
@@ -34,10 +44,22 @@ pub fn read_table(bytes: &[u8], file_name: &str) -> Result<Table> {
         .unwrap_or_default();
     // calamine is large and reads untrusted bytes; a bug there must not take the server down.
     let read = || match extension.as_str() {
-        "xlsx" | "xlsm" => read_workbook::<Xlsx<_>>(bytes, "XLSX", zip_header(bytes)),
-        "ods" => read_workbook::<Ods<_>>(bytes, "ODS", zip_header(bytes)),
-        "xls" => read_workbook::<Xls<_>>(bytes, "XLS", bytes.starts_with(&OLE_HEADER)),
-        "csv" | "txt" => read_csv(bytes),
+        "xlsx" | "xlsm" => {
+            read_workbook::<Xlsx<_>>(bytes, "XLSX", zip_header(bytes), |book, name| {
+                book.worksheet_merge_cells(name)
+                    .and_then(std::result::Result::ok)
+                    .unwrap_or_default()
+            })
+        }
+        // calamine does not expose ODS merges.
+        "ods" => read_workbook::<Ods<_>>(bytes, "ODS", zip_header(bytes), |_, _| Vec::new()),
+        "xls" => read_workbook::<Xls<_>>(
+            bytes,
+            "XLS",
+            bytes.starts_with(&OLE_HEADER),
+            |book, name| book.worksheet_merge_cells(name).unwrap_or_default(),
+        ),
+        "csv" | "txt" => read_csv(bytes).map(|t| vec![t]),
         "" => Err(unreadable(format!(
             "\"{file_name}\" has no extension: save the ledger as .xlsx, .xls, .ods or .csv"
         ))),
@@ -58,7 +80,12 @@ fn zip_header(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
 }
 
-fn read_workbook<'b, R>(bytes: &'b [u8], kind: &str, header_ok: bool) -> Result<Table>
+fn read_workbook<'b, R>(
+    bytes: &'b [u8],
+    kind: &str,
+    header_ok: bool,
+    merges: impl Fn(&mut R, &str) -> Vec<Dimensions>,
+) -> Result<Vec<Table>>
 where
     R: Reader<Cursor<&'b [u8]>>,
     R::Error: std::fmt::Display,
@@ -80,20 +107,49 @@ where
     }
     let mut workbook: R = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| unreadable(format!("not a readable {kind} file: {e}")))?;
+    let mut tables = Vec::new();
     for name in workbook.sheet_names() {
         let range = workbook
             .worksheet_range(&name)
             .map_err(|e| unreadable(format!("{kind} sheet \"{name}\" cannot be read: {e}")))?;
         if range.used_cells().next().is_some() {
-            return Ok(Table {
-                rows: rows_of(&range),
-                sheet: name,
-            });
+            let mut rows = rows_of(&range);
+            apply_merges(&mut rows, &merges(&mut workbook, &name));
+            tables.push(Table { rows, sheet: name });
         }
     }
-    Err(unreadable(format!(
-        "every sheet of the {kind} file is empty"
-    )))
+    if tables.is_empty() {
+        return Err(unreadable(format!(
+            "every sheet of the {kind} file is empty"
+        )));
+    }
+    Ok(tables)
+}
+
+/// A merged range's value (in its top-left cell) copied to every cell it spans: an
+/// address merged down a household's rows belongs to each member. Ranges are clipped to
+/// the used cells, so a merge over a whole column costs nothing.
+fn apply_merges(rows: &mut [Vec<Cell>], merges: &[Dimensions]) {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    for m in merges {
+        let (top, left) = (m.start.0 as usize, m.start.1 as usize);
+        let value = match rows.get(top).and_then(|r| r.get(left)) {
+            Some(v) if !v.is_blank() => v.clone(),
+            _ => continue,
+        };
+        let bottom = (m.end.0 as usize).min(rows.len().saturating_sub(1));
+        let right = (m.end.1 as usize).min(width.saturating_sub(1));
+        for row in rows.iter_mut().take(bottom + 1).skip(top) {
+            if row.len() <= right {
+                row.resize(right + 1, Cell::Empty);
+            }
+            for cell in row.iter_mut().take(right + 1).skip(left) {
+                if cell.is_blank() {
+                    *cell = value.clone();
+                }
+            }
+        }
+    }
 }
 
 /// Rows from row 1 and column A, so indexes match what Excel shows even when the used
@@ -229,19 +285,28 @@ fn read_csv(bytes: &[u8]) -> Result<Table> {
                 .unwrap_or_else(|| "CSV".into());
             unreadable(format!("{at}: {e}"))
         })?;
-        // The csv reader skips blank lines; put each record on its own line so row
-        // numbers match what the admin sees (a quoted field may span lines).
-        let line = record.position().map_or(rows.len() + 1, |p| {
-            // The position is where the reader was, before the blank lines it skipped.
-            let mut start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
-            while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+        // A spreadsheet shows each record on one row, however many line breaks its cells
+        // hold, and a blank line as an empty row. The csv reader skips blank lines: count
+        // them between the end of the previous record and the start of this one.
+        if let Some(p) = record.position() {
+            let bytes = text.as_bytes();
+            let from = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let mut start = from;
+            while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
                 start += 1;
             }
-            let before = text.as_bytes().get(..start).unwrap_or_default();
-            before.iter().filter(|b| **b == b'\n').count() + 1
-        });
-        while rows.len() + 1 < line {
-            rows.push(Vec::new());
+            let breaks = bytes[from..start].iter().filter(|b| **b == b'\n').count();
+            // Unless this is the first record, one of those breaks ends the previous one
+            // (the reader may stop before or after it).
+            let ended = from == 0 || bytes.get(from - 1) == Some(&b'\n');
+            let blank = if rows.is_empty() || ended {
+                breaks
+            } else {
+                breaks.saturating_sub(1)
+            };
+            rows.extend((0..blank).map(|_| Vec::new()));
         }
         rows.push(record.iter().map(|s| Cell::Text(s.to_string())).collect());
     }
@@ -289,6 +354,93 @@ mod tests {
         let t = read_table("title\n\n姓名,性别\n\n张三,男\n".as_bytes(), "a.csv").unwrap();
         assert_eq!(t.rows.len(), 5);
         assert_eq!(t.rows[4][0], Cell::Text("张三".into()));
+    }
+
+    /// A record with line breaks inside a cell is one spreadsheet row, not several.
+    #[test]
+    fn rows_are_records_as_a_spreadsheet_shows_them() {
+        for nl in ["\n", "\r\n"] {
+            let csv = [
+                "t",
+                "",
+                "姓名,备注",
+                "张三,\"a",
+                "b",
+                "c\"",
+                "",
+                "",
+                "李四,x",
+                "王五,\"",
+                "\"",
+                "赵六,",
+            ]
+            .join(nl);
+            let t = read_table(csv.as_bytes(), "a.csv").unwrap();
+            let names: Vec<(usize, String)> = (t.rows.iter().enumerate())
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(i, r)| (i + 1, r[0].display()))
+                .collect();
+            let want = [
+                (1, "t"),
+                (3, "姓名"),
+                (4, "张三"),
+                (7, "李四"),
+                (8, "王五"),
+                (9, "赵六"),
+            ];
+            let want: Vec<(usize, String)> =
+                want.iter().map(|(i, s)| (*i, s.to_string())).collect();
+            assert_eq!(names, want, "{nl:?}");
+            assert_eq!(t.rows[3][1].display(), ["a", "b", "c"].join(nl));
+        }
+    }
+
+    #[test]
+    fn merged_cells_are_on_every_cell_they_span_and_every_sheet_is_read() {
+        use rust_xlsxwriter::{Format, Workbook};
+        let plain = Format::new();
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet().set_name("1栋").unwrap();
+        sheet
+            .merge_range(0, 0, 0, 3, "幸福社区台账", &plain)
+            .unwrap();
+        for (c, h) in ["楼栋", "房号", "姓名", "关系"].iter().enumerate() {
+            sheet.write_string(1, c as u16, *h).unwrap();
+        }
+        sheet.merge_range(2, 0, 4, 0, "1栋", &plain).unwrap();
+        sheet.merge_range(2, 1, 4, 1, "302", &plain).unwrap();
+        for (r, (name, rel)) in [("张三", "户主"), ("李四", "妻"), ("张五", "子")]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(2 + r as u32, 2, *name).unwrap();
+            sheet.write_string(2 + r as u32, 3, *rel).unwrap();
+        }
+        book.add_worksheet().set_name("空").unwrap();
+        let other = book.add_worksheet().set_name("流动").unwrap();
+        other.write_string(0, 0, "姓名").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let tables = read_tables(&bytes, "a.xlsx").unwrap();
+        let sheets: Vec<&str> = tables.iter().map(|t| t.sheet.as_str()).collect();
+        assert_eq!(sheets, ["1栋", "流动"]);
+        let t = &tables[0];
+        assert_eq!(texts(t)[0], vec!["幸福社区台账"; 4]);
+        for r in 2..=4 {
+            assert_eq!(t.rows[r][0].display(), "1栋", "row {r}");
+            assert_eq!(t.rows[r][1].display(), "302", "row {r}");
+        }
+        assert_eq!(t.rows[4][2].display(), "张五");
+        assert_eq!(read_table(&bytes, "a.xlsx").unwrap().sheet, "1栋");
+    }
+
+    #[test]
+    fn merges_are_clipped_to_the_used_cells() {
+        let mut rows = vec![vec![Cell::Text("a".into()), Cell::Empty], vec![Cell::Empty]];
+        let whole_column = Dimensions::new((0, 0), (1_048_575, 16_383));
+        apply_merges(&mut rows, &[whole_column, Dimensions::new((5, 5), (9, 9))]);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.len() == 2));
+        assert!(rows.iter().flatten().all(|c| c.display() == "a"));
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn check_plan(plan: &ImportPlan) {
     assert_eq!(child.id_number.as_deref(), Some("430203201506011024"));
     assert_eq!(
         (child.sex.clone(), child.relation.clone()),
-        (Sex::Female, Relation::Child)
+        (Sex::Female, Relation::Daughter)
     );
     assert_eq!(child.birth_date.as_deref(), Some("2015-06-01"));
     assert_eq!(

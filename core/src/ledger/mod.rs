@@ -8,9 +8,10 @@ pub mod import;
 pub mod row;
 
 pub use cell::{column_letter, Cell, Table};
-pub use columns::{LedgerColumn, LEDGER_COLUMNS};
+pub use columns::{LedgerColumn, IMPORT_COLUMNS, LEDGER_COLUMNS};
 pub use import::{
-    id_numbers_in, plan_import, ColumnInfo, ColumnMapping, ImportContext, ImportPlan,
-    PlannedHousehold, PreviewRow, ProblemCode, RowProblem,
+    id_numbers_in, id_numbers_in_sheets, plan_import, plan_import_sheets, ColumnInfo,
+    ColumnMapping, HeldBack, ImportContext, ImportPlan, PlannedHousehold, PreviewRow, ProblemCode,
+    RowProblem, SkipReason, SkippedRow,
 };
 pub use row::LedgerRow;

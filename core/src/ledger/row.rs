@@ -74,6 +74,13 @@ pub fn relation_zh(r: &Relation) -> &'static str {
         Relation::Sibling => "兄弟姐妹",
         Relation::Tenant => "租户",
         Relation::Other => "其他",
+        Relation::Son => "子",
+        Relation::Daughter => "女",
+        Relation::DaughterInLaw => "儿媳",
+        Relation::SonInLaw => "女婿",
+        Relation::ParentInLaw => "公婆/岳父母",
+        Relation::Grandparent => "祖父母",
+        Relation::Nanny => "保姆",
     }
 }
 

@@ -36,17 +36,20 @@ pub enum Sex {
     Female,
 }
 
+/// Relation to the head of household, after the national code table (GB/T 4761 家庭关系
+/// 代码): its groups, plus the in-laws, nanny and tenant that community ledgers list.
+/// Serde names are stable: documents store them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
 pub enum Relation {
     /// 户主
     Head,
     /// 配偶
     Spouse,
-    /// 子女
+    /// 子女 (son or daughter not said)
     Child,
     /// 父母
     Parent,
-    /// 孙辈
+    /// 孙子女、外孙子女
     Grandchild,
     /// 兄弟姐妹
     Sibling,
@@ -54,6 +57,20 @@ pub enum Relation {
     Tenant,
     /// 其他
     Other,
+    /// 子
+    Son,
+    /// 女
+    Daughter,
+    /// 儿媳
+    DaughterInLaw,
+    /// 女婿
+    SonInLaw,
+    /// 公婆、岳父母
+    ParentInLaw,
+    /// 祖父母、外祖父母
+    Grandparent,
+    /// 保姆
+    Nanny,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]

@@ -47,7 +47,14 @@ mirror_enum!(Relation {
     Grandchild,
     Sibling,
     Tenant,
-    Other
+    Other,
+    Son,
+    Daughter,
+    DaughterInLaw,
+    SonInLaw,
+    ParentInLaw,
+    Grandparent,
+    Nanny
 });
 mirror_enum!(PopulationType {
     Registered,

@@ -48,7 +48,7 @@ export default {
     HousingUse: { SelfOccupied: 'Self-occupied', Rented: 'Rented', Vacant: 'Vacant', Other: 'Other' },
     HouseholdType: { Registered: 'Registered', Migrant: 'Migrant', RegisteredAbsent: 'Registered, absent' },
     Sex: { Male: 'Male', Female: 'Female' },
-    Relation: { Head: 'Head', Spouse: 'Spouse', Child: 'Child', Parent: 'Parent', Grandchild: 'Grandchild', Sibling: 'Sibling', Tenant: 'Tenant', Other: 'Other' },
+    Relation: { Head: 'Head', Spouse: 'Spouse', Child: 'Child', Parent: 'Parent', Grandchild: 'Grandchild', Sibling: 'Sibling', Tenant: 'Tenant', Other: 'Other', Son: 'Son', Daughter: 'Daughter', DaughterInLaw: 'Daughter-in-law', SonInLaw: 'Son-in-law', ParentInLaw: 'Parent-in-law', Grandparent: 'Grandparent', Nanny: 'Nanny' },
     PopulationType: { Registered: 'Registered', Migrant: 'Migrant', Foreign: 'Foreign' },
     PersonStatus: { Living: 'Living here', MovedOut: 'Moved out', Deceased: 'Deceased' },
     VisitMode: { InPerson: 'In person', Phone: 'Phone', Messaging: 'Messaging', OnBehalf: 'On their behalf' },

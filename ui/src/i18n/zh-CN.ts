@@ -48,7 +48,7 @@ export default {
     HousingUse: { SelfOccupied: '自住', Rented: '出租', Vacant: '空置', Other: '其他' },
     HouseholdType: { Registered: '户籍', Migrant: '流动', RegisteredAbsent: '空挂' },
     Sex: { Male: '男', Female: '女' },
-    Relation: { Head: '户主', Spouse: '配偶', Child: '子女', Parent: '父母', Grandchild: '孙辈', Sibling: '兄弟姐妹', Tenant: '租户', Other: '其他' },
+    Relation: { Head: '户主', Spouse: '配偶', Child: '子女', Parent: '父母', Grandchild: '孙辈', Sibling: '兄弟姐妹', Tenant: '租户', Other: '其他', Son: '子', Daughter: '女', DaughterInLaw: '儿媳', SonInLaw: '女婿', ParentInLaw: '公婆/岳父母', Grandparent: '祖父母', Nanny: '保姆' },
     PopulationType: { Registered: '户籍人口', Migrant: '流动人口', Foreign: '境外人员' },
     PersonStatus: { Living: '在住', MovedOut: '已迁出', Deceased: '已去世' },
     VisitMode: { InPerson: '入户', Phone: '电话', Messaging: '微信', OnBehalf: '代办' },

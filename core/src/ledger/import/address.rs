@@ -132,8 +132,148 @@ pub fn find_building<'t>(
     Err(BuildingMiss::NotFound)
 }
 
+/// 一 … 十 as digits, for 二单元 and 三栋.
+fn chinese_digits(s: &str) -> String {
+    const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    match s {
+        "十" => return "10".into(),
+        _ => {}
+    }
+    s.chars()
+        .map(|c| match DIGITS.iter().position(|d| *d == c) {
+            Some(i) => char::from(b'0' + i as u8),
+            None => c,
+        })
+        .collect()
+}
+
+/// A unit as written (`2`, `2单元`, `二单元`, `02`) as the number alone.
+pub fn unit_text(s: &str) -> String {
+    let s = s.strip_suffix("单元").unwrap_or(s).trim();
+    let s = chinese_digits(s);
+    match s.trim_start_matches('0') {
+        "" => s,
+        rest if rest.chars().all(|c| c.is_ascii_digit()) => rest.to_string(),
+        _ => s,
+    }
+}
+
+/// A room as written, with the floor its notation says: `302`, `0302`, `302室` → 302 on
+/// floor 3; `3-2`, `3楼2号`, `3F-2` (floor, then door) → 302 on floor 3 too, so the same flat
+/// written two ways is one household. Other shapes are kept as written, floor unknown
+/// (`2-501` still says floor 5, see the row's floor rule).
+pub fn room_and_floor(s: &str) -> (String, Option<i64>) {
+    let t = s
+        .strip_suffix('室')
+        .or_else(|| s.strip_suffix("号房"))
+        .or_else(|| s.strip_suffix('号'))
+        .unwrap_or(s);
+    let digits = |x: &str| !x.is_empty() && x.len() <= 2 && x.chars().all(|c| c.is_ascii_digit());
+    let split = t
+        .split_once('楼')
+        .or_else(|| t.split_once(['F', 'f']))
+        .map(|(a, b)| (a, b.trim_start_matches('-')))
+        .or_else(|| t.split_once('-'));
+    if let Some((floor, door)) = split {
+        if digits(floor) && digits(door) {
+            let (f, d) = (
+                floor.parse::<i64>().unwrap_or(0),
+                door.parse::<i64>().unwrap_or(0),
+            );
+            if f > 0 {
+                return (format!("{f}{d:02}"), Some(f));
+            }
+        }
+    }
+    if (3..=4).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit()) {
+        let n = t.parse::<i64>().unwrap_or(0);
+        if n >= 100 {
+            return (n.to_string(), Some(n / 100));
+        }
+    }
+    (t.to_string(), None)
+}
+
+/// A whole address in one cell, as (estate, building, unit, room): `阳光小区3栋2单元302室`,
+/// `阳光小区3栋2单元3-2`, `阳光小区3-2-302`. `None` when it is not of such a shape.
+pub fn split_full_address(s: &str) -> Option<(String, String, String, String)> {
+    let s = chinese_digits(s);
+    let trailing_digits = |x: &str| {
+        let n = x.chars().rev().take_while(char::is_ascii_digit).count();
+        x.len() - n
+    };
+    let (before, room) = match s.split_once("单元") {
+        Some((b, r)) => (b.to_string(), r.to_string()),
+        None => {
+            // "…3-2-302": building, unit and room joined by dashes.
+            let mut parts = s.rsplitn(3, '-');
+            let (room, unit, rest) = (parts.next()?, parts.next()?, parts.next()?);
+            let cut = trailing_digits(rest);
+            let (estate, building) = rest.split_at(cut);
+            let ok = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit());
+            if !(ok(building) && ok(unit) && !room.is_empty()) {
+                return None;
+            }
+            return Some((
+                estate.to_string(),
+                building.to_string(),
+                unit.to_string(),
+                room.to_string(),
+            ));
+        }
+    };
+    let cut = trailing_digits(&before);
+    let (rest, unit) = before.split_at(cut);
+    let marker = ["号楼", "栋", "幢", "座", "号"]
+        .iter()
+        .find(|m| rest.ends_with(*m))?;
+    let body = &rest[..rest.len() - marker.len()];
+    let cut = trailing_digits(body);
+    let (estate, number) = body.split_at(cut);
+    if number.is_empty() || unit.is_empty() || room.is_empty() {
+        return None;
+    }
+    Some((
+        estate.to_string(),
+        format!("{number}{marker}"),
+        unit.to_string(),
+        room,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rooms_units_and_full_addresses() {
+        for s in [
+            "302", "0302", "302室", "3-2", "3楼2号", "3F-2", "3f2", "3-02",
+        ] {
+            assert_eq!(room_and_floor(s), ("302".to_string(), Some(3)), "{s}");
+        }
+        assert_eq!(room_and_floor("12-10"), ("1210".to_string(), Some(12)));
+        assert_eq!(room_and_floor("2-501"), ("2-501".to_string(), None));
+        assert_eq!(room_and_floor("A座"), ("A座".to_string(), None));
+        for s in ["2", "2单元", "二单元", "02"] {
+            assert_eq!(unit_text(s), "2", "{s}");
+        }
+        let want = |e: &str, b: &str, u: &str, r: &str| {
+            Some((e.to_string(), b.to_string(), u.to_string(), r.to_string()))
+        };
+        assert_eq!(
+            split_full_address("阳光小区3栋2单元302室"),
+            want("阳光小区", "3栋", "2", "302室")
+        );
+        assert_eq!(
+            split_full_address("阳光小区三栋二单元3-2"),
+            want("阳光小区", "3栋", "2", "3-2")
+        );
+        assert_eq!(
+            split_full_address("阳光小区3-2-302"),
+            want("阳光小区", "3", "2", "302")
+        );
+        assert_eq!(split_full_address("阳光小区"), None);
+    }
+
     use super::*;
     use crate::area::Grid;
 

@@ -1,5 +1,7 @@
 //! Dates as ledgers write them: 1950-03-02, 1950.3.2, 1950/3/2, 1950年3月2日, 19500302,
-//! or an Excel date serial.
+//! or an Excel date serial (a number cell, or 5 digits of text in a CSV). A year and month
+//! alone (1982.03, 1982-3, 198203, 1982年3月: a 出生年月 column) is told apart, so the
+//! row can check it against the ID number without inventing a day.
 
 use super::normalize::compact;
 use crate::ledger::cell::Cell;
@@ -12,6 +14,8 @@ pub enum DateError {
     Unreadable,
     /// The shape is right but there is no such day (1950.13.2, 1900-02-29).
     NoSuchDay,
+    /// Only a year and a month (1..=12).
+    MonthOnly { year: i32, month: u32 },
 }
 
 /// The largest serial Excel accepts: 9999-12-31.
@@ -48,6 +52,28 @@ pub fn parse_date_cell(cell: &Cell) -> Result<NaiveDate, DateError> {
     }
 }
 
+/// "1982.03", "1982-3", "1982/03", "198203", "1982年3月": `Some(Err(MonthOnly))`, or
+/// `Some(Err(NoSuchDay))` for month 13; `None` when the text is not of that shape.
+fn year_month(text: &str) -> Option<Result<NaiveDate, DateError>> {
+    let text = text.strip_suffix('月').unwrap_or(text);
+    let (y, m) = if text.len() == 6 && text.chars().all(|c| c.is_ascii_digit()) {
+        (text.get(..4)?, text.get(4..)?)
+    } else {
+        let (y, m) = text.split_once(['-', '.', '/', '年'])?;
+        (y, m)
+    };
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if y.len() != 4 || !(1..=2).contains(&m.len()) || !digits(y) || !digits(m) {
+        return None;
+    }
+    let (year, month) = (y.parse::<i32>().ok()?, m.parse::<u32>().ok()?);
+    Some(if (1..=12).contains(&month) {
+        Err(DateError::MonthOnly { year, month })
+    } else {
+        Err(DateError::NoSuchDay)
+    })
+}
+
 /// A date written as text, in any of the shapes above.
 pub fn parse_date_text(s: &str) -> Result<NaiveDate, DateError> {
     let t = s.trim();
@@ -58,6 +84,15 @@ pub fn parse_date_text(s: &str) -> Result<NaiveDate, DateError> {
         .unwrap_or_default();
     let text = compact(date_part);
     let text = text.strip_suffix('日').unwrap_or(&text);
+    // A serial that was a number cell before the sheet was saved as CSV: 5 digits (1927 to
+    // 2173), maybe with ".0"; 4 digits would be a year.
+    let serial = text.strip_suffix(".0").unwrap_or(text);
+    if serial.len() == 5 && serial.chars().all(|c| c.is_ascii_digit()) {
+        return from_excel_serial(serial.parse::<f64>().unwrap_or(0.0));
+    }
+    if let Some(month_only) = year_month(text) {
+        return month_only;
+    }
     let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.chars().all(|c| c.is_ascii_digit());
     let (y, m, d) = if text.len() == 8 && text.chars().all(|c| c.is_ascii_digit()) {
         (&text[..4], &text[4..6], &text[6..])
@@ -117,7 +152,6 @@ mod tests {
         for s in [
             "",
             "1950",
-            "1950-03",
             "50-3-2",
             "1950-3/2",
             "1950年3月2号",
@@ -126,6 +160,35 @@ mod tests {
         ] {
             assert_eq!(parse_date_text(s), Err(DateError::Unreadable), "{s}");
         }
+    }
+
+    #[test]
+    fn month_only_and_serials_as_text() {
+        let march = Err(DateError::MonthOnly {
+            year: 1982,
+            month: 3,
+        });
+        for s in [
+            "1982.03",
+            "1982.3",
+            "1982-03",
+            "1982/3",
+            "198203",
+            "1982年3月",
+            "1982年03",
+        ] {
+            assert_eq!(parse_date_text(s), march, "{s}");
+        }
+        assert_eq!(parse_date_text("1982.13"), Err(DateError::NoSuchDay));
+        // 24797 is 1967-11-21 as Excel counts; text in a CSV or a number cell alike.
+        for s in ["24797", "24797.0", " 24797 "] {
+            assert_eq!(parse_date_text(s), Ok(day(1967, 11, 21)), "{s}");
+        }
+        assert_eq!(
+            parse_date_cell(&Cell::Number(24797.0)),
+            Ok(day(1967, 11, 21))
+        );
+        assert_eq!(parse_date_text("1982"), Err(DateError::Unreadable));
     }
 
     #[test]

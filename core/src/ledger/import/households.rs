@@ -238,6 +238,7 @@ fn household(
         }
     }
     Some(PlannedHousehold {
+        sheet: String::new(),
         rows: all_rows,
         valid: false,
         grid_id,

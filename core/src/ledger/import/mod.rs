@@ -20,10 +20,14 @@ mod households;
 pub mod normalize;
 mod person_row;
 mod problems;
+mod rows;
+mod sheets;
 pub mod words;
 
 pub use header::find_header_row;
 pub use problems::ProblemCode;
+pub use rows::{SkipReason, SkippedRow};
+pub use sheets::{id_numbers_in_sheets, plan_import_sheets};
 
 use super::cell::Table;
 use super::columns::LedgerColumn;
@@ -31,6 +35,7 @@ use crate::area::AreaTree;
 use crate::model::Household;
 use crate::privacy::{mask_birth_date, mask_free_text, mask_id_number, mask_phone};
 use chrono::NaiveDate;
+use normalize::mask_personal;
 use problems::Problems;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -74,6 +79,9 @@ pub struct PreviewRow {
 /// One thing wrong, where the admin can find it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowProblem {
+    /// The sheet, when the file has several ("" otherwise): the row is `sheet!row`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sheet: String,
     /// Spreadsheet row number as Excel shows it (1-based); for a problem with the whole
     /// file (a missing column) the header row, or 0 when there is no header row.
     pub row: usize,
@@ -91,6 +99,9 @@ pub struct RowProblem {
 /// A household the file describes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedHousehold {
+    /// The sheet, when the file has several ("" otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sheet: String,
     /// Spreadsheet row numbers of its members.
     pub rows: Vec<usize>,
     /// True only when every one of its rows is free of problems: importing "the valid
@@ -109,7 +120,7 @@ pub struct ImportPlan {
     pub columns: Vec<ColumnInfo>,
     /// The first 10 data rows.
     pub preview: Vec<PreviewRow>,
-    /// Non-blank rows below the header.
+    /// Person rows: below the header and not skipped.
     pub rows_total: usize,
     /// Rows of valid households: what "import the valid rows" imports.
     pub rows_valid: usize,
@@ -117,6 +128,23 @@ pub struct ImportPlan {
     pub problems: Vec<RowProblem>,
     /// Every household with at least one row whose address and person could be read.
     pub households: Vec<PlannedHousehold>,
+    /// Rows that are not persons (title, header, totals, footer, blank …), with why.
+    #[serde(default)]
+    pub skipped: Vec<SkippedRow>,
+    /// What was normalised and how (a 15-digit ID upgraded …): informative only.
+    #[serde(default)]
+    pub notices: Vec<RowProblem>,
+    /// Every household "valid only" does not import, with all its rows.
+    #[serde(default)]
+    pub held_back: Vec<HeldBack>,
+}
+
+/// A household held back, with every row the ledger gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldBack {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sheet: String,
+    pub rows: Vec<usize>,
 }
 
 const PREVIEW_ROWS: usize = 10;
@@ -133,14 +161,8 @@ pub fn plan_import(table: &Table, ctx: &ImportContext<'_>) -> ImportPlan {
     };
     plan.header_row = Some(header_row + 1);
     plan.columns = columns.infos.clone();
-    let data_rows: Vec<usize> = (header_row + 1..table.rows.len())
-        .filter(|&r| {
-            table
-                .rows
-                .get(r)
-                .is_some_and(|cells| cells.iter().any(|c| !c.is_blank()))
-        })
-        .collect();
+    let (data_rows, skipped) = rows::classify(table, header_row, &columns);
+    plan.skipped = skipped;
     plan.rows_total = data_rows.len();
     plan.preview = data_rows
         .iter()
@@ -154,17 +176,22 @@ pub fn plan_import(table: &Table, ctx: &ImportContext<'_>) -> ImportPlan {
         plan.problems = problems.finish();
         return plan;
     }
+    let carried = rows::carry_down(table, &data_rows, &columns);
+    let table = carried.as_ref();
     let mut lookups = address::Lookups::default();
     let rows: Vec<_> = data_rows
         .iter()
         .map(|&r| person_row::parse(table, r, &columns, ctx, &mut lookups, &mut problems))
         .collect();
+    let shapes = rows::shapes(&rows);
     households::flag_duplicates(&rows, ctx, &mut problems);
     let mut planned = households::assemble(rows, ctx, &mut problems);
     let bad_rows: BTreeSet<usize> = problems.rows_with_problems();
     for h in &mut planned {
         h.valid = h.rows.iter().all(|r| !bad_rows.contains(r));
     }
+    plan.held_back = rows::hold_back(&shapes, &mut planned);
+    plan.notices = problems.take_notices();
     plan.rows_valid = planned
         .iter()
         .filter(|h| h.valid)
@@ -190,12 +217,16 @@ fn preview_row(table: &Table, columns: &header::Columns, row: usize) -> PreviewR
 
 /// Cells are masked wherever the plan shows one, as the console masks: ID numbers to
 /// their last 4, phones, birth dates to the year (the date would complete a masked ID),
-/// and phones and ID numbers inside any other cell (notes).
+/// and phones and ID numbers inside any other cell (notes). A word (无) or a date in an
+/// ID or phone column, and a birth date that is not a date, are shown as written.
 fn mask_for_column(column: Option<LedgerColumn>, text: &str) -> String {
     match column {
-        Some(LedgerColumn::IdNumber) => mask_id_number(text),
-        Some(LedgerColumn::Phone | LedgerColumn::HouseholdPhone) => mask_phone(text),
-        Some(LedgerColumn::BirthDate) => mask_birth_date(text),
+        Some(LedgerColumn::IdNumber) => mask_personal(text, mask_id_number),
+        Some(LedgerColumn::Phone | LedgerColumn::HouseholdPhone) => mask_personal(text, mask_phone),
+        Some(LedgerColumn::BirthDate) => match mask_birth_date(text) {
+            year if year.is_empty() => text.to_string(),
+            year => year,
+        },
         _ => mask_free_text(text),
     }
 }
@@ -212,6 +243,7 @@ pub fn id_numbers_in(table: &Table, mapping: Option<&ColumnMapping>) -> Vec<Stri
     let mut seen = BTreeSet::new();
     (header_row + 1..table.rows.len())
         .map(|r| normalize::id_number_text(&table.cell(r, column).display()))
+        .map(|id| normalize::upgrade_id_15(&id).unwrap_or(id))
         .filter(|id| id.len() == 18 && seen.insert(id.clone()))
         .collect()
 }

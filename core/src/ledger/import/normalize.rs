@@ -119,6 +119,52 @@ pub fn id_cut_by_excel(cell: &Cell, text: &str, check_digit_ok: bool) -> bool {
     text.len() == 18 && is_digits(text) && text.ends_with("000") && !check_digit_ok
 }
 
+/// Words written in a phone cell for "no phone".
+const NO_PHONE: &[&str] = &[
+    "无",
+    "暂无",
+    "没有",
+    "-",
+    "--",
+    "—",
+    "——",
+    "/",
+    "\\",
+    "空",
+    "不详",
+    "无电话",
+];
+
+/// The phone numbers in a cell, each made comparable by [`phone_text`]: none for an empty
+/// cell or a "no phone" word; two for `138…/139…` (also `、 , ， ; ；` or a space between
+/// two whole numbers). A number cell shows its digits.
+pub fn phone_numbers(s: &str) -> Vec<String> {
+    let t = s.trim_matches(is_space);
+    if t.is_empty() || NO_PHONE.contains(&compact(t).as_str()) {
+        return Vec::new();
+    }
+    let parts: Vec<&str> = t
+        .split(['/', '、', ',', '，', ';', '；', '\n'])
+        .map(|p| p.trim_matches(is_space))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut numbers = Vec::new();
+    for part in parts {
+        // "13812345678 13912345678": two whole numbers, not one written in groups.
+        let words: Vec<&str> = part.split(is_space).filter(|w| !w.is_empty()).collect();
+        let whole = |w: &&str| {
+            let d = phone_text(w);
+            d.len() >= 11 && d.chars().all(|c| c.is_ascii_digit())
+        };
+        if words.len() > 1 && words.iter().all(whole) {
+            numbers.extend(words.iter().map(|w| phone_text(w)));
+        } else {
+            numbers.push(phone_text(part));
+        }
+    }
+    numbers
+}
+
 /// A phone number as typed, made comparable: spaces dropped, a `+86`/`0086` prefix of a
 /// mobile dropped, dashes and brackets dropped when what is left is an 11-digit mobile,
 /// "(010)65012345" written "010-65012345".
@@ -138,7 +184,47 @@ pub fn phone_text(s: &str) -> String {
             return format!("{area}-{number}");
         }
     }
+    // "0731 22917473" lost its separator to the compaction: area codes are 010 and 02x,
+    // else four digits, and a subscriber number has 7 or 8 digits.
+    let spaced = s.trim().contains(|c: char| is_space(c));
+    if spaced && t.starts_with('0') && t.chars().all(|c| c.is_ascii_digit()) {
+        let area = if t.starts_with("01") || t.starts_with("02") {
+            3
+        } else {
+            4
+        };
+        if (7..=8).contains(&(t.len() - area)) {
+            return format!("{}-{}", &t[..area], &t[area..]);
+        }
+    }
     t
+}
+
+/// A 15-digit ID number (issued before 1999) as its 18-digit form (GB 11643): `19` put
+/// before the 2-digit year and the check character computed.
+pub fn upgrade_id_15(text: &str) -> Option<String> {
+    if text.len() != 15 || !text.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let body = format!("{}19{}", &text[..6], &text[6..]);
+    let check = crate::validate::id_check_char(&body)?;
+    Some(format!("{body}{check}"))
+}
+
+/// A cell of a personal column (ID number, phone) as the report may show it: masked when
+/// it holds a number, as written when it is a word (无, 不详) or a date, which hide nothing
+/// and tell the admin what is wrong.
+pub fn mask_personal(text: &str, mask: fn(&str) -> String) -> String {
+    let digits = compact(text).chars().filter(char::is_ascii_digit).count();
+    let is_date = matches!(
+        super::dates::parse_date_text(text),
+        Ok(_) | Err(super::dates::DateError::MonthOnly { .. })
+    );
+    if digits < 6 || is_date {
+        text.to_string()
+    } else {
+        mask(text)
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +291,62 @@ mod tests {
         }
         // Ending in 000 with a correct check digit is a real ID.
         assert!(!id_cut_by_excel(&Cell::Empty, "430203195003021000", true));
+    }
+
+    #[test]
+    fn phone_cells_as_offices_fill_them() {
+        let none: Vec<String> = Vec::new();
+        for s in ["", " ", "无", "暂无", "-", "—", "/", "－"] {
+            assert_eq!(phone_numbers(s), none, "{s:?}");
+        }
+        assert_eq!(phone_numbers("150 1774 9275"), ["15017749275"]);
+        assert_eq!(phone_numbers("176-3418-5351"), ["17634185351"]);
+        assert_eq!(phone_numbers("0731-22917473"), ["0731-22917473"]);
+        assert_eq!(phone_numbers("0731 22917473"), ["0731-22917473"]);
+        assert_eq!(phone_numbers("010 65012345"), ["010-65012345"]);
+        assert_eq!(
+            phone_numbers("13812345678/13912345678"),
+            ["13812345678", "13912345678"]
+        );
+        assert_eq!(
+            phone_numbers("13812345678 13912345678"),
+            ["13812345678", "13912345678"]
+        );
+        assert_eq!(
+            phone_numbers(&Cell::Number(13812345678.0).display()),
+            ["13812345678"]
+        );
+    }
+
+    #[test]
+    fn fifteen_digit_ids_are_upgraded() {
+        // 430203500302123 → 430203 19 500302123 + check character.
+        let up = upgrade_id_15("430203500302123").unwrap();
+        assert_eq!(&up[..17], "43020319500302123");
+        assert_eq!(up.len(), 18);
+        assert_eq!(crate::validate::id_check_char(&up[..17]), up.chars().last());
+        assert_eq!(upgrade_id_15("11010519491231002X"), None);
+        assert_eq!(upgrade_id_15("43020350030212"), None);
+    }
+
+    #[test]
+    fn personal_values_are_masked_but_words_and_dates_are_not() {
+        let m = crate::privacy::mask_id_number;
+        assert_eq!(mask_personal("无", m), "无");
+        assert_eq!(mask_personal("1982-03-01", m), "1982-03-01");
+        assert_eq!(mask_personal("1982.03", m), "1982.03");
+        assert_eq!(mask_personal("430203195003021311", m), "430203********1311");
+        assert_eq!(
+            mask_personal("1381234", crate::privacy::mask_phone),
+            "***1234"
+        );
+    }
+
+    #[test]
+    fn names_lose_stray_spaces() {
+        assert_eq!(clean_text("黎 丽"), "黎丽");
+        assert_eq!(clean_text("黎\u{a0}丽 "), "黎丽");
+        assert_eq!(clean_text("\u{3000}欧阳 娜娜"), "欧阳娜娜");
     }
 
     #[test]

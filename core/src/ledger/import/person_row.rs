@@ -1,10 +1,10 @@
 //! One data row read into a person, an address and the household's fields, with a
 //! problem for every cell that cannot be read.
 
-use super::address::{BuildingMiss, Lookups};
+use super::address::{room_and_floor, split_full_address, unit_text, BuildingMiss, Lookups};
 use super::header::Columns;
 use super::normalize::{
-    cell_text, compact, free_text, id_cut_by_excel, id_number_text, phone_text,
+    cell_text, compact, free_text, id_cut_by_excel, id_number_text, phone_numbers, upgrade_id_15,
 };
 use super::problems::{ProblemCode as P, Problems};
 use super::{dates, words, ImportContext};
@@ -90,10 +90,21 @@ impl RowReader<'_, '_, '_> {
         }
     }
 
-    fn phone(&mut self, field: C) -> Option<String> {
-        let text = phone_text(&self.cell(field).display());
-        if text.is_empty() {
-            return None;
+    /// The first number of a phone cell; a second one goes to `extra` (the row puts it in
+    /// the notes and says so).
+    fn phone(&mut self, field: C, extra: &mut Vec<String>) -> Option<String> {
+        let mut numbers = phone_numbers(&self.cell(field).display()).into_iter();
+        let text = numbers.next()?;
+        let others: Vec<String> = numbers.collect();
+        if !others.is_empty() {
+            let zh = format!(
+                "一格中有多个电话号码，第一个作为电话，其余（{}）记入备注",
+                others.len()
+            );
+            let en = format!("Several phone numbers in one cell: the first is the phone, the other {} went into the notes", others.len());
+            self.problems
+                .notice(self.table, self.row, field, P::ExtraPhone, zh, en);
+            extra.extend(others);
         }
         match check_phone("phone", &text) {
             Ok(_) => Some(text),
@@ -106,13 +117,18 @@ impl RowReader<'_, '_, '_> {
         }
     }
 
-    fn birth_date(&mut self) -> Option<NaiveDate> {
+    /// The birth date; a year and month alone go to `month_only` for the ID check.
+    fn birth_date(&mut self, month_only: &mut Option<(i32, u32)>) -> Option<NaiveDate> {
         let cell = self.cell(C::BirthDate).clone();
         if cell.is_blank() {
             return None;
         }
         match dates::parse_date_cell(&cell) {
             Ok(d) => Some(d),
+            Err(dates::DateError::MonthOnly { year, month }) => {
+                *month_only = Some((year, month));
+                None
+            }
             Err(dates::DateError::NoSuchDay) => {
                 let zh = "出生日期不存在（请检查月份和日期）".to_string();
                 let en = "The birth date does not exist (check the month and day)".to_string();
@@ -132,9 +148,16 @@ impl RowReader<'_, '_, '_> {
     /// The ID number, checked; `None` (and a problem) when wrong.
     fn id_number(&mut self, today: NaiveDate) -> Option<(String, crate::validate::IdNumberInfo)> {
         let cell = self.cell(C::IdNumber).clone();
-        let text = id_number_text(&cell.display());
+        let mut text = id_number_text(&cell.display());
         if text.is_empty() {
             return None;
+        }
+        if let Some(upgraded) = upgrade_id_15(&text) {
+            let zh = "15位老身份证号已按GB 11643升为18位（年份前加19，补校验位）".to_string();
+            let en = "The old 15-digit ID number was upgraded to 18 digits (GB 11643: 19 put before the year, check digit added)".to_string();
+            self.problems
+                .notice(self.table, self.row, C::IdNumber, P::IdUpgraded, zh, en);
+            text = upgraded;
         }
         let checked = check_id_number("id_number", &text, today);
         let check_digit_ok = !matches!(&checked, Err(e) if e.code == ErrorCode::BadCheckDigit);
@@ -192,15 +215,29 @@ impl RowReader<'_, '_, '_> {
                 }
             }
         };
-        let building_text = compact(&self.text(C::Building));
-        let unit = self.text(C::Unit);
-        let unit = unit
-            .strip_suffix("单元")
-            .unwrap_or(&unit)
-            .trim()
-            .to_string();
-        let room = compact(&self.cell(C::Room).display());
-        let room = room.strip_suffix('室').unwrap_or(&room).to_string();
+        let mut building_text = compact(&self.text(C::Building));
+        let mut unit = unit_text(&compact(&self.text(C::Unit)));
+        let mut room_text = compact(&self.cell(C::Room).display());
+        let mut estate = compact(&self.text(C::Estate));
+        // 详细地址 stands in for the address columns when they are absent or empty.
+        let full = compact(&self.text(C::FullAddress));
+        if building_text.is_empty() && unit.is_empty() && room_text.is_empty() && !full.is_empty() {
+            match split_full_address(&full) {
+                Some((e, b, u, r)) => {
+                    if estate.is_empty() {
+                        estate = e;
+                    }
+                    (building_text, unit, room_text) = (b, unit_text(&u), r);
+                }
+                None => {
+                    let zh = format!("无法从详细地址“{full}”读出楼栋、单元和房号，请写成如“阳光小区3栋2单元302室”或分列填写");
+                    let en = format!("Building, unit and room cannot be read from the address \"{full}\": write it like 阳光小区3栋2单元302室 or fill in the columns");
+                    self.problem(C::FullAddress, P::BadValue, zh, en);
+                    return None;
+                }
+            }
+        }
+        let (room, room_floor) = room_and_floor(&room_text);
         let mut complete = true;
         for (field, value) in [
             (C::Building, &building_text),
@@ -215,7 +252,6 @@ impl RowReader<'_, '_, '_> {
         if !complete {
             return None;
         }
-        let estate = compact(&self.text(C::Estate));
         let building = match lookups.building(ctx.tree, community, &estate, &building_text) {
             Ok(b) => b,
             Err(miss) => {
@@ -236,7 +272,7 @@ impl RowReader<'_, '_, '_> {
                 return None;
             }
         };
-        let floor = self.floor(&room)?;
+        let floor = self.floor(&room, room_floor)?;
         let address = Address {
             community_code: building.community_code.clone(),
             building_no: building.number.clone(),
@@ -248,8 +284,9 @@ impl RowReader<'_, '_, '_> {
         Some((address, building.grid_id.clone()))
     }
 
-    /// The floor column, else the floor a room number says ("501" → 5, "1203" → 12).
-    fn floor(&mut self, room: &str) -> Option<i64> {
+    /// The floor column, else the floor a room number says ("501" → 5, "1203" → 12,
+    /// "3-2" → 3).
+    fn floor(&mut self, room: &str, room_floor: Option<i64>) -> Option<i64> {
         let text = compact(&self.cell(C::Floor).display());
         if !text.is_empty() {
             let number = text
@@ -266,6 +303,9 @@ impl RowReader<'_, '_, '_> {
                     None
                 }
             };
+        }
+        if let Some(f) = room_floor {
+            return Some(f);
         }
         let number = room.rsplit('-').next().unwrap_or(room);
         if (3..=4).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit()) {
@@ -328,7 +368,8 @@ pub fn parse<'t>(
     let address = r.address(ctx, lookups);
     let household_type = r.word(C::HouseholdType, words::household_type);
     let housing_use = r.word(C::HousingUse, words::housing_use);
-    let household_phone = r.phone(C::HouseholdPhone);
+    let mut extra_phones = Vec::new();
+    let household_phone = r.phone(C::HouseholdPhone, &mut extra_phones);
     let household_notes = free_text(&r.cell(C::HouseholdNotes).display());
     let gps = r.gps();
 
@@ -337,8 +378,25 @@ pub fn parse<'t>(
         r.missing(C::Name);
     }
     let sex = r.word(C::Sex, words::sex);
-    let birth = r.birth_date();
+    let mut month_only = None;
+    let birth = r.birth_date(&mut month_only);
     let id = r.id_number(ctx.today);
+    if let (Some((year, month)), Some((_, info))) = (month_only, &id) {
+        use chrono::Datelike;
+        if (info.birth_date.year(), info.birth_date.month()) != (year, month) {
+            let zh = format!(
+                "身份证号中的出生日期{}与“出生日期”{year}年{month}月不一致",
+                info.birth_date
+            );
+            let en = format!("The birth date in the ID number ({}) differs from the birth month column ({year}-{month:02})", info.birth_date);
+            r.problem(C::IdNumber, P::IdBirthMismatch, zh, en);
+        }
+    } else if month_only.is_some() {
+        let zh = "出生日期只有年月，没有身份证号可补全日期：未导入出生日期".to_string();
+        let en = "The birth date gives only a year and month and there is no ID number to complete it: no birth date imported".to_string();
+        r.problems
+            .notice(r.table, r.row, C::BirthDate, P::BirthMonthOnly, zh, en);
+    }
     if let Some((_, info)) = &id {
         if let Some(b) = birth.filter(|b| *b != info.birth_date) {
             // Which part differs, not the dates: the report shows masked ID numbers, and
@@ -379,21 +437,31 @@ pub fn parse<'t>(
     }
     let birth_date = birth.or_else(|| id.as_ref().map(|(_, info)| info.birth_date));
     let relation_missing = r.cell(C::Relation).is_blank();
-    let relation = r.word(C::Relation, words::relation);
+    // 子女 says son or daughter by the person's sex.
+    let relation = match (r.word(C::Relation, words::relation), &sex) {
+        (Some(Relation::Child), Some(Sex::Male)) => Some(Relation::Son),
+        (Some(Relation::Child), Some(Sex::Female)) => Some(Relation::Daughter),
+        (other, _) => other,
+    };
     let population_type = r.word(C::PopulationType, words::population_type);
+    let status_text = r.text(C::Status);
     let status = r.word(C::Status, words::status);
-    let tags = match words::care_tags(&r.text(C::CareTags)) {
+    let (tags, restricted) = match words::tags(&r.text(C::CareTags)) {
         Ok(tags) => tags,
         Err(unknown) => {
             let (unknown, labels) = (unknown.join("、"), words::care_tag_labels());
             let zh = format!("无法识别的关爱标签：{unknown}。可用标签：{labels}");
             let en = format!("Care tags not understood: {unknown}. Accepted tags: {labels}");
             r.problem(C::CareTags, P::BadValue, zh, en);
-            Vec::new()
+            (Vec::new(), Vec::new())
         }
     };
     let disability_cert = Some(compact(&r.text(C::DisabilityCert))).filter(|s| !s.is_empty());
-    let notes = free_text(&r.cell(C::Notes).display());
+    let mut notes = free_text(&r.cell(C::Notes).display());
+    // 外出 is 在住 with a note, so the word is not lost.
+    if status_text.contains("外出") {
+        push_note(&mut notes, &format!("人员状态：{status_text}"));
+    }
 
     let migrant = household_type == Some(HouseholdType::Migrant);
     let person = match (name.is_empty(), sex) {
@@ -403,7 +471,7 @@ pub fn parse<'t>(
             sex,
             birth_date: birth_date.map(|d| d.format("%Y-%m-%d").to_string()),
             id_number: id.as_ref().map(|(n, _)| n.clone()),
-            phone: r.phone(C::Phone),
+            phone: r.phone(C::Phone, &mut extra_phones),
             relation: relation.clone().unwrap_or(Relation::Other),
             population_type: population_type.unwrap_or(if migrant {
                 PopulationType::Migrant
@@ -412,15 +480,26 @@ pub fn parse<'t>(
             }),
             status: status.unwrap_or(PersonStatus::Living),
             tags: tags.into_iter().map(|t| (t.to_string(), true)).collect(),
-            restricted_tags: Default::default(),
+            restricted_tags: (restricted.into_iter())
+                .map(|t| (t.to_string(), true))
+                .collect(),
             disability_cert,
             notes,
         }),
         _ => {
-            r.phone(C::Phone);
+            r.phone(C::Phone, &mut extra_phones);
             None
         }
     };
+    let person = person.map(|mut p| {
+        if !extra_phones.is_empty() {
+            push_note(
+                &mut p.notes,
+                &format!("其他电话：{}", extra_phones.join("、")),
+            );
+        }
+        p
+    });
     ParsedRow {
         row: row + 1,
         household_key,
@@ -436,6 +515,13 @@ pub fn parse<'t>(
         household_notes,
         gps,
     }
+}
+
+fn push_note(notes: &mut String, note: &str) {
+    if !notes.is_empty() {
+        notes.push('；');
+    }
+    notes.push_str(note);
 }
 
 fn sex_en(s: &Sex) -> &'static str {

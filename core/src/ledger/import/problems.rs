@@ -42,12 +42,21 @@ pub enum ProblemCode {
     TwoHeads,
     /// Rows with the same 户编号 give different addresses.
     HouseholdMismatch,
+    // Notices: what was normalised, said in the report; they do not hold a row back.
+    /// A 15-digit ID number was upgraded to 18 digits.
+    IdUpgraded,
+    /// A second phone number in the cell went into the notes.
+    ExtraPhone,
+    /// A birth month without a day and no ID number to complete it.
+    BirthMonthOnly,
 }
 
 /// Problems found so far, with the columns to say where they are.
 pub struct Problems<'c> {
     columns: &'c Columns,
     list: Vec<RowProblem>,
+    /// What was normalised: listed, never holding a row back.
+    notices: Vec<RowProblem>,
     /// Sort key of each problem: (row, column index).
     order: Vec<(usize, usize)>,
     missing_columns: bool,
@@ -58,6 +67,7 @@ impl<'c> Problems<'c> {
         Problems {
             columns,
             list: Vec::new(),
+            notices: Vec::new(),
             order: Vec::new(),
             missing_columns: false,
         }
@@ -80,6 +90,41 @@ impl<'c> Problems<'c> {
         self.at(row + 1, Some(field), code, zh.into(), en.into(), value);
     }
 
+    /// A notice about the cell of `field` in 0-based `row`: normalised, not wrong.
+    pub fn notice(
+        &mut self,
+        table: &Table,
+        row: usize,
+        field: LedgerColumn,
+        code: ProblemCode,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) {
+        let index = self.columns.index(field);
+        let info = index.and_then(|i| self.columns.info(i));
+        let value = index.map_or(String::new(), |i| {
+            mask_for_column(Some(field), &table.cell(row, i).display())
+        });
+        self.notices.push(RowProblem {
+            sheet: String::new(),
+            row: row + 1,
+            column_letter: info.map(|i| i.letter.clone()).unwrap_or_default(),
+            header: info.map_or_else(|| field.zh().to_string(), |i| i.header.clone()),
+            field: Some(field),
+            code,
+            message_zh: zh.into(),
+            message_en: en.into(),
+            value,
+        });
+    }
+
+    /// The notices, in row order.
+    pub fn take_notices(&mut self) -> Vec<RowProblem> {
+        let mut notices = std::mem::take(&mut self.notices);
+        notices.sort_by_key(|n| n.row);
+        notices
+    }
+
     /// A problem at spreadsheet row `row` (1-based), with the value already masked.
     pub fn at(
         &mut self,
@@ -94,6 +139,7 @@ impl<'c> Problems<'c> {
         let info = index.and_then(|i| self.columns.info(i));
         self.order.push((row, index.unwrap_or(usize::MAX)));
         self.list.push(RowProblem {
+            sheet: String::new(),
             row,
             column_letter: info.map(|i| i.letter.clone()).unwrap_or_default(),
             header: info
@@ -121,8 +167,10 @@ impl<'c> Problems<'c> {
 
     /// Required columns that are missing, and repeated columns.
     pub fn column_problems(&mut self, header_row: usize, columns: &Columns) {
+        let full_address = columns.index(LedgerColumn::FullAddress).is_some();
         for field in REQUIRED_COLUMNS {
-            if columns.index(field).is_none() {
+            let stands_in = full_address && field != LedgerColumn::Name;
+            if columns.index(field).is_none() && !stands_in {
                 self.missing_columns = true;
                 self.at(
                     header_row + 1,
@@ -145,6 +193,7 @@ impl<'c> Problems<'c> {
                 .unwrap_or_default();
             self.order.push((header_row + 1, index));
             self.list.push(RowProblem {
+                sheet: String::new(),
                 row: header_row + 1,
                 column_letter: column_letter(index),
                 header: header.clone(),

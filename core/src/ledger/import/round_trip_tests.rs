@@ -34,6 +34,13 @@ fn zh_relation(r: &Relation) -> &'static str {
         Relation::Sibling => "兄弟姐妹",
         Relation::Tenant => "租户",
         Relation::Other => "其他",
+        Relation::Son => "子",
+        Relation::Daughter => "女",
+        Relation::DaughterInLaw => "儿媳",
+        Relation::SonInLaw => "女婿",
+        Relation::ParentInLaw => "公婆/岳父母",
+        Relation::Grandparent => "祖父母",
+        Relation::Nanny => "保姆",
     }
 }
 
@@ -73,7 +80,7 @@ fn export_row(tree: &AreaTree, h: &Household, p: &Person) -> Vec<Cell> {
                 LedgerColumn::HouseholdId => h.id.clone(),
                 LedgerColumn::Community => community.clone(),
                 LedgerColumn::Grid => grid.clone(),
-                LedgerColumn::Estate => String::new(),
+                LedgerColumn::Estate | LedgerColumn::FullAddress => String::new(),
                 LedgerColumn::Building => h.address.building_name.clone(),
                 LedgerColumn::Unit => h.address.unit.clone(),
                 LedgerColumn::Floor => h.address.floor.to_string(),
@@ -113,6 +120,12 @@ fn comparable(h: &Household) -> (String, String, Address, String, Vec<Person>) {
         .map(|p| Person {
             id: String::new(),
             restricted_tags: Default::default(),
+            // An export writes 子女; the import reads it as 子 or 女 by the person's sex.
+            relation: match (&p.relation, &p.sex) {
+                (Relation::Child, Sex::Male) => Relation::Son,
+                (Relation::Child, Sex::Female) => Relation::Daughter,
+                (r, _) => r.clone(),
+            },
             ..p.clone()
         })
         .collect();

@@ -11,32 +11,99 @@ const SEX: Words<Sex> = &[
     (Sex::Female, &["女", "女性", "F", "Female"]),
 ];
 
+/// GB/T 4761's relations as ledgers write them. 子女 is [`Relation::Child`] here; the row
+/// makes it 子 or 女 by the person's sex.
 const RELATION: Words<Relation> = &[
     (Relation::Head, &["户主", "本人", "户主本人", "Head"]),
     (
         Relation::Spouse,
-        &["配偶", "妻", "妻子", "夫", "丈夫", "Spouse"],
+        &["配偶", "妻", "妻子", "夫", "丈夫", "爱人", "老伴", "Spouse"],
     ),
+    (Relation::Child, &["子女", "Child"]),
     (
-        Relation::Child,
+        Relation::Son,
         &[
-            "子女", "子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "Child",
+            "子",
+            "儿子",
+            "长子",
+            "次子",
+            "三子",
+            "四子",
+            "五子",
+            "独生子",
+            "养子",
+            "继子",
+            "Son",
         ],
     ),
     (
+        Relation::Daughter,
+        &[
+            "女",
+            "女儿",
+            "长女",
+            "次女",
+            "三女",
+            "四女",
+            "五女",
+            "独生女",
+            "养女",
+            "继女",
+            "Daughter",
+        ],
+    ),
+    (
+        Relation::DaughterInLaw,
+        &["儿媳", "儿媳妇", "媳妇", "长媳", "次媳", "DaughterInLaw"],
+    ),
+    (Relation::SonInLaw, &["女婿", "SonInLaw"]),
+    (
         Relation::Parent,
-        &["父母", "父亲", "母亲", "父", "母", "Parent"],
+        &[
+            "父母", "父亲", "母亲", "父", "母", "继父", "继母", "养父", "养母", "Parent",
+        ],
+    ),
+    (
+        Relation::ParentInLaw,
+        &[
+            "公婆",
+            "公公",
+            "婆婆",
+            "岳父母",
+            "岳父",
+            "岳母",
+            "公婆/岳父母",
+            "ParentInLaw",
+        ],
     ),
     (
         Relation::Grandchild,
         &[
+            "孙子女",
             "孙辈",
             "孙子",
             "孙女",
+            "外孙子女",
             "外孙",
             "外孙子",
             "外孙女",
             "Grandchild",
+        ],
+    ),
+    (
+        Relation::Grandparent,
+        &[
+            "祖父母",
+            "祖父",
+            "祖母",
+            "外祖父母",
+            "外祖父",
+            "外祖母",
+            "爷爷",
+            "奶奶",
+            "外公",
+            "外婆",
+            "Grandparent",
         ],
     ),
     (
@@ -54,8 +121,23 @@ const RELATION: Words<Relation> = &[
             "Sibling",
         ],
     ),
+    (Relation::Nanny, &["保姆", "Nanny"]),
     (Relation::Tenant, &["租户", "租客", "承租人", "Tenant"]),
-    (Relation::Other, &["其他", "其它", "Other"]),
+    (
+        Relation::Other,
+        &[
+            "其他",
+            "其它",
+            "侄子",
+            "侄女",
+            "外甥",
+            "外甥女",
+            "孙媳",
+            "亲属",
+            "朋友",
+            "Other",
+        ],
+    ),
 ];
 
 const POPULATION_TYPE: Words<PopulationType> = &[
@@ -74,11 +156,16 @@ const POPULATION_TYPE: Words<PopulationType> = &[
 ];
 
 const STATUS: Words<PersonStatus> = &[
+    // 外出 (working or studying elsewhere for a while) still belongs to the household: the
+    // row keeps the word in the person's notes.
     (
         PersonStatus::Living,
-        &["在住", "居住", "在册", "正常", "Living"],
+        &["在住", "居住", "在册", "正常", "外出", "暂时外出", "Living"],
     ),
-    (PersonStatus::MovedOut, &["迁出", "已迁出", "MovedOut"]),
+    (
+        PersonStatus::MovedOut,
+        &["迁出", "已迁出", "搬离", "已搬离", "MovedOut"],
+    ),
     (
         PersonStatus::Deceased,
         &["死亡", "已故", "去世", "Deceased"],
@@ -86,18 +173,55 @@ const STATUS: Words<PersonStatus> = &[
 ];
 
 const HOUSING_USE: Words<HousingUse> = &[
-    (HousingUse::SelfOccupied, &["自住", "SelfOccupied"]),
-    (HousingUse::Rented, &["出租", "Rented"]),
-    (HousingUse::Vacant, &["空置", "Vacant"]),
-    (HousingUse::Other, &["其他", "其它", "Other"]),
+    (
+        HousingUse::SelfOccupied,
+        &["自住", "自有", "自购", "SelfOccupied"],
+    ),
+    (HousingUse::Rented, &["出租", "租住", "租赁", "Rented"]),
+    (HousingUse::Vacant, &["空置", "空房", "闲置", "Vacant"]),
+    (
+        HousingUse::Other,
+        &["其他", "其它", "借住", "商用", "Other"],
+    ),
 ];
 
 const HOUSEHOLD_TYPE: Words<HouseholdType> = &[
-    (HouseholdType::Registered, &["户籍", "户籍户", "Registered"]),
-    (HouseholdType::Migrant, &["流动", "流动户", "Migrant"]),
+    // A per-person 人员类型 column says 户籍人口 / 流动人口; 人户状态 says 人户一致 or
+    // 人户分离 (registered here, living elsewhere: as good as 空挂 for the grid), and 寄住
+    // is someone lodging here without registration: 流动.
+    (
+        HouseholdType::Registered,
+        &[
+            "户籍",
+            "户籍户",
+            "户籍人口",
+            "常住人口",
+            "人户一致",
+            "Registered",
+        ],
+    ),
+    (
+        HouseholdType::Migrant,
+        &[
+            "流动",
+            "流动户",
+            "流动人口",
+            "外来人口",
+            "寄住",
+            "暂住",
+            "人在户不在",
+            "Migrant",
+        ],
+    ),
     (
         HouseholdType::RegisteredAbsent,
-        &["空挂", "空挂户", "RegisteredAbsent"],
+        &[
+            "空挂",
+            "空挂户",
+            "人户分离",
+            "户在人不在",
+            "RegisteredAbsent",
+        ],
     ),
 ];
 
@@ -138,34 +262,81 @@ pub fn household_type(s: &str) -> Result<HouseholdType, String> {
     lookup(HOUSEHOLD_TYPE, s)
 }
 
-/// Care tags from their Chinese labels (also without the 老人/家庭 ending, so 空巢 is
-/// 空巢老人), their codes, or their English labels, separated by 、 , ; / or spaces.
+/// Words offices write for a care tag besides its label: (word, code).
+const CARE_TAG_WORDS: &[(&str, &str)] = &[
+    ("空巢", "empty_nest"),
+    ("独居", "elderly_alone"),
+    ("孤寡老人", "elderly_alone"),
+    ("高龄老人", "age_80_plus"),
+    ("80岁以上", "age_80_plus"),
+    ("残疾人", "disabled"),
+    ("残疾人员", "disabled"),
+    ("低保户", "min_income"),
+    ("低保对象", "min_income"),
+    ("特困户", "extreme_hardship"),
+    ("特困人员", "extreme_hardship"),
+    ("五保户", "extreme_hardship"),
+    ("失独", "lost_only_child"),
+    ("退伍军人", "veteran"),
+    ("孕妇", "pregnant"),
+];
+
+/// Words that mean "no tag".
+const NO_TAG: &[&str] = &["无", "否", "-", "—", "/", "暂无", "正常"];
+
+/// Tags from a cell: care tags (by Chinese label, also without the 老人/家庭 ending, by
+/// code, English label or a usual synonym) and restricted key-person tags (社区矫正 …,
+/// which only an admin import may set), separated by 、 , ， ; ； / | or spaces.
 /// `Err` names the words not understood.
-pub fn care_tags(s: &str) -> Result<Vec<&'static str>, Vec<String>> {
-    let mut tags = Vec::new();
-    let mut unknown = Vec::new();
+pub fn tags(s: &str) -> Result<(Vec<&'static str>, Vec<&'static str>), Vec<String>> {
+    let (mut care, mut restricted, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
     let words = s
-        .split(['、', ',', '，', ';', '；', '/', ' ', '|'])
+        .split(['、', ',', '，', ';', '；', '/', ' ', '|', '\n'])
         .map(str::trim)
-        .filter(|w| !w.is_empty());
+        .filter(|w| !w.is_empty() && !NO_TAG.contains(w));
     for word in words {
-        let found = CARE_TAGS.iter().find(|(code, zh, en)| {
+        let label = |(code, zh, en): &(&'static str, &str, &str)| {
             let short = zh.strip_suffix("老人").or_else(|| zh.strip_suffix("家庭"));
-            *zh == word
+            (*zh == word
                 || short == Some(word)
                 || code.eq_ignore_ascii_case(word)
-                || en.eq_ignore_ascii_case(word)
-        });
-        match found {
-            Some((code, _, _)) if !tags.contains(code) => tags.push(*code),
-            Some(_) => {}
-            None => unknown.push(word.to_string()),
+                || en.eq_ignore_ascii_case(word))
+            .then_some(*code)
+        };
+        let synonym = CARE_TAG_WORDS
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|(_, c)| *c);
+        if let Some(code) = CARE_TAGS.iter().find_map(label).or(synonym) {
+            if !care.contains(&code) {
+                care.push(code);
+            }
+        } else if let Some(code) = RESTRICTED_TAGS.iter().find_map(label) {
+            if !restricted.contains(&code) {
+                restricted.push(code);
+            }
+        } else {
+            unknown.push(word.to_string());
         }
     }
     if unknown.is_empty() {
-        Ok(tags)
+        Ok((care, restricted))
     } else {
         Err(unknown)
+    }
+}
+
+/// Care tags only (see [`tags`]); restricted words count as not understood.
+pub fn care_tags(s: &str) -> Result<Vec<&'static str>, Vec<String>> {
+    match tags(s) {
+        Ok((care, restricted)) if restricted.is_empty() => Ok(care),
+        Ok(_) => Err(s
+            .split(['、', ',', '，', ';', '；', '/', ' ', '|'])
+            .map(str::trim)
+            .filter(|w| RESTRICTED_TAGS.iter().any(|(_, zh, _)| zh == w))
+            .map(str::to_string)
+            .collect()),
+        Err(unknown) => Err(unknown),
     }
 }
 
@@ -187,12 +358,95 @@ mod tests {
         assert_eq!(sex("男"), Ok(Sex::Male));
         assert_eq!(sex("female"), Ok(Sex::Female));
         assert_eq!(relation("本人"), Ok(Relation::Head));
-        assert_eq!(relation("长女"), Ok(Relation::Child));
+        assert_eq!(relation("长女"), Ok(Relation::Daughter));
         assert_eq!(population_type("境外人员"), Ok(PopulationType::Foreign));
         assert_eq!(status("moved_out"), Ok(PersonStatus::MovedOut));
         assert_eq!(housing_use("SelfOccupied"), Ok(HousingUse::SelfOccupied));
         assert_eq!(household_type("空挂"), Ok(HouseholdType::RegisteredAbsent));
         assert_eq!(sex("未知"), Err("男、女".to_string()));
+    }
+
+    /// GB/T 4761's vocabulary, as LEDGERS.md lists it.
+    #[test]
+    fn every_relation_word_offices_use() {
+        use Relation as R;
+        let table: &[(R, &[&str])] = &[
+            (R::Head, &["户主", "本人"]),
+            (R::Spouse, &["配偶", "妻", "夫", "妻子", "丈夫"]),
+            (R::Son, &["子", "长子", "次子", "儿子"]),
+            (R::Daughter, &["女", "长女", "次女", "女儿"]),
+            (R::Child, &["子女"]),
+            (R::DaughterInLaw, &["儿媳"]),
+            (R::SonInLaw, &["女婿"]),
+            (
+                R::Grandchild,
+                &["孙子", "孙女", "外孙", "外孙女", "孙子女", "外孙子女"],
+            ),
+            (R::Parent, &["父母", "父亲", "母亲"]),
+            (
+                R::ParentInLaw,
+                &["公婆", "公公", "婆婆", "岳父母", "岳父", "岳母"],
+            ),
+            (R::Grandparent, &["祖父母", "祖父", "祖母"]),
+            (R::Sibling, &["兄弟姐妹", "兄", "弟", "姐", "妹"]),
+            (R::Other, &["其他"]),
+            (R::Nanny, &["保姆"]),
+            (R::Tenant, &["租户"]),
+        ];
+        for (want, words) in table {
+            for w in *words {
+                assert_eq!(relation(w).as_ref(), Ok(want), "{w}");
+            }
+        }
+        assert!(relation("邻居").is_err());
+    }
+
+    #[test]
+    fn household_status_and_use_words() {
+        use HouseholdType as T;
+        for (w, want) in [
+            ("空挂", T::RegisteredAbsent),
+            ("人户分离", T::RegisteredAbsent),
+            ("寄住", T::Migrant),
+            ("流动人口", T::Migrant),
+            ("户籍人口", T::Registered),
+        ] {
+            assert_eq!(household_type(w), Ok(want), "{w}");
+        }
+        assert_eq!(status("外出"), Ok(PersonStatus::Living));
+        assert_eq!(status("迁出"), Ok(PersonStatus::MovedOut));
+        assert_eq!(status("死亡"), Ok(PersonStatus::Deceased));
+        assert_eq!(housing_use("借住"), Ok(HousingUse::Other));
+        assert_eq!(housing_use("出租"), Ok(HousingUse::Rented));
+    }
+
+    #[test]
+    fn tags_with_any_separator_and_restricted_ones() {
+        for s in [
+            "独居老人、低保",
+            "独居老人,低保",
+            "独居老人，低保",
+            "独居老人;低保",
+            "独居老人；低保",
+            "独居老人/低保",
+            "独居老人 低保",
+        ] {
+            assert_eq!(
+                tags(s),
+                Ok((vec!["elderly_alone", "min_income"], vec![])),
+                "{s}"
+            );
+        }
+        assert_eq!(
+            tags("空巢；慢性病"),
+            Ok((vec!["empty_nest", "chronic_disease"], vec![]))
+        );
+        assert_eq!(tags("无"), Ok((vec![], vec![])));
+        assert_eq!(
+            tags("低保户、社区矫正"),
+            Ok((vec!["min_income"], vec!["community_correction"]))
+        );
+        assert_eq!(care_tags("社区矫正"), Err(vec!["社区矫正".to_string()]));
     }
 
     #[test]
