@@ -60,7 +60,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub use files::console_dir;
+pub use admin::import_buildings_blocking;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "gw_console";
