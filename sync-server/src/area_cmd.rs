@@ -109,6 +109,12 @@ pub enum AreaCmd {
     },
 }
 
+/// A store error as one line: its message already holds the field errors (anyhow's `{:#}`
+/// would print them twice, once more as the source).
+fn plain(e: gridwalk_store::StoreError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
 fn open(data: &Path) -> Result<SqliteDistrict> {
     open_district(data).with_context(|| format!("cannot open the store in {}", data.display()))
 }
@@ -152,7 +158,9 @@ pub fn init(args: InitArgs) -> Result<()> {
         code: args.district_code.trim().to_string(),
         name: args.district_name.trim().to_string(),
     };
-    district.init_district(root.clone(), &admin, now_ms())?;
+    district
+        .init_district(root.clone(), &admin, now_ms())
+        .map_err(plain)?;
     audit(
         &district,
         json!({"init": {"district": root.code, "name": root.name, "admin": args.admin}}),
@@ -231,7 +239,9 @@ pub fn run(cmd: AreaCmd) -> Result<()> {
         }
         AreaCmd::Rename { data, target, name } => {
             let tree = open(&data.data)?.area_tree()?.unwrap_or_default();
-            let edit = tree.rename(&target, &name)?;
+            let edit = tree
+                .rename(&target, &name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             edit_one(&data.data, edit)?;
         }
         AreaCmd::Buildings {
@@ -288,7 +298,7 @@ fn edit_one(data: &Path, edit: AreaEdit) -> Result<AreaTree> {
     let current = district.area_tree()?.unwrap_or_default();
     let edit = current.complete(edit, || uuid::Uuid::now_v7().to_string());
     let what = edit.describe();
-    let tree = district.edit_area(edit, now_ms())?;
+    let tree = district.edit_area(edit, now_ms()).map_err(plain)?;
     audit(&district, json!({"edit": what}))?;
     println!("saved: {what}");
     Ok(tree)
