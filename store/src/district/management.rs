@@ -114,7 +114,9 @@ impl SqliteDistrict {
     ) -> Result<String> {
         if admin.role != "admin" || admin.password.is_none() {
             return Err(StoreError::BadRequest(
-                "the first user of a district is an admin with a console password".into(),
+                "区县的第一个用户须为管理员并设置控制台密码 / the first user of a district is an \
+                 admin with a console password"
+                    .into(),
             ));
         }
         let phc = check_user(admin, &AreaTree::default())?;
@@ -187,35 +189,50 @@ fn check_user(u: &UserUpdate, tree: &AreaTree) -> Result<Option<String>> {
     let bad = |m: String| Err(StoreError::BadRequest(m));
     if !["worker", "supervisor", "admin"].contains(&u.role.as_str()) {
         return bad(format!(
-            "role must be worker, supervisor or admin, not {:?}",
+            "角色（role）应为 worker、supervisor 或 admin / role must be worker, supervisor or \
+             admin, not {:?}",
             u.role
         ));
     }
     let username = u.username.trim();
     if username.is_empty() || username.chars().any(char::is_whitespace) {
-        return bad("the username must not be empty nor contain spaces".into());
+        return bad(
+            "用户名（username）不能为空，也不能含空格 / the username must not be empty nor \
+             contain spaces"
+                .into(),
+        );
     }
     if u.display_name.trim().is_empty() {
-        return bad("the display name must not be empty".into());
+        return bad("姓名（display_name）不能为空 / the display name must not be empty".into());
     }
     for g in &u.grids {
         if tree.grid(g).is_none() {
-            return bad(format!("no grid {g} in the area tree"));
+            return bad(format!("区域中没有网格 {g} / no grid {g} in the area tree"));
         }
     }
     for a in &u.areas {
         if tree.community(a).is_none() && tree.street(a).is_none() {
-            return bad(format!("no community or street {a} in the area tree"));
+            return bad(format!(
+                "区域中没有社区或街道 {a} / no community or street {a} in the area tree"
+            ));
         }
     }
     if u.role == "worker" && !u.areas.is_empty() {
-        return bad("a grid worker's scope is grids, not communities or streets".into());
+        return bad(
+            "网格员的范围是网格，不是社区或街道 / a grid worker's scope is grids, not \
+             communities or streets"
+                .into(),
+        );
     }
     match &u.password {
-        Some(p) if p.chars().count() < 8 => bad("a password needs at least 8 characters".into()),
-        Some(_) if u.role == "worker" => {
-            bad("grid workers sign in on their device, not with a password".into())
+        Some(p) if p.chars().count() < 8 => {
+            bad("密码（password）至少8个字符 / a password needs at least 8 characters".into())
         }
+        Some(_) if u.role == "worker" => bad(
+            "网格员在设备上登录，不设密码 / grid workers sign in on their device, not with a \
+             password"
+                .into(),
+        ),
         Some(p) => Ok(Some(super::console::hash_password(p)?)),
         None => Ok(None),
     }
@@ -235,7 +252,9 @@ fn write_user(
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::BadRequest(format!("username {username:?} is taken"))
+            StoreError::BadRequest(format!(
+                "用户名 {username} 已被使用 / username {username:?} is taken"
+            ))
         }
         e => e.into(),
     };
