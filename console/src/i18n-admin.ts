@@ -18,7 +18,10 @@ export const adminMessages = {
     area: {
       streets: '街道', communities: '社区', grids: '网格', buildings: '楼栋', code: '代码（12位）', name: '名称', street: '所属街道',
       community: '所属社区', number: '编号', grid: '所属网格', units: '单元数', floors: '层数', rooms: '每层户数', add: '新增', edit: '修改',
-      save: '保存', saved: '已保存', pick: '选择左侧条目修改，或新增',
+      save: '保存', saved: '已保存', pick: '选择左侧条目修改，或新增', districts: '区县',
+      districtCreate: '建立区县', districtCode: '区划代码（12位，后6位为0）', districtNone: '还没有区县。先建立区县，再逐级新增街道、社区、网格，然后导入楼栋表。',
+      streetCodeHint: '街道代码以区县的前6位 {prefix} 开头，后3位为0，如 {prefix}001000', communityCodeHint: '社区代码以所属街道的前9位 {prefix} 开头，如 {prefix}001',
+      numberAuto: '留空：自动取下一个编号',
       sheet: '从表格导入楼栋', sheetHint: '列：社区、网格、楼栋编号（可空）、楼栋名称、单元数、层数、每层户数。全部无误才导入；已有楼栋按编号或名称更新。', imported: '已导入 {n} 栋楼',
     },
     imp: {
@@ -55,7 +58,10 @@ export const adminMessages = {
     area: {
       streets: 'Streets', communities: 'Communities', grids: 'Grids', buildings: 'Buildings', code: 'Code (12 digits)', name: 'Name', street: 'Street',
       community: 'Community', number: 'Number', grid: 'Grid', units: 'Units', floors: 'Floors', rooms: 'Rooms per floor', add: 'Add', edit: 'Edit',
-      save: 'Save', saved: 'Saved', pick: 'Pick an entry on the left to change it, or add one',
+      save: 'Save', saved: 'Saved', pick: 'Pick an entry on the left to change it, or add one', districts: 'District',
+      districtCreate: 'Create the district', districtCode: 'Area code (12 digits, last 6 zero)', districtNone: 'There is no district yet. Create it, then add streets, communities and grids level by level, then import the buildings sheet.',
+      streetCodeHint: 'A street code starts with the district\'s 6 digits {prefix} and ends in 000, e.g. {prefix}001000', communityCodeHint: 'A community code starts with its street\'s 9 digits {prefix}, e.g. {prefix}001',
+      numberAuto: 'Leave empty for the next free number',
       sheet: 'Import buildings from a spreadsheet', sheetHint: 'Columns: 社区, 网格, 楼栋编号 (may be empty), 楼栋名称, 单元数, 层数, 每层户数. Applied only when every row is right; existing buildings are updated by number or name.', imported: '{n} buildings imported',
     },
     imp: {

@@ -36,8 +36,6 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Serve HTTPS with these files; `None` serves plain HTTP (TLS at a proxy).
     pub tls: Option<TlsConfig>,
-    /// The built supervisor's console (console/dist); `None` looks beside the binary.
-    pub console_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -51,7 +49,6 @@ impl ServerConfig {
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             admin_token: None,
             tls: None,
-            console_dir: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! `gridwalk-server`: serve the district, and manage users, enrollment codes and devices
 //! from the command line until the admin console exists.
 
+mod area_cmd;
 mod export_cmd;
 mod import_cmd;
 
@@ -35,6 +36,13 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// A new district from an empty data directory: the district root and its first admin.
+    Init(area_cmd::InitArgs),
+    /// The area tree: show it; add streets, communities, grids; rename; buildings sheet.
+    Area {
+        #[command(subcommand)]
+        cmd: area_cmd::AreaCmd,
+    },
     /// Serve the district store over HTTP(S) until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Manage users.
@@ -97,9 +105,6 @@ struct ServeArgs {
     /// Households in the demo district.
     #[arg(long, default_value_t = 1600)]
     demo_households: usize,
-    /// The built supervisor's console (default: console/dist beside the binary or here).
-    #[arg(long, env = "GRIDWALK_CONSOLE_DIR")]
-    console_dir: Option<PathBuf>,
 }
 
 /// The console password of the demo district's supervisors and admin.
@@ -258,8 +263,7 @@ fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
         tls_key: args.tls_key,
         log_format: None,
     };
-    let mut config = ServerConfig::resolve(&over, &file)?;
-    config.console_dir = args.console_dir;
+    let config = ServerConfig::resolve(&over, &file)?;
     if args.demo {
         let district = open_district(&config.data_dir)?;
         demo_on_first_start(&district, args.demo_households)?;
@@ -343,6 +347,8 @@ fn open(data: &Path) -> Result<SqliteDistrict> {
 fn run_admin(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Serve(_) => unreachable!("handled by run_serve"),
+        Cmd::Init(args) => area_cmd::init(args)?,
+        Cmd::Area { cmd } => area_cmd::run(cmd)?,
         Cmd::User {
             cmd:
                 UserCmd::Add {

@@ -162,10 +162,16 @@ pub(super) async fn edit_area(
     body: String,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
-    let edit: AreaEdit = json_body(&body, "{level: street|community|grid|building, …fields}")?;
+    let edit: AreaEdit = json_body(
+        &body,
+        "{level: district|street|community|grid|building, …fields}",
+    )?;
     let district = state.district.clone();
     let tree = run(move || {
         let at = now_ms();
+        // A new grid or building gets its id and number here, not from the browser.
+        let current = district.area_tree()?.unwrap_or_default();
+        let edit = current.complete(edit, || Uuid::now_v7().to_string());
         let what = edit.describe();
         let tree = district.edit_area(edit, at)?;
         district.audit_append(&AuditEntry::by(
@@ -243,28 +249,43 @@ pub(super) async fn import_buildings(
     let scope = admin_session(&state, &headers, true).await?;
     let district = state.district.clone();
     let answer = run(move || {
-        let table = gridwalk_ledger::read::read_table(&body, &q.file_name)
-            .map_err(|e| ConsoleError::BadRequest(format!("{}: {e}", q.file_name)))?;
-        let tree = district.area_tree()?.unwrap_or_default();
-        let at = now_ms();
-        let planned =
-            gridwalk_core::area::plan_buildings(&table, &tree, || Uuid::now_v7().to_string());
-        let edits = match planned {
-            Err(problems) => return Ok(json!({"applied": false, "problems": problems})),
-            Ok(edits) => edits,
-        };
-        let count = edits.len();
-        if !q.dry_run {
-            district.edit_area_all(edits, at)?;
+        let answer = import_buildings_blocking(&district, &body, &q.file_name, q.dry_run)?;
+        if answer["applied"] == true {
             district.audit_append(&AuditEntry::by(
                 &scope,
                 AuditKind::AreaChanged,
-                at,
-                json!({"buildings_imported": count, "file_name": q.file_name}),
+                now_ms(),
+                json!({"buildings_imported": answer["buildings"], "file_name": q.file_name}),
             ))?;
         }
-        Ok(json!({"applied": !q.dry_run, "buildings": count, "problems": []}))
+        Ok(answer)
     })
     .await?;
     Ok(Json(answer))
+}
+
+/// A buildings sheet checked against the area tree and, unless `dry_run` or any row is
+/// wrong, applied in one transaction: `{applied, buildings, problems}`. The console and
+/// `gridwalk-server area buildings` both call this; the caller writes the audit entry.
+pub fn import_buildings_blocking(
+    district: &SqliteDistrict,
+    bytes: &[u8],
+    file_name: &str,
+    dry_run: bool,
+) -> Result<Value, ConsoleError> {
+    let table = gridwalk_ledger::read::read_table(bytes, file_name)
+        .map_err(|e| ConsoleError::BadRequest(format!("{file_name}: {e}")))?;
+    let tree = district.area_tree()?.unwrap_or_default();
+    let planned = gridwalk_core::area::plan_buildings(&table, &tree, || Uuid::now_v7().to_string());
+    let edits = match planned {
+        Err(problems) => {
+            return Ok(json!({"applied": false, "buildings": 0, "problems": problems}))
+        }
+        Ok(edits) => edits,
+    };
+    let count = edits.len();
+    if !dry_run {
+        district.edit_area_all(edits, now_ms())?;
+    }
+    Ok(json!({"applied": !dry_run, "buildings": count, "problems": []}))
 }

@@ -1,56 +1,28 @@
-//! The built console (console/dist) as static files under `/console/`. Any path that is
-//! not a file answers `index.html` (the single-page app routes itself); when the console
-//! has not been built, `/console/` answers a page saying so and how to build it.
+//! The console (console/dist, embedded at compile time; build.rs builds it when missing
+//! or stale) as static files under `/console/`. Any path that is not a file answers
+//! `index.html`: the single-page app routes itself. Nothing is read from disk.
 
-use crate::AppState;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use std::path::{Component, PathBuf};
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use include_dir::{include_dir, Dir};
 
-/// Where the built console is: `config.console_dir` if set, else `console/dist` found
-/// beside the executable (…/target/<profile>/ → the repository) or in the current
-/// directory.
-pub fn console_dir(configured: Option<&std::path::Path>) -> Option<PathBuf> {
-    if let Some(dir) = configured {
-        return Some(dir.to_path_buf());
-    }
-    let mut candidates = vec![PathBuf::from("console/dist")];
-    if let Ok(exe) = std::env::current_exe() {
-        for up in exe.ancestors().skip(1).take(4) {
-            candidates.push(up.join("console/dist"));
-        }
-    }
-    candidates
-        .into_iter()
-        .find(|d| d.join("index.html").is_file())
-}
-
-fn dir(state: &AppState) -> Option<PathBuf> {
-    console_dir(state.config.console_dir.as_deref())
-}
+static DIST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../console/dist");
 
 pub(super) async fn redirect() -> Redirect {
     Redirect::permanent("/console/")
 }
 
-const NOT_BUILT: &str = r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>Gridwalk 网格长工作台</title></head><body style="font-family:sans-serif;margin:3em">
-<h1>网格长工作台尚未构建 / The console has not been built</h1>
-<p>The server found no <code>console/dist/index.html</code>. Build it with
-<code>cd console &amp;&amp; npm ci &amp;&amp; npm run build</code>, or start the server with
-<code>--console-dir DIR</code> pointing at a built console.</p></body></html>"#;
-
-pub(super) async fn index(State(state): State<AppState>) -> Response {
-    serve(state, "index.html").await
+pub(super) async fn index() -> Response {
+    serve("index.html")
 }
 
-pub(super) async fn file(State(state): State<AppState>, Path(path): Path<String>) -> Response {
-    serve(state, &path).await
+pub(super) async fn file(Path(path): Path<String>) -> Response {
+    serve(&path)
 }
 
-fn content_type(path: &std::path::Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map_or("", |(_, ext)| ext) {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -65,39 +37,72 @@ fn content_type(path: &std::path::Path) -> &'static str {
     }
 }
 
-async fn serve(state: AppState, rel: &str) -> Response {
-    let Some(root) = dir(&state) else {
-        return (StatusCode::OK, Html(NOT_BUILT)).into_response();
+fn serve(rel: &str) -> Response {
+    // The embedded tree has only plain relative paths, so `..` or `/x` simply miss.
+    let (path, file) = match DIST.get_file(rel) {
+        Some(f) => (rel, f),
+        None => match DIST.get_file("index.html") {
+            Some(f) => ("index.html", f),
+            // build.rs refuses to compile without index.html; kept total anyway.
+            None => return (axum::http::StatusCode::NOT_FOUND, "not found").into_response(),
+        },
     };
-    let rel_path = std::path::Path::new(rel);
-    // Only plain relative components: no `..`, no absolute paths.
-    if !rel_path
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)))
-    {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+    // Vite names assets by content hash: they never change under one name.
+    let cache = if path.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type(path)),
+            (header::CACHE_CONTROL, cache),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        file.contents(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+
+    async fn get(path: &str) -> (String, String, String) {
+        let r = serve(path);
+        let ct = r.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cc = r.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = to_bytes(r.into_body(), usize::MAX).await.unwrap();
+        (ct, cc, String::from_utf8_lossy(&body).into_owned())
     }
-    let mut path = root.join(rel_path);
-    if !path.is_file() {
-        path = root.join("index.html");
-    }
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            let cache = if path.starts_with(root.join("assets")) {
-                "public, max-age=31536000, immutable"
-            } else {
-                "no-cache"
-            };
-            (
-                [
-                    (header::CONTENT_TYPE, content_type(&path)),
-                    (header::CACHE_CONTROL, cache),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
-        Err(_) => (StatusCode::OK, Html(NOT_BUILT)).into_response(),
+
+    #[tokio::test]
+    async fn embedded_console_with_spa_fallback_and_caching() {
+        let (ct, cc, body) = get("index.html").await;
+        assert_eq!(
+            (ct.as_str(), cc.as_str()),
+            ("text/html; charset=utf-8", "no-cache")
+        );
+        assert!(body.contains("<div id=\"app\""), "{body}");
+        // A client-side route and a path trying to leave the tree both get the app.
+        assert_eq!(get("issues/123").await.2, body);
+        assert_eq!(get("../Cargo.toml").await.2, body);
+        let asset = DIST
+            .get_dir("assets")
+            .and_then(|d| {
+                d.files()
+                    .find(|f| f.path().extension().is_some_and(|e| e == "js"))
+            })
+            .expect("a built JS asset");
+        let (ct, cc, _) = get(asset.path().to_str().unwrap()).await;
+        assert_eq!(ct, "text/javascript; charset=utf-8");
+        assert_eq!(cc, "public, max-age=31536000, immutable");
     }
 }
