@@ -1,7 +1,7 @@
 //! The device's side of the wire: a blocking reqwest [`Transport`] for the sync engine,
 //! and enrollment. Used by `gridwalk-cli` and by the app shell.
 
-use gridwalk_core::sync::{decode, encode, SyncRequest, SyncResponse, CONTENT_TYPE};
+use gridwalk_core::sync::{decode_response, encode, SyncRequest, SyncResponse, CONTENT_TYPE};
 use gridwalk_store::client::Transport;
 use gridwalk_store::district::Enrolled;
 use gridwalk_store::{Store, StoreError};
@@ -112,7 +112,7 @@ impl HttpTransport {
         if !status.is_success() {
             return Err(status_error(status, &bytes));
         }
-        decode(&bytes, MAX_RESPONSE_BYTES).map_err(|e| StoreError::Transport {
+        decode_response(&bytes, MAX_RESPONSE_BYTES).map_err(|e| StoreError::Transport {
             retryable: true,
             message: format!("server response unreadable: {e}"),
         })

@@ -20,8 +20,8 @@ export const messages = {
       reviewed: '已审核', flagged: '已标记', none: '未审核', markReviewed: '审核通过', flag: '标记问题', comment: '审核意见',
       any: '全部', empty: '没有走访记录',
     },
-    device: { name: '设备', worker: '网格员', last: '最近同步', syncs: '7天同步次数', changes: '7天上传变更', errors: '7天拒收', silent: '超过3天未同步', log: '同步记录', never: '从未同步' },
-    hh: { search: '姓名、拼音、地址、电话尾号', address: '地址', head: '户主', phone: '电话', members: '人数', complete: '台账完整', conflicts: '冲突', history: '修改记录', choose: '采用此值', detail: '户详情', fields: '字段', by: '修改人', at: '时间' },
+    device: { handovers: '移交的离线修改（网格员已调至其他网格）', name: '设备', worker: '网格员', last: '最近同步', syncs: '7天同步次数', changes: '7天上传变更', errors: '7天拒收', silent: '超过3天未同步', log: '同步记录', never: '从未同步' },
+    hh: { birthYear: '出生年份', search: '姓名、拼音、地址、电话尾号', address: '地址', head: '户主', phone: '电话', members: '人数', complete: '台账完整', conflicts: '冲突', history: '修改记录', choose: '采用此值', detail: '户详情', fields: '字段', by: '修改人', at: '时间' },
     ind: {
       closure: '结案率', onTime: '按期结案率', rework: '返工率', satisfaction: '满意度', completeness: '台账完整率',
       overdueAge: '逾期时长', coverage: '走访覆盖率', byGrid: '按网格', byWorker: '按网格员', d30: '近30天', d90: '近90天',
@@ -48,8 +48,8 @@ export const messages = {
       reviewed: 'Reviewed', flagged: 'Flagged', none: 'Not reviewed', markReviewed: 'Mark reviewed', flag: 'Flag', comment: 'Comment',
       any: 'All', empty: 'No visits',
     },
-    device: { name: 'Device', worker: 'Worker', last: 'Last sync', syncs: 'Syncs (7 d)', changes: 'Changes in (7 d)', errors: 'Rejected (7 d)', silent: 'Silent > 3 days', log: 'Sync log', never: 'never' },
-    hh: { search: 'Name, pinyin, address, phone tail', address: 'Address', head: 'Head', phone: 'Phone', members: 'Members', complete: 'Complete', conflicts: 'Conflicts', history: 'History', choose: 'Use this value', detail: 'Household', fields: 'Fields', by: 'By', at: 'When' },
+    device: { handovers: 'Offline edits handed over (worker moved to another grid)', name: 'Device', worker: 'Worker', last: 'Last sync', syncs: 'Syncs (7 d)', changes: 'Changes in (7 d)', errors: 'Rejected (7 d)', silent: 'Silent > 3 days', log: 'Sync log', never: 'never' },
+    hh: { birthYear: 'Birth year', search: 'Name, pinyin, address, phone tail', address: 'Address', head: 'Head', phone: 'Phone', members: 'Members', complete: 'Complete', conflicts: 'Conflicts', history: 'History', choose: 'Use this value', detail: 'Household', fields: 'Fields', by: 'By', at: 'When' },
     ind: {
       closure: 'Closure rate', onTime: 'On-time closure', rework: 'Rework rate', satisfaction: 'Satisfaction', completeness: 'Ledger completeness',
       overdueAge: 'Overdue by age', coverage: 'Visit coverage', byGrid: 'By grid', byWorker: 'By worker', d30: '30 days', d90: '90 days',

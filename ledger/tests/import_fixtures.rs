@@ -100,7 +100,7 @@ fn check_plan(plan: &ImportPlan) {
     assert!(by_row(11).message_zh.contains("第12行"));
     assert!(by_row(12).message_en.contains("row 11"));
     assert!(by_row(14).message_zh.contains("99栋"));
-    assert_eq!(by_row(9).value, "430203********1311");
+    assert_eq!(by_row(9).value, "**************1311");
     assert_eq!(by_row(15).value, "***1234");
     assert_eq!(by_row(15).header, "联系电话");
 
@@ -148,7 +148,7 @@ fn check_plan(plan: &ImportPlan) {
     assert_eq!(family.household.address.floor, 1);
     assert_eq!(family.grid_id, family.household.grid_id);
     assert_eq!(plan.preview.len(), 10);
-    assert_eq!(plan.preview[0].cells[8], "430203********1230");
+    assert_eq!(plan.preview[0].cells[8], "**************1230");
 }
 
 #[test]

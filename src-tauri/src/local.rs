@@ -6,7 +6,8 @@ use crate::error::AppResult;
 use gridwalk_store::Store;
 use rusqlite::params;
 
-const DRAFT_PREFIX: &str = "app.draft.";
+// The store drops a dropped grid's drafts by this prefix (a worker moved to another grid).
+const DRAFT_PREFIX: &str = gridwalk_store::DRAFT_META_PREFIX;
 
 /// Create the app's own tables (idempotent).
 pub fn init(store: &Store) -> AppResult<()> {

@@ -6,6 +6,7 @@ use crate::dto::{
     Building, DueVisit, FollowUp, IssueRow, OverdueLevel, UnitCount, VisitRow, VisitRule,
 };
 use crate::error::AppResult;
+use crate::mask::mask_free_text;
 use gridwalk_core::deadline::{self, WorkCalendar};
 use gridwalk_core::model::{is_restricted_tag, HIGH_RISK_TAGS};
 use gridwalk_core::workflow::IssueState;
@@ -109,7 +110,7 @@ pub fn follow_ups(store: &Store, today: &str, limit: u32) -> AppResult<Vec<Follo
             address: r.get(2)?,
             head_name: r.get(3)?,
             follow_up: r.get(4)?,
-            findings: r.get(5)?,
+            findings: mask_free_text(&r.get::<_, String>(5)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -172,12 +173,12 @@ pub fn household_visits(
             household_id: r.get(1)?,
             at: r.get(2)?,
             mode: r.get(3)?,
-            findings: r.get(4)?,
-            needs: r.get(5)?,
+            findings: mask_free_text(&r.get::<_, String>(4)?),
+            needs: mask_free_text(&r.get::<_, String>(5)?),
             follow_up: r.get(6)?,
             mine: me == Some(worker.as_str()),
             review_status: r.get(8)?,
-            review_comment: r.get(9)?,
+            review_comment: r.get::<_, Option<String>>(9)?.map(|c| mask_free_text(&c)),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -222,7 +223,7 @@ pub fn issue_row(
         id: row.doc_id.clone(),
         household_id: row.household_id.clone(),
         category: row.category.clone(),
-        title: row.title.clone(),
+        title: mask_free_text(&row.title),
         urgency: row.urgency.clone(),
         state: state.and_then(|s| crate::dto::mirror(&s).ok()),
         reported_at: row.reported_at,

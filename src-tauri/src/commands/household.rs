@@ -8,7 +8,9 @@ use crate::dto::{
     NewMember, Person,
 };
 use crate::error::{AppError, AppResult};
-use crate::mask::{mask_for_path, mask_id_number, mask_phone};
+use crate::mask::{
+    birth_year, mask_for_path, mask_free_text, mask_id_number, mask_phone, unmask_free_text,
+};
 use crate::state::{author, AppState};
 use gridwalk_core::model as m;
 use gridwalk_core::{CoreError, DocKind};
@@ -21,7 +23,7 @@ fn person_dto(p: &m::Person) -> AppResult<Person> {
         id: p.id.clone(),
         name: p.name.clone(),
         sex: mirror(&p.sex)?,
-        birth_date: p.birth_date.clone(),
+        birth_year: p.birth_date.as_deref().and_then(birth_year),
         id_number_masked: p.id_number.as_deref().map(mask_id_number),
         phone_masked: p.phone.as_deref().map(mask_phone),
         relation: mirror(&p.relation)?,
@@ -34,7 +36,7 @@ fn person_dto(p: &m::Person) -> AppResult<Person> {
             .map(|(t, _)| t.clone())
             .collect(),
         has_disability_cert: p.disability_cert.is_some(),
-        notes: p.notes.clone(),
+        notes: mask_free_text(&p.notes),
     })
 }
 
@@ -76,7 +78,7 @@ pub(crate) fn household_dto(h: &m::Household) -> AppResult<Household> {
             .into_iter()
             .map(person_dto)
             .collect::<AppResult<_>>()?,
-        notes: h.notes.clone(),
+        notes: mask_free_text(&h.notes),
         gps: h.gps.map(|g| dto::Gps {
             lat: g.lat,
             lon: g.lon,
@@ -211,7 +213,8 @@ pub(crate) fn update_household_in(
                 h.phone = opt_text(Some(p));
             }
             if let Some(n) = &patch.notes {
-                h.notes = n.clone();
+                // The form showed the note masked: keep the numbers it did not change.
+                h.notes = unmask_free_text(n, &h.notes);
             }
             Ok(())
         },
@@ -317,7 +320,7 @@ pub(crate) fn update_member_in(
                 p.disability_cert = opt_text(Some(v));
             }
             if let Some(v) = &patch.notes {
-                p.notes = v.clone();
+                p.notes = unmask_free_text(v, &p.notes);
             }
             if let Some(tags) = &patch.tags {
                 set_tags(p, tags)?;

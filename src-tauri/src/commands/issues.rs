@@ -7,6 +7,7 @@ use crate::dto::{
     TimelineEntry,
 };
 use crate::error::{AppError, AppResult};
+use crate::mask::mask_free_text;
 use crate::state::{author, AppState};
 use gridwalk_core::model as m;
 use gridwalk_core::workflow::{self, IssueState};
@@ -166,8 +167,8 @@ pub(crate) fn detail_in(store: &Store, id: &str) -> AppResult<IssueDetail> {
     };
     Ok(IssueDetail {
         row: crate::queries::issue_row(row, me.as_deref(), by.as_deref(), now_ms()),
-        description: issue.description.clone(),
-        place: issue.place.clone(),
+        description: mask_free_text(&issue.description),
+        place: mask_free_text(&issue.place),
         household_address,
         department: summary.department.clone(),
         allowed_events: allowed(summary.state),
@@ -181,7 +182,7 @@ pub(crate) fn detail_in(store: &Store, id: &str) -> AppResult<IssueDetail> {
                     at: t.event.at,
                     mine: me.as_deref() == Some(t.event.by_user.as_str()),
                     by_user: t.event.by_user.clone(),
-                    note: t.event.note.clone(),
+                    note: mask_free_text(&t.event.note),
                     department: t.event.department.clone(),
                     deadline: t.event.deadline,
                     applied: t.applied,

@@ -218,7 +218,8 @@ pub struct Person {
     pub id: String,
     pub name: String,
     pub sex: Sex,
-    pub birth_date: Option<String>,
+    /// The year only: with the full date a masked ID number could be rebuilt (issue 9).
+    pub birth_year: Option<i32>,
     pub id_number_masked: Option<String>,
     pub phone_masked: Option<String>,
     pub relation: Relation,

@@ -4,7 +4,11 @@ import type { PopulationType } from "./PopulationType";
 import type { Relation } from "./Relation";
 import type { Sex } from "./Sex";
 
-export type Person = { id: string, name: string, sex: Sex, birth_date: string | null, id_number_masked: string | null, phone_masked: string | null, relation: Relation, population_type: PopulationType, status: PersonStatus, 
+export type Person = { id: string, name: string, sex: Sex, 
+/**
+ * The year only: with the full date a masked ID number could be rebuilt (issue 9).
+ */
+birth_year: number | null, id_number_masked: string | null, phone_masked: string | null, relation: Relation, population_type: PopulationType, status: PersonStatus, 
 /**
  * Care tags only; restricted key-person tags never reach the worker's app.
  */
