@@ -31,6 +31,7 @@ export const adminMessages = {
       row: '行', fileName: '文件', reason: '原因', value: '内容', rows: '数据行', valid: '无误行', households: '户', validHouseholds: '可导入户',
       none: '没有发现问题', imported: '已导入 {n} 户', history: '导入记录', at: '时间', by: '操作人', mode: '方式', result: '结果',
       modes: { dry_run: '检查', all_or_nothing: '全部导入', valid_only: '只导入无误的户' }, refused: '有问题，未导入',
+      heldBack: '暂不导入的户（整户）', notices: '已自动规范的内容', skipped: '跳过的非人员行',
     },
     exp: {
       filters: '筛选', community: '社区', grid: '网格', tags: '关爱标签', type: '户类型', since: '走访日期不早于', format: '格式',
@@ -71,6 +72,7 @@ export const adminMessages = {
       row: 'Row', fileName: 'File', reason: 'Reason', value: 'Value', rows: 'Data rows', valid: 'Valid rows', households: 'Households', validHouseholds: 'Importable households',
       none: 'No problems found', imported: '{n} households imported', history: 'Import history', at: 'When', by: 'By', mode: 'Mode', result: 'Result',
       modes: { dry_run: 'Dry run', all_or_nothing: 'All or nothing', valid_only: 'Valid only' }, refused: 'Problems found, nothing imported',
+      heldBack: 'Households held back (whole)', notices: 'Normalised values', skipped: 'Rows skipped (not persons)',
     },
     exp: {
       filters: 'Filters', community: 'Community', grid: 'Grid', tags: 'Care tags', type: 'Household type', since: 'Visited since', format: 'Format',

@@ -1,8 +1,9 @@
 //! `gridwalk-server import`: a household ledger (XLSX or CSV) into the district, as a
 //! named admin — the same plan, report and audit entry as the console's import.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
+use gridwalk_core::ledger::{ColumnMapping, LedgerColumn, Table, IMPORT_COLUMNS};
 use gridwalk_server::console::ledger_import::import_blocking;
 use gridwalk_store::district::SqliteDistrict;
 use std::path::PathBuf;
@@ -30,6 +31,70 @@ pub struct ImportArgs {
     /// The admin importing (named in the audit log).
     #[arg(long = "as", value_name = "USERNAME")]
     pub as_user: String,
+    /// What a column holds, where its header is not recognised or is misread:
+    /// `COLUMN=FIELD`, the column by letter (`L`) or header text (`人口类别`), the field by
+    /// the console's code (`household_type`, `care_tags` …) or a header word for it, or
+    /// `none` to ignore the column. Repeat for several columns.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub map: Vec<String>,
+}
+
+/// A column letter ("L", "AB") as a 0-based index.
+fn letter_index(s: &str) -> Option<usize> {
+    if s.is_empty() || s.len() > 3 || !s.chars().all(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    Some(s.bytes().fold(0, |n, b| n * 26 + usize::from(b - b'A' + 1)) - 1)
+}
+
+/// The `--map` arguments as the console's mapping, header texts looked up in the first 30
+/// rows of every sheet.
+pub fn parse_mapping(args: &[String], tables: &[Table]) -> Result<Option<ColumnMapping>> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let codes = || {
+        IMPORT_COLUMNS
+            .iter()
+            .map(|c| c.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut mapping = ColumnMapping::new();
+    for arg in args {
+        let (column, field) = arg.split_once('=').ok_or_else(|| {
+            anyhow!("--map {arg:?}: write COLUMN=FIELD, such as L=household_type")
+        })?;
+        let (column, field) = (column.trim(), field.trim());
+        let field = match field {
+            "none" | "ignore" | "-" => None,
+            f => Some(LedgerColumn::from_code(f).ok_or_else(|| {
+                anyhow!(
+                    "--map {arg:?}: no field {f:?}; fields: {}, or none",
+                    codes()
+                )
+            })?),
+        };
+        let index = match letter_index(column) {
+            Some(i) => i,
+            None => header_index(column, tables).ok_or_else(|| {
+                anyhow!("--map {arg:?}: no column letter or header {column:?} in the first 30 rows")
+            })?,
+        };
+        mapping.insert(index, field);
+    }
+    Ok(Some(mapping))
+}
+
+fn header_index(header: &str, tables: &[Table]) -> Option<usize> {
+    let clean = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let wanted = clean(header);
+    tables.iter().find_map(|t| {
+        t.rows
+            .iter()
+            .take(30)
+            .find_map(|row| row.iter().position(|c| clean(&c.display()) == wanted))
+    })
 }
 
 pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
@@ -55,29 +120,64 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
         ModeArg::AllOrNothing => "all_or_nothing",
         ModeArg::ValidOnly => "valid_only",
     };
-    let answer = import_blocking(district, &scope, &name, mode, None, &bytes)?;
+    let tables =
+        gridwalk_ledger::read::read_tables(&bytes, &name).map_err(|e| anyhow!("{name}: {e}"))?;
+    let mapping = parse_mapping(&args.map, &tables)?;
+    let answer = import_blocking(district, &scope, &name, mode, mapping.as_ref(), &bytes)?;
     let plan = &answer["plan"];
-    for p in plan["problems"].as_array().into_iter().flatten() {
+    let at = |p: &serde_json::Value| match p["sheet"].as_str() {
+        Some(sheet) => format!("{sheet}!{}", p["row"]),
+        None => p["row"].to_string(),
+    };
+    for s in plan["skipped"].as_array().into_iter().flatten() {
         println!(
-            "row {:>5}  {:<3} {:<10} {}  [{}]",
-            p["row"],
+            "row {:>7}  skipped: {}  {}",
+            at(s),
+            s["reason"].as_str().unwrap_or(""),
+            s["text"].as_str().unwrap_or("")
+        );
+    }
+    for p in plan["notices"].as_array().into_iter().flatten() {
+        println!(
+            "row {:>7}  {:<3} {:<10} note: {}",
+            at(p),
             p["column_letter"].as_str().unwrap_or(""),
             p["header"].as_str().unwrap_or(""),
+            p["message_zh"].as_str().unwrap_or("")
+        );
+    }
+    for p in plan["problems"].as_array().into_iter().flatten() {
+        println!(
+            "row {:>7}  {:<3} {:<10} {} {}  [{}]",
+            at(p),
+            p["column_letter"].as_str().unwrap_or(""),
+            p["header"].as_str().unwrap_or(""),
+            p["value"].as_str().unwrap_or(""),
             p["message_zh"].as_str().unwrap_or(""),
             p["code"].as_str().unwrap_or("")
         );
+    }
+    for h in plan["held_back"].as_array().into_iter().flatten() {
+        let rows: Vec<String> = (h["rows"].as_array().into_iter().flatten())
+            .map(|r| match h["sheet"].as_str() {
+                Some(sheet) => format!("{sheet}!{r}"),
+                None => r.to_string(),
+            })
+            .collect();
+        println!("held back: household of rows {}", rows.join(", "));
     }
     let households = plan["households"].as_array().map_or(0, Vec::len);
     let valid = plan["households"]
         .as_array()
         .map_or(0, |h| h.iter().filter(|h| h["valid"] == true).count());
     println!(
-        "{} rows, {} valid; {} households, {} valid; {} problems",
+        "{} rows, {} valid; {} households, {} valid; {} problems; {} rows skipped",
         plan["rows_total"],
         plan["rows_valid"],
         households,
         valid,
-        plan["problems"].as_array().map_or(0, Vec::len)
+        plan["problems"].as_array().map_or(0, Vec::len),
+        plan["skipped"].as_array().map_or(0, Vec::len)
     );
     match answer["imported_households"].as_u64() {
         Some(n) => println!("imported {n} households (run {})", answer["run_id"]),
@@ -88,4 +188,41 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwalk_core::ledger::Cell;
+
+    #[test]
+    fn map_by_letter_or_header_to_a_field_code_or_word() {
+        let header = ["序号", "姓名", "人口类别", "户别"].map(|h| Cell::Text(h.into()));
+        let tables = vec![Table {
+            sheet: String::new(),
+            rows: vec![vec![], header.to_vec()],
+        }];
+        let args: Vec<String> = [
+            "L=household_type",
+            "人口类别=care_tags",
+            "D=none",
+            "AA=特殊人群",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mapping = parse_mapping(&args, &tables).unwrap().unwrap();
+        let want: ColumnMapping = [
+            (11, Some(LedgerColumn::HouseholdType)),
+            (2, Some(LedgerColumn::CareTags)),
+            (3, None),
+            (26, Some(LedgerColumn::CareTags)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(mapping, want);
+        for bad in ["L", "L=flavour", "不存在=name"] {
+            assert!(parse_mapping(&[bad.to_string()], &tables).is_err(), "{bad}");
+        }
+        assert_eq!(parse_mapping(&[], &tables).unwrap(), None);
+    }
 }

@@ -7,8 +7,8 @@ use super::admin::admin_session;
 use super::*;
 use axum::body::Bytes;
 use gridwalk_core::ledger::{
-    id_numbers_in, plan_import, ColumnMapping, ImportContext, ImportPlan, LedgerColumn,
-    LEDGER_COLUMNS,
+    id_numbers_in_sheets, plan_import_sheets, ColumnMapping, ImportContext, ImportPlan,
+    IMPORT_COLUMNS,
 };
 use gridwalk_core::{DocKind, Document};
 use gridwalk_store::district::{AuditEntry, AuditKind, ImportRun};
@@ -73,13 +73,13 @@ pub fn import_blocking(
     mapping: Option<&ColumnMapping>,
     bytes: &[u8],
 ) -> Result<Value, ConsoleError> {
-    let table = gridwalk_ledger::read::read_table(bytes, file_name)
+    let tables = gridwalk_ledger::read::read_tables(bytes, file_name)
         .map_err(|e| bad(format!("{file_name}: {e}")))?;
     let tree = district
         .area_tree()?
         .ok_or_else(|| bad("the district has no area tree yet: create it first".into()))?;
     let at = now_ms();
-    let candidates = id_numbers_in(&table, mapping);
+    let candidates = id_numbers_in_sheets(&tables, mapping);
     let existing = district.existing_id_numbers(&candidates)?;
     let ctx = ImportContext {
         tree: &tree,
@@ -89,7 +89,7 @@ pub fn import_blocking(
         now_ms: at,
         mapping,
     };
-    let plan: ImportPlan = plan_import(&table, &ctx);
+    let plan: ImportPlan = plan_import_sheets(&tables, &ctx);
     let valid: Vec<_> = plan.households.iter().filter(|h| h.valid).collect();
     let clean = plan.problems.is_empty();
     let imported = match mode {
@@ -114,6 +114,7 @@ pub fn import_blocking(
         "header_row": plan.header_row, "columns": plan.columns, "problems": plan.problems,
         "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
         "households": plan.households.len(), "valid_households": valid.len(),
+        "skipped": plan.skipped, "notices": plan.notices, "held_back": plan.held_back,
     });
     let run = ImportRun {
         id: 0,
@@ -146,7 +147,7 @@ pub fn import_blocking(
     let households: Vec<Value> = plan
         .households
         .iter()
-        .map(|h| json!({"rows": h.rows, "valid": h.valid, "grid_id": h.grid_id}))
+        .map(|h| json!({"sheet": h.sheet, "rows": h.rows, "valid": h.valid, "grid_id": h.grid_id}))
         .collect();
     // Each column with what it was recognised as, in words.
     let columns: Vec<Value> = plan
@@ -159,9 +160,8 @@ pub fn import_blocking(
             })
         })
         .collect();
-    let choices: Vec<Value> = LEDGER_COLUMNS
+    let choices: Vec<Value> = IMPORT_COLUMNS
         .iter()
-        .chain([LedgerColumn::Estate].iter())
         .map(|c| json!({"code": c, "zh": c.zh(), "en": c.en()}))
         .collect();
     Ok(json!({
@@ -174,6 +174,7 @@ pub fn import_blocking(
             "header_row": plan.header_row, "columns": columns, "preview": plan.preview,
             "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
             "problems": plan.problems, "households": households,
+            "skipped": plan.skipped, "notices": plan.notices, "held_back": plan.held_back,
         },
     }))
 }

@@ -132,12 +132,43 @@ pub fn find_building<'t>(
     Err(BuildingMiss::NotFound)
 }
 
+/// A building writes its rooms one way. Where some rows say `302` and others `3-2`, the
+/// dash is not surely floor-door (it may be unit-room): those rows are problems.
+pub fn check_room_notation(
+    table: &crate::ledger::Table,
+    rows: &[super::person_row::ParsedRow],
+    problems: &mut super::problems::Problems<'_>,
+) {
+    use std::collections::HashMap;
+    let mut plain: HashMap<(&str, &str), usize> = HashMap::new();
+    for r in rows.iter().filter(|r| r.plain_room) {
+        if let Some((a, _)) = &r.address {
+            *plain
+                .entry((&a.community_code, &a.building_no))
+                .or_default() += 1;
+        }
+    }
+    for r in rows.iter().filter(|r| r.dash_room) {
+        let Some((a, _)) = &r.address else { continue };
+        if plain.contains_key(&(a.community_code.as_str(), a.building_no.as_str())) {
+            let name = &a.building_name;
+            problems.cell(
+                table,
+                r.row - 1,
+                crate::ledger::LedgerColumn::Room,
+                super::ProblemCode::BadValue,
+                format!("{name}的其他房号写作“302”，此行写作“楼层-门号”（如3-2），写法不一致，无法确定含义：请统一写法"),
+                format!("Other rooms of {name} are written like 302, this one floor-dash-door (such as 3-2): the building mixes notations, so its meaning is not sure; write them one way"),
+            );
+        }
+    }
+}
+
 /// 一 … 十 as digits, for 二单元 and 三栋.
 fn chinese_digits(s: &str) -> String {
     const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
-    match s {
-        "十" => return "10".into(),
-        _ => {}
+    if s == "十" {
+        return "10".into();
     }
     s.chars()
         .map(|c| match DIGITS.iter().position(|d| *d == c) {

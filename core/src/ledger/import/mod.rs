@@ -183,6 +183,7 @@ pub fn plan_import(table: &Table, ctx: &ImportContext<'_>) -> ImportPlan {
         .iter()
         .map(|&r| person_row::parse(table, r, &columns, ctx, &mut lookups, &mut problems))
         .collect();
+    address::check_room_notation(table, &rows, &mut problems);
     let shapes = rows::shapes(&rows);
     households::flag_duplicates(&rows, ctx, &mut problems);
     let mut planned = households::assemble(rows, ctx, &mut problems);

@@ -37,6 +37,11 @@ pub struct ParsedRow {
     pub household_phone: Option<String>,
     pub household_notes: String,
     pub gps: Option<Gps>,
+    /// The room was written `3-2` (floor, dash, door): ambiguous in a building whose other
+    /// rooms are written `302`.
+    pub dash_room: bool,
+    /// The room was written as 3 or 4 digits (`302`, `0302`, `302室`).
+    pub plain_room: bool,
 }
 
 struct RowReader<'a, 'p, 'c> {
@@ -44,6 +49,8 @@ struct RowReader<'a, 'p, 'c> {
     row: usize,
     columns: &'a Columns,
     problems: &'p mut Problems<'c>,
+    /// (dash, plain) room notation, see [`ParsedRow::dash_room`].
+    notation: (bool, bool),
 }
 
 impl RowReader<'_, '_, '_> {
@@ -238,6 +245,11 @@ impl RowReader<'_, '_, '_> {
             }
         }
         let (room, room_floor) = room_and_floor(&room_text);
+        let bare = room_text.strip_suffix('室').unwrap_or(&room_text);
+        self.notation = (
+            room_floor.is_some() && bare.contains('-') && !bare.contains(['楼', 'F', 'f']),
+            room_floor.is_some() && bare.chars().all(|c| c.is_ascii_digit()),
+        );
         let mut complete = true;
         for (field, value) in [
             (C::Building, &building_text),
@@ -360,6 +372,7 @@ pub fn parse<'t>(
         row,
         columns,
         problems,
+        notation: (false, false),
     };
     let household_key = Some(r.text(C::HouseholdId)).filter(|k| !k.is_empty());
     let address_text = [C::Community, C::Estate, C::Building, C::Unit, C::Room]
@@ -514,6 +527,8 @@ pub fn parse<'t>(
         household_phone,
         household_notes,
         gps,
+        dash_room: r.notation.0,
+        plain_room: r.notation.1,
     }
 }
 
