@@ -1,6 +1,7 @@
 //! The device's side of the wire: a blocking reqwest [`Transport`] for the sync engine,
 //! and enrollment. Used by `gridwalk-cli` and by the app shell.
 
+use gridwalk_core::authorize::Role;
 use gridwalk_core::sync::{decode_response, encode, SyncRequest, SyncResponse, CONTENT_TYPE};
 use gridwalk_store::client::Transport;
 use gridwalk_store::district::Enrolled;
@@ -167,5 +168,7 @@ pub fn enroll(
     store.meta_set("server.url", base)?;
     store.meta_set("device.token", &enrolled.token)?;
     store.meta_set("device.display_name", &enrolled.display_name)?;
+    let role = Role::parse(&enrolled.role).unwrap_or(Role::Worker);
+    store.set_device_role(role, enrolled.key_person_grant)?;
     Ok(enrolled)
 }

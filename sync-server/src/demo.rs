@@ -145,11 +145,13 @@ pub fn load_demo(
         .map(|h| (DocKind::Household, &h.id, &h.grid_id));
     let visits = d.visits.iter().map(|v| (DocKind::Visit, &v.id, &v.grid_id));
     let issues = d.issues.iter().map(|i| (DocKind::Issue, &i.id, &i.grid_id));
+    let key_persons = (d.key_persons.iter()).map(|k| (DocKind::KeyPersons, &k.id, &k.grid_id));
     let all: Vec<(DocKind, &String, &String, usize)> = households
         .enumerate()
         .map(|(i, (k, id, g))| (k, id, g, i))
         .chain(visits.enumerate().map(|(i, (k, id, g))| (k, id, g, i)))
         .chain(issues.enumerate().map(|(i, (k, id, g))| (k, id, g, i)))
+        .chain(key_persons.enumerate().map(|(i, (k, id, g))| (k, id, g, i)))
         .collect();
     for chunk in all.chunks(BATCH) {
         let mut ids = Vec::with_capacity(chunk.len());
@@ -180,6 +182,10 @@ pub fn load_demo(
                 DocKind::Issue => {
                     let i = &d.issues[*index];
                     Document::create(*kind, *doc_id, i, SERVER_AUTHOR, i.created_at)
+                }
+                DocKind::KeyPersons => {
+                    let k = &d.key_persons[*index];
+                    Document::create(*kind, *doc_id, k, SERVER_AUTHOR, now_ms)
                 }
             };
             let doc = made.map_err(|e| demo_err(format!("{kind} {doc_id}: {e}")))?;

@@ -145,6 +145,7 @@ impl ApiError {
                 };
                 ApiError::new(ErrorCode::Forbidden, message)
             }
+            StoreError::Denied(f) => ApiError::new(ErrorCode::Forbidden, f.to_string()),
             StoreError::BadRequest(msg) => ApiError::bad_request(msg),
             StoreError::Invalid(errors) => ApiError::bad_request(errors.to_string()),
             StoreError::NotFound { doc_id } => {

@@ -49,12 +49,19 @@ fn new_issue(h: &Harness, grid: &str) -> DocId {
     id
 }
 
-/// A department's step (Accept, Feedback), written as the server would receive it.
+/// A department's step (Accept, Feedback), recorded on its behalf by a supervisor
+/// ("dept") as the server would receive it.
 fn department_step(h: &Harness, id: DocId, kind: EventKind) {
     let at = now_ms();
+    let clerk = gridwalk_core::authorize::Actor {
+        user_id: "dept".into(),
+        role: gridwalk_core::authorize::Role::Supervisor,
+        grids: None,
+        key_person_grant: false,
+    };
     h.server
         .district()
-        .edit_document::<Issue, _>(DocKind::Issue, id, SERVER_AUTHOR, at, "dept", |i| {
+        .edit_document::<Issue, _>(DocKind::Issue, id, &clerk, SERVER_AUTHOR, at, "dept", |i| {
             let e = workflow::new_event(kind, at, "dept", "dept", "");
             i.events.insert(e.id.clone(), e);
             Ok(())

@@ -107,7 +107,7 @@ pub fn import_blocking(
                     .map_err(|e| bad(format!("rows {:?}: {e}", h.rows)))?;
                 docs.push((doc, h.grid_id.clone()));
             }
-            Some(district.import_documents(&docs, at)? as u64)
+            Some(district.import_documents_as(&scope.actor(), &docs, at)? as u64)
         }
     };
     let report = json!({
