@@ -65,6 +65,24 @@ fn content_type(path: &std::path::Path) -> &'static str {
     }
 }
 
+/// `root/rel` if it is a regular file reached without a symlink anywhere below `root`:
+/// a link in the console's directory (to /etc/passwd, to the data directory) is not
+/// followed.
+async fn plain_file(root: &std::path::Path, rel: &std::path::Path) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    let mut is_file = false;
+    for c in rel.components() {
+        path.push(c);
+        let meta = tokio::fs::symlink_metadata(&path).await.ok()?;
+        if meta.file_type().is_symlink() {
+            tracing::warn!(path = %path.display(), "console file is a symlink: not served");
+            return None;
+        }
+        is_file = meta.is_file();
+    }
+    is_file.then_some(path)
+}
+
 async fn serve(state: AppState, rel: &str) -> Response {
     let Some(root) = dir(&state) else {
         return (StatusCode::OK, Html(NOT_BUILT)).into_response();
@@ -77,10 +95,14 @@ async fn serve(state: AppState, rel: &str) -> Response {
     {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    let mut path = root.join(rel_path);
-    if !path.is_file() {
-        path = root.join("index.html");
-    }
+    let index = std::path::Path::new("index.html");
+    let path = match plain_file(&root, rel_path).await {
+        Some(p) => p,
+        None => match plain_file(&root, index).await {
+            Some(p) => p,
+            None => return (StatusCode::OK, Html(NOT_BUILT)).into_response(),
+        },
+    };
     match tokio::fs::read(&path).await {
         Ok(bytes) => {
             let cache = if path.starts_with(root.join("assets")) {
