@@ -9,7 +9,8 @@ const require = createRequire(resolve('console/package.json'))
 export const { chromium } = require('playwright-core')
 
 export const root = resolve('.')
-export const bin = (name) => join(root, 'target', 'debug', name)
+// CARGO_TARGET_DIR when the binaries were built elsewhere.
+export const bin = (name) => join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'debug', name)
 export const shots = join(root, 'test-artifacts', 'console')
 mkdirSync(shots, { recursive: true })
 

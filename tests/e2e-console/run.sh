@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -f console/dist/index.html ] || { echo "console/dist is missing: cd console && npm run build" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "/usr/bin/chromium is missing: scripts/setup.sh installs it" >&2; exit 1; }
-NODE_PATH="$PWD/console/node_modules" node --test --test-concurrency=1 tests/e2e-console/e2e.test.mjs tests/e2e-console/admin.test.mjs
+NODE_PATH="$PWD/console/node_modules" node --test --test-concurrency=1 tests/e2e-console/e2e.test.mjs tests/e2e-console/admin.test.mjs tests/e2e-console/xss.test.mjs
