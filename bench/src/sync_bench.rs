@@ -97,6 +97,8 @@ pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
         .build()?;
     let mut config = gridwalk_server::ServerConfig::new(dir.path());
     config.addr = "127.0.0.1:0".parse()?;
+    // Every benchmark device enrolls from this one address.
+    config.enroll_per_minute = 10_000;
     let server = rt.block_on(gridwalk_server::spawn_with_state(
         gridwalk_server::AppState::new(district.clone(), config),
     ))?;

@@ -14,6 +14,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// 64 MiB: the largest request body once decompressed, by default.
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Enrollment attempts per minute from one address.
+pub const DEFAULT_ENROLL_PER_MINUTE: u32 = 10;
+/// Console sign-in attempts per minute from one address.
+pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsConfig {
@@ -36,6 +40,12 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Serve HTTPS with these files; `None` serves plain HTTP (TLS at a proxy).
     pub tls: Option<TlsConfig>,
+    /// Bearer token for `/metrics`; `None`: `/metrics` is not served (404).
+    pub metrics_token: Option<String>,
+    /// Enrollment attempts per minute and client address; more get 429.
+    pub enroll_per_minute: u32,
+    /// Console sign-in attempts per minute and client address; more get 429.
+    pub login_per_minute: u32,
 }
 
 impl ServerConfig {
@@ -49,6 +59,9 @@ impl ServerConfig {
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             admin_token: None,
             tls: None,
+            metrics_token: None,
+            enroll_per_minute: DEFAULT_ENROLL_PER_MINUTE,
+            login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
         }
     }
 
@@ -75,6 +88,14 @@ impl ServerConfig {
             cfg.max_decoded_bytes = n;
         }
         cfg.admin_token = pick(&over.admin_token, &file.admin_token).filter(|t| !t.is_empty());
+        cfg.metrics_token =
+            pick(&over.metrics_token, &file.metrics_token).filter(|t| !t.is_empty());
+        if let Some(n) = over.enroll_per_minute.or(file.enroll_per_minute) {
+            cfg.enroll_per_minute = n;
+        }
+        if let Some(n) = over.login_per_minute.or(file.login_per_minute) {
+            cfg.login_per_minute = n;
+        }
         let cert = over.tls_cert.clone().or_else(|| file.tls_cert.clone());
         let key = over.tls_key.clone().or_else(|| file.tls_key.clone());
         cfg.tls = match (cert, key) {
@@ -103,6 +124,16 @@ impl ServerConfig {
                 ));
             }
         }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ServerError::Config(
+                "the metrics token must be at least 16 characters".into(),
+            ));
+        }
+        if self.enroll_per_minute == 0 || self.login_per_minute == 0 {
+            return Err(ServerError::Config(
+                "enroll_per_minute and login_per_minute must be above 0".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -115,6 +146,9 @@ impl ServerConfig {
 /// max_body_bytes = 16777216
 /// max_decoded_bytes = 67108864
 /// admin_token = "…"
+/// metrics_token = "…"
+/// enroll_per_minute = 10
+/// login_per_minute = 30
 /// tls_cert = "/etc/gridwalk/cert.pem"
 /// tls_key = "/etc/gridwalk/key.pem"
 /// log_format = "json"
@@ -127,6 +161,9 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub max_decoded_bytes: Option<usize>,
     pub admin_token: Option<String>,
+    pub metrics_token: Option<String>,
+    pub enroll_per_minute: Option<u32>,
+    pub login_per_minute: Option<u32>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// `text` or `json`.

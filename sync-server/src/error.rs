@@ -34,11 +34,12 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    TooManyRequests,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadRequest,
         ErrorCode::UnsupportedProtocol,
         ErrorCode::PayloadTooLarge,
@@ -47,6 +48,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::TooManyRequests,
         ErrorCode::Internal,
     ];
 
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Internal => "internal",
         }
     }
@@ -72,6 +75,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -188,7 +192,12 @@ impl ApiError {
                  {reason})"
             )),
             CodecError::Decode(reason) => ApiError::bad_request(format!(
-                "the body is not a valid sync request (truncated or malformed: {reason})"
+                "不是有效的同步消息 / the body is not a valid sync message (truncated or \
+                 malformed: {reason})"
+            )),
+            CodecError::TrailingBytes { extra } => ApiError::bad_request(format!(
+                "不是有效的同步消息 / the body is not a valid sync message: {extra} bytes \
+                 follow its zstd frame"
             )),
         }
     }

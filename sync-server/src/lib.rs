@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
 mod server;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub district: Arc<SqliteDistrict>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServerConfig>,
+    /// Per-address rate limits (enrollment, console sign-in).
+    pub limits: Arc<limits::Limiters>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
             store: district.clone(),
             district,
             metrics: Arc::new(Metrics::default()),
+            limits: Arc::new(limits::Limiters::new(&config)),
             config: Arc::new(config),
         }
     }

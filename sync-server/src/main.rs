@@ -92,6 +92,15 @@ struct ServeArgs {
     /// Bearer token of the admin API (at least 16 characters); unset disables it.
     #[arg(long, env = "GRIDWALK_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Bearer token of `/metrics` (at least 16 characters); unset: `/metrics` is not served.
+    #[arg(long, env = "GRIDWALK_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Enrollment attempts per minute from one client address [default: 10].
+    #[arg(long, env = "GRIDWALK_ENROLL_PER_MINUTE")]
+    enroll_per_minute: Option<u32>,
+    /// Console sign-in attempts per minute from one client address [default: 30].
+    #[arg(long, env = "GRIDWALK_LOGIN_PER_MINUTE")]
+    login_per_minute: Option<u32>,
     /// PEM certificate chain: serve HTTPS (needs --tls-key).
     #[arg(long, env = "GRIDWALK_TLS_CERT")]
     tls_cert: Option<PathBuf>,
@@ -259,6 +268,9 @@ fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_decoded_bytes: args.max_decoded_bytes,
         admin_token: args.admin_token,
+        metrics_token: args.metrics_token,
+        enroll_per_minute: args.enroll_per_minute,
+        login_per_minute: args.login_per_minute,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         log_format: None,

@@ -103,12 +103,15 @@ pub async fn spawn_with_state(state: AppState) -> Result<RunningServer, ServerEr
                 let listener = listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .map_err(ServerError::Io)
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .map_err(ServerError::Io)
             });
             (addr, handle, false)
         }
@@ -160,7 +163,7 @@ async fn spawn_tls(
         .handle(handle);
     let task = tokio::spawn(async move {
         server
-            .serve(app.into_make_service())
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
             .map_err(ServerError::Io)
     });

@@ -14,7 +14,12 @@ async fn health_metrics_and_unknown_routes() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.expect("text"), "ok");
 
-    let resp = h.admin_get("/metrics", None).await;
+    // Only with the metrics token.
+    for wrong in [None, Some(ADMIN_TOKEN)] {
+        let (status, v) = error_of(h.admin_get("/metrics", wrong).await).await;
+        assert_eq!((status, v["error"].as_str()), (401, Some("unauthorized")));
+    }
+    let resp = h.admin_get("/metrics", Some(METRICS_TOKEN)).await;
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.expect("text");
     for series in [
@@ -57,10 +62,15 @@ async fn an_enrollment_code_works_once() {
 
     // The same code again (typed in lower case with spaces: still the same code).
     let retyped = code.to_lowercase().replace('-', " ");
-    let (status, v) = error_of(h.enroll_raw(&retyped).await).await;
-    assert_eq!((status, v["error"].as_str()), (401, Some("unauthorized")));
-    let (status, _) = error_of(h.enroll_raw("NOPE-NOPE-NOPE").await).await;
+    let (status, used) = error_of(h.enroll_raw(&retyped).await).await;
+    assert_eq!(
+        (status, used["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    // A used code and an unknown one get the same answer: a guesser learns nothing.
+    let (status, unknown) = error_of(h.enroll_raw("NOPE-NOPE-NOPE").await).await;
     assert_eq!(status, 401);
+    assert_eq!(used, unknown);
 
     let resp = h
         .http
@@ -126,9 +136,43 @@ async fn bad_sync_bodies_get_clear_errors_and_change_nothing() {
     assert!(
         v["message"]
             .as_str()
-            .is_some_and(|m| m.contains("not a valid sync request")),
+            .is_some_and(|m| m.contains("not a valid sync message")),
         "{v}"
     );
+
+    // Garbage inside valid zstd is not "protocol version 70" (its first byte).
+    let garbage =
+        zstd::bulk::compress(&[70u8, 0xff, 0xff, 0xff, 0x13, 0x37, 9, 9], 3).expect("compress");
+    let (status, v) = error_of(h.post_sync(Some(&dev.token), garbage).await).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("bad_request")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a valid sync message")),
+        "{v}"
+    );
+    // Bytes after the zstd frame: a second frame, or junk.
+    let ok = encode(&request(dev.fresh_cursors()));
+    for tail in [ok.clone(), b"junk".to_vec()] {
+        let mut body = ok.clone();
+        body.extend_from_slice(&tail);
+        let (status, v) = error_of(h.post_sync(Some(&dev.token), body).await).await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("bad_request")),
+            "{v}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("follow its zstd frame")),
+            "{v}"
+        );
+    }
 
     // Another protocol version.
     let mut old = request(vec![]);
@@ -168,7 +212,8 @@ async fn bad_sync_bodies_get_clear_errors_and_change_nothing() {
         .await;
     assert_eq!(resp.status(), 200);
     let rows: Vec<Value> = resp.json().await.expect("json");
-    assert_eq!(rows.len(), 10, "{rows:#?}");
+    // 10 bad bodies, plus garbage in zstd and two bodies with bytes after the frame.
+    assert_eq!(rows.len(), 13, "{rows:#?}");
     assert!(rows
         .iter()
         .all(|r| r["errors"].as_array().is_some_and(|e| e.len() == 1)));
@@ -177,7 +222,7 @@ async fn bad_sync_bodies_get_clear_errors_and_change_nothing() {
         .any(|r| r["errors"][0]["code"] == "payload_too_large"));
 
     let metrics = h
-        .admin_get("/metrics", None)
+        .admin_get("/metrics", Some(METRICS_TOKEN))
         .await
         .text()
         .await
@@ -191,7 +236,7 @@ async fn bad_sync_bodies_get_clear_errors_and_change_nothing() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("gridwalk_sync_requests_total 12"),
+        metrics.contains("gridwalk_sync_requests_total 15"),
         "{metrics}"
     );
 }

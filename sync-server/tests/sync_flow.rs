@@ -119,7 +119,7 @@ async fn a_pushed_household_reaches_another_device_of_its_grid() {
     assert_eq!(first_push["errors"], serde_json::json!([]));
 
     let metrics = h
-        .admin_get("/metrics", None)
+        .admin_get("/metrics", Some(METRICS_TOKEN))
         .await
         .text()
         .await

@@ -29,7 +29,10 @@ mod sync;
 pub use admin::DistrictStats;
 pub use audit::{AuditEntry, AuditKind, AuditQuery, AUDIT_PAGE_MAX};
 pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
-pub use console::{ConsoleError, ConsoleScope, ConsoleSession, LOCKOUT_FAILURES, LOCKOUT_MS};
+pub use console::{
+    ConsoleError, ConsoleScope, ConsoleSession, ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES,
+    LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
+};
 pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
 pub use export_file::{ExportFormat, ExportSummary};

@@ -243,7 +243,7 @@ pub(super) struct AreaImportQ {
 pub(super) async fn import_buildings(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<AreaImportQ>,
+    Params(q): Params<AreaImportQ>,
     body: axum::body::Bytes,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;

@@ -7,14 +7,14 @@ pub(super) struct IssuesQ {
     state: Option<String>,
     overdue: Option<String>,
     grid: Option<String>,
-    offset: Option<usize>,
-    limit: Option<usize>,
+    offset: Option<u32>,
+    limit: Option<u32>,
 }
 
 pub(super) async fn issues(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<IssuesQ>,
+    Params(q): Params<IssuesQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let district = state.district.clone();
@@ -27,8 +27,8 @@ pub(super) async fn issues(
                 .unwrap_or_default(),
             overdue: q.overdue,
             now_ms: now_ms(),
-            offset: q.offset.unwrap_or(0),
-            limit: q.limit.unwrap_or(50),
+            offset: q.offset.unwrap_or(0) as usize,
+            limit: q.limit.unwrap_or(50) as usize,
             ..Default::default()
         };
         Ok(district.with_writer(|s| s.list_issues(&query))?)

@@ -6,14 +6,14 @@ use super::*;
 pub(super) struct HouseholdsQ {
     q: Option<String>,
     grid: Option<String>,
-    offset: Option<usize>,
-    limit: Option<usize>,
+    offset: Option<u32>,
+    limit: Option<u32>,
 }
 
 pub(super) async fn households(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<HouseholdsQ>,
+    Params(q): Params<HouseholdsQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let district = state.district.clone();
@@ -21,8 +21,8 @@ pub(super) async fn households(
         let query = HouseholdQuery {
             text: q.q.filter(|t| !t.trim().is_empty()),
             grid_ids: scope.narrow(q.grid.filter(|g| !g.is_empty()).map(|g| vec![g])),
-            offset: q.offset.unwrap_or(0),
-            limit: q.limit.unwrap_or(50),
+            offset: q.offset.unwrap_or(0) as usize,
+            limit: q.limit.unwrap_or(50) as usize,
             ..Default::default()
         };
         Ok(district.with_writer(|s| s.search_households(&query))?)
@@ -80,9 +80,13 @@ pub(super) struct IndicatorsQ {
 pub(super) async fn indicators(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<IndicatorsQ>,
+    Params(q): Params<IndicatorsQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
+    let (from, to) = (
+        params::time_ms("from", q.from)?,
+        params::time_ms("to", q.to)?,
+    );
     let district: Arc<SqliteDistrict> = state.district.clone();
     let started = std::time::Instant::now();
     let out = run(move || {
@@ -98,8 +102,8 @@ pub(super) async fn indicators(
                     return Ok(district.scoped_indicators(
                         &scope,
                         Some(vec![]),
-                        q.from,
-                        q.to,
+                        from,
+                        to,
                         now_ms(),
                     )?);
                 };
@@ -121,7 +125,7 @@ pub(super) async fn indicators(
             }
             _ => None,
         };
-        Ok(district.scoped_indicators(&scope, wanted, q.from, q.to, now_ms())?)
+        Ok(district.scoped_indicators(&scope, wanted, from, to, now_ms())?)
     })
     .await?;
     let mut v = json!(out);

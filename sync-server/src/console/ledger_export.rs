@@ -44,6 +44,12 @@ pub(super) async fn export(
         &body,
         "{format: csv|xlsx|geojson, communities?, streets?, grids?, tags?, household_types?, visited_since?, full_pii?, reason?}",
     )?;
+    if b.reason
+        .as_deref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+    {
+        return Err(reason_too_long());
+    }
     let visited_since = match b.visited_since.as_deref().filter(|d| !d.is_empty()) {
         None => None,
         Some(d) => Some(
@@ -118,7 +124,7 @@ pub(super) async fn export(
 pub(super) struct AuditQ {
     kind: Option<String>,
     user: Option<String>,
-    limit: Option<usize>,
+    limit: Option<u32>,
     before_id: Option<i64>,
 }
 
@@ -126,7 +132,7 @@ pub(super) struct AuditQ {
 pub(super) async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<AuditQ>,
+    Params(q): Params<AuditQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
@@ -141,7 +147,7 @@ pub(super) async fn audit(
         AuditQuery {
             kind,
             user: q.user.filter(|u| !u.is_empty()),
-            limit: q.limit.unwrap_or(50),
+            limit: q.limit.unwrap_or(50) as usize,
             before_id: q.before_id,
             ..Default::default()
         }
@@ -149,7 +155,7 @@ pub(super) async fn audit(
         AuditQuery {
             kind: Some(AuditKind::Export),
             user: Some(scope.user_id.clone()),
-            limit: q.limit.unwrap_or(50),
+            limit: q.limit.unwrap_or(50) as usize,
             before_id: q.before_id,
             ..Default::default()
         }
@@ -175,6 +181,9 @@ pub(super) async fn reveal_household(
     let scope = admin_session(&state, &headers, true).await?;
     let id = doc_id(&id)?;
     let b: RevealBody = json_body(&body, "{reason}")?;
+    if b.reason.trim().chars().count() > MAX_REASON_CHARS {
+        return Err(reason_too_long());
+    }
     if b.reason.trim().chars().count() < 4 {
         return Err(CErr(
             StatusCode::BAD_REQUEST,
@@ -211,4 +220,17 @@ pub(super) async fn reveal_household(
     Ok(Json(
         json!({"household_id": household.id, "phone": household.phone, "members": members}),
     ))
+}
+
+/// The longest reason kept in the append-only audit log.
+const MAX_REASON_CHARS: usize = 500;
+
+fn reason_too_long() -> CErr {
+    CErr(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        format!(
+            "理由最多{MAX_REASON_CHARS}个字 / a reason has at most {MAX_REASON_CHARS} characters"
+        ),
+    )
 }

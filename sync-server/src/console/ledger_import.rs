@@ -26,7 +26,7 @@ pub(super) struct ImportQ {
 pub(super) async fn import(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<ImportQ>,
+    Params(q): Params<ImportQ>,
     body: Bytes,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;

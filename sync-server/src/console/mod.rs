@@ -37,12 +37,14 @@ mod issues;
 mod ledger;
 mod ledger_export;
 pub mod ledger_import;
+mod params;
 mod review;
 
 use crate::error::ApiError;
+use crate::limits::{ClientAddr, MAX_LOGIN_BODY, MAX_UPLOAD_BODY};
 use crate::routes::blocking;
 use crate::{now_ms, AppState, SERVER_AUTHOR};
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -55,6 +57,7 @@ use gridwalk_store::district::{
     ConsoleError, ConsoleScope, IssueAction, SqliteDistrict, SyncLogQuery, VisitQuery,
 };
 use gridwalk_store::{HouseholdQuery, IssueQuery};
+use params::Params;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -80,7 +83,10 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The console's routes, merged into the application by [`crate::router`].
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/api/login", post(login))
+        .route(
+            "/console/api/login",
+            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+        )
         .route("/console/api/logout", post(logout))
         .route("/console/api/me", get(me))
         .route("/console/api/config", get(config))
@@ -129,10 +135,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/console/api/admin/area/buildings",
-            post(admin::import_buildings),
+            post(admin::import_buildings).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
         )
         .route("/console/api/admin/settings", post(admin::settings))
-        .route("/console/api/admin/import", post(ledger_import::import))
+        .route(
+            "/console/api/admin/import",
+            post(ledger_import::import).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
+        )
         .route("/console/api/admin/imports", get(ledger_import::runs))
         .route(
             "/console/api/admin/imports/{id}/report",
@@ -165,7 +174,9 @@ impl From<ConsoleError> for CErr {
             ConsoleError::Locked { .. } => CErr(
                 S::TOO_MANY_REQUESTS,
                 "locked",
-                "too many failed logins: this account is locked for 15 minutes".into(),
+                "登录失败次数过多，已锁定15分钟 / too many failed sign-ins for this account \
+                 or from this address: locked for 15 minutes"
+                    .into(),
             ),
             ConsoleError::Forbidden(m) => CErr(S::FORBIDDEN, "forbidden", m),
             ConsoleError::NoSession => CErr(S::UNAUTHORIZED, "unauthorized", msg),
@@ -272,7 +283,13 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: String) -> R<Response> {
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    body: String,
+) -> R<Response> {
+    state.limits.login(ip)?;
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -286,7 +303,9 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: String) 
     }
     let b: LoginBody = json_body(&body, "{username, password}")?;
     let district = state.district.clone();
-    let s = run(move || district.console_login(b.username.trim(), &b.password, now_ms())).await?;
+    let address = ip.to_string();
+    let s = run(move || district.console_login(b.username.trim(), &b.password, &address, now_ms()))
+        .await?;
     let secure = if state.config.tls.is_some() {
         "; Secure"
     } else {

@@ -9,14 +9,14 @@ pub(super) struct VisitsQ {
     /// A local date `YYYY-MM-DD` (Asia/Shanghai).
     day: Option<String>,
     review: Option<String>,
-    offset: Option<usize>,
-    limit: Option<usize>,
+    offset: Option<u32>,
+    limit: Option<u32>,
 }
 
 pub(super) async fn visits(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<VisitsQ>,
+    Params(q): Params<VisitsQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let (from, to) = match q.day.as_deref().filter(|d| !d.is_empty()) {
@@ -36,8 +36,8 @@ pub(super) async fn visits(
         from,
         to,
         review: q.review.filter(|r| !r.is_empty()),
-        offset: q.offset.unwrap_or(0),
-        limit: q.limit.unwrap_or(50),
+        offset: q.offset.unwrap_or(0) as usize,
+        limit: q.limit.unwrap_or(50) as usize,
     };
     let district = state.district.clone();
     let (items, total) = run(move || district.console_visits(&scope, &query)).await?;
@@ -97,13 +97,13 @@ pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -
 #[derive(Deserialize)]
 pub(super) struct SyncLogQ {
     device_id: String,
-    limit: Option<usize>,
+    limit: Option<u32>,
 }
 
 pub(super) async fn sync_log(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<SyncLogQ>,
+    Params(q): Params<SyncLogQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let district = state.district.clone();
@@ -114,7 +114,7 @@ pub(super) async fn sync_log(
         }
         Ok(store.sync_logs(&SyncLogQuery {
             device_id: Some(q.device_id),
-            limit: q.limit.unwrap_or(50),
+            limit: q.limit.unwrap_or(50) as usize,
             ..Default::default()
         })?)
     })

@@ -18,15 +18,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// Largest JSON body accepted by the small JSON endpoints (enroll).
-const MAX_JSON_BODY: usize = 64 * 1024;
+use crate::limits::{ClientAddr, MAX_JSON_BODY, MAX_LOGIN_BODY};
 
 /// The whole HTTP application.
 ///
 /// | method | path | auth |
 /// |---|---|---|
 /// | GET | `/healthz` | – |
-/// | GET | `/metrics` | – |
+/// | GET | `/metrics` | metrics token (not served without one) |
 /// | POST | `/api/v1/enroll` | enrollment code in the body |
 /// | GET | `/api/v1/area` | device token |
 /// | POST | `/api/v1/sync` | device token |
@@ -46,8 +45,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Bodies are read by the handlers with their own, explicit limits.
-        .layer(DefaultBodyLimit::disable())
+        // Every body has a limit: 64 KiB unless the route sets its own (login 8 KiB,
+        // uploads 50 MiB); sync and enroll read theirs with an explicit limit.
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::map_response(
+            crate::limits::json_too_large,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()
@@ -136,8 +139,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text.
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: Prometheus text, only with `Authorization: Bearer <metrics token>`.
+/// Without a configured token it is not served at all (404), so that a server on a
+/// public address does not tell anyone its traffic.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = state.config.metrics_token.as_deref() else {
+        return not_found().await.into_response();
+    };
+    let sent = bearer(&headers).unwrap_or_default();
+    if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        return ApiError::unauthorized("missing or wrong Authorization: Bearer <metrics token>")
+            .into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -146,6 +159,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Compare secrets without stopping at the first differing byte.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +183,15 @@ pub struct EnrollResponse {
 }
 
 /// `POST /api/v1/enroll` `{code, device_name}`: one-time code → device id and token.
-async fn enroll(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn enroll(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(e) = state.limits.enroll(ip) {
+        return e.into_response();
+    }
     match enroll_inner(state, headers, body).await {
         Ok(r) => (StatusCode::OK, Json(r)).into_response(),
         Err(e) => e.into_response(),
@@ -177,10 +203,10 @@ async fn enroll_inner(
     headers: HeaderMap,
     body: Body,
 ) -> Result<EnrollResponse, ApiError> {
-    if declared_too_large(&headers, MAX_JSON_BODY) {
-        return Err(ApiError::too_large(MAX_JSON_BODY, "request body"));
+    if declared_too_large(&headers, MAX_LOGIN_BODY) {
+        return Err(ApiError::too_large(MAX_LOGIN_BODY, "request body"));
     }
-    let bytes = read_body(body, MAX_JSON_BODY, "request body").await?;
+    let bytes = read_body(body, MAX_LOGIN_BODY, "request body").await?;
     let req: EnrollRequest = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(format!(
             "expected JSON {{\"code\": \"…\", \"device_name\": \"…\"}}: {e}"

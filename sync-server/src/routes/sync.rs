@@ -14,7 +14,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridwalk_core::sync::{
-    decode, decode_request, encode, CodecError, PushOutcome, SyncRequest, CONTENT_TYPE,
+    decode, decode_request, encode, plausible_version, CodecError, PushOutcome, SyncRequest,
+    CONTENT_TYPE,
     PROTOCOL_VERSION,
 };
 use gridwalk_store::district::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
@@ -154,10 +155,12 @@ fn round(
         Err(CodecError::Decode(reason)) => {
             // A message of another protocol version may not even parse: say so if it is one.
             let err = match decode::<VersionOnly>(body, max_decoded) {
-                Ok(v) if v.protocol != PROTOCOL_VERSION => CodecError::Version {
-                    got: v.protocol,
-                    supported: PROTOCOL_VERSION,
-                },
+                Ok(v) if v.protocol != PROTOCOL_VERSION && plausible_version(v.protocol) => {
+                    CodecError::Version {
+                        got: v.protocol,
+                        supported: PROTOCOL_VERSION,
+                    }
+                }
                 _ => CodecError::Decode(reason),
             };
             return Err(ApiError::from_codec(err, body));

@@ -11,10 +11,17 @@ pub const PASSWORD: &str = "console-test-pw";
 
 /// Two communities of one grid each, so that scope can be tested both ways.
 pub async fn start_two() -> Harness {
+    start_two_with(|_| {}).await
+}
+
+/// [`start_two`] with settings changed by `tweak`.
+pub async fn start_two_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServerConfig::new(dir.path());
     config.addr = "127.0.0.1:0".parse().expect("addr");
     config.admin_token = Some(ADMIN_TOKEN.into());
+    config.metrics_token = Some(METRICS_TOKEN.into());
+    tweak(&mut config);
     let server = spawn(config).await.expect("server starts");
     let params = DemoParams {
         seed: 11,

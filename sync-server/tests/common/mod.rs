@@ -15,6 +15,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 pub const SYNC_TYPE: &str = "application/x-gridwalk-sync";
 
 pub struct Harness {
@@ -45,6 +46,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
     let mut config = ServerConfig::new(dir.path());
     config.addr = "127.0.0.1:0".parse().expect("addr");
     config.admin_token = Some(ADMIN_TOKEN.into());
+    config.metrics_token = Some(METRICS_TOKEN.into());
     config.max_body_bytes = 256 * 1024;
     config.max_decoded_bytes = 1024 * 1024;
     tweak(&mut config);
