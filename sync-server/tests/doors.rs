@@ -154,35 +154,6 @@ async fn metrics_are_not_served_without_a_token() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg(unix)]
-async fn console_files_do_not_follow_symlinks() {
-    let site = tempfile::tempdir().expect("tempdir");
-    std::fs::write(site.path().join("index.html"), "<html>console</html>").expect("index");
-    std::fs::create_dir(site.path().join("assets")).expect("assets");
-    std::fs::write(site.path().join("assets/app.js"), "console.log(1)").expect("js");
-    std::os::unix::fs::symlink("/etc/passwd", site.path().join("leak")).expect("link");
-    std::os::unix::fs::symlink("/etc", site.path().join("etc")).expect("link");
-    let dir = site.path().to_path_buf();
-    let h = start_with(move |c| c.console_dir = Some(dir)).await;
-    let get = |p: &str| {
-        let (http, url) = (h.http.clone(), format!("{}{p}", h.url));
-        async move {
-            let r = http.get(url).send().await.expect("get");
-            r.text().await.expect("text")
-        }
-    };
-    assert_eq!(get("/console/assets/app.js").await, "console.log(1)");
-    for p in [
-        "/console/leak",
-        "/console/etc/passwd",
-        "/console/etc/hostname",
-    ] {
-        let body = get(p).await;
-        assert_eq!(body, "<html>console</html>", "{p} served {body:?}");
-    }
-}
-
 /// `gridwalk-server password set` (the CLI) ends the user's console sessions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_password_set_ends_console_sessions() {

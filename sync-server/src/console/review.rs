@@ -134,7 +134,7 @@ pub(super) async fn sync_log(
 
 #[derive(Deserialize, Default)]
 pub(super) struct HandoversQ {
-    limit: Option<usize>,
+    limit: Option<u32>,
 }
 
 /// Unsynced edits handed over by moved workers' devices, for documents in scope: which
@@ -142,10 +142,10 @@ pub(super) struct HandoversQ {
 pub(super) async fn handovers(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<HandoversQ>,
+    Params(q): Params<HandoversQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let district = state.district.clone();
-    let items = run(move || district.console_handovers(&scope, q.limit.unwrap_or(100))).await?;
+    let items = run(move || district.console_handovers(&scope, q.limit.unwrap_or(100).min(1000) as usize)).await?;
     Ok(masked(json!({ "items": items })))
 }
