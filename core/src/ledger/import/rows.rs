@@ -19,7 +19,8 @@ use std::collections::HashMap;
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Blank,
-    /// Above the header: the title, 填报单位 / 填报日期, a unit line.
+    /// Above the header: the title, 填报单位 / 填报日期, a unit line; below it, a section
+    /// heading merged across the row.
     Title,
     /// A header row: a group row above the header, or the header repeated on a new page.
     Header,
@@ -37,7 +38,7 @@ impl SkipReason {
     pub fn zh(self) -> &'static str {
         match self {
             SkipReason::Blank => "空行",
-            SkipReason::Title => "标题或填报信息",
+            SkipReason::Title => "标题、填报信息或分段标题",
             SkipReason::Header => "表头行",
             SkipReason::Total => "合计行",
             SkipReason::Footer => "表尾（填表人、审核人等）",
@@ -51,7 +52,7 @@ impl SkipReason {
     pub fn en(self) -> &'static str {
         match self {
             SkipReason::Blank => "blank row",
-            SkipReason::Title => "title or filing details",
+            SkipReason::Title => "title, filing details or a section heading",
             SkipReason::Header => "header row",
             SkipReason::Total => "total row",
             SkipReason::Footer => "footer (filled in by, checked by …)",
@@ -103,11 +104,13 @@ const FOOTER_WORDS: &[&str] = &[
 /// The fields that make a row a person's.
 const PERSON_FIELDS: [C; 5] = [C::Name, C::Sex, C::BirthDate, C::IdNumber, C::Relation];
 
-fn first_text(row: &[Cell]) -> String {
+/// The first two filled cells' texts, spaces dropped: 合计 may follow a 序号.
+fn first_texts(row: &[Cell]) -> Vec<String> {
     row.iter()
-        .find(|c| !c.is_blank())
+        .filter(|c| !c.is_blank())
+        .take(2)
         .map(|c| clean_text(&c.display()).replace(' ', ""))
-        .unwrap_or_default()
+        .collect()
 }
 
 /// The first words of a row, runs of six digits or more shown by their last four only.
@@ -154,15 +157,31 @@ fn skip_reason(table: &Table, row: usize, columns: &Columns) -> Option<SkipReaso
     if cells.iter().all(Cell::is_blank) {
         return Some(SkipReason::Blank);
     }
-    let first = first_text(cells);
-    if TOTAL_WORDS.iter().any(|w| first.starts_with(w)) {
+    let first = first_texts(cells);
+    let starts = |words: &[&str]| first.iter().any(|t| words.iter().any(|w| t.starts_with(w)));
+    if starts(TOTAL_WORDS) {
         return Some(SkipReason::Total);
     }
-    if FOOTER_WORDS.iter().any(|w| first.starts_with(w)) {
+    if starts(FOOTER_WORDS) {
         return Some(SkipReason::Footer);
     }
-    if recognised_headers(cells) >= 2 {
+    // Both checks below look at every cell: only rows whose name cell is a header word
+    // or repeats the first cell can be a header or a heading, so others skip them.
+    let name = columns.index(C::Name).map(|i| table.cell(row, i));
+    let first_cell = cells.iter().find(|c| !c.is_blank());
+    let header_word =
+        name.is_none_or(|c| crate::ledger::LedgerColumn::recognise(&c.display()).is_some());
+    if header_word && recognised_headers(cells) >= 2 {
         return Some(SkipReason::Header);
+    }
+    // A section heading merged across the row ("一、阳光小区1栋"): one text everywhere.
+    if name.is_some_and(|n| Some(n) == first_cell) {
+        let mut filled = cells.iter().filter(|c| !c.is_blank());
+        if cells.iter().filter(|c| !c.is_blank()).count() >= 3
+            && filled.all(|c| Some(c) == first_cell)
+        {
+            return Some(SkipReason::Title);
+        }
     }
     let has_person = PERSON_FIELDS.iter().any(|f| {
         columns
@@ -422,7 +441,8 @@ mod tests {
                 row(&["序号", "姓名", "与户主关系", "身份证号", "楼栋", "房号"]),
                 row(&["6", "王六", "本人", "x", "", ""]),
                 row(&["7", "王七", "子", "x", "", ""]),
-                row(&["合计：7人（3户）", "", "", "", "", ""]),
+                row(&["8", "合计", "7人", "", "", ""]),
+                row(&["二、2栋"; 6]),
                 row(&[
                     "填表人：赵八",
                     "",
@@ -455,7 +475,8 @@ mod tests {
                 (10, S::NoPerson),
                 (11, S::Header),
                 (14, S::Total),
-                (15, S::Footer),
+                (15, S::Title),
+                (16, S::Footer),
             ]
         );
         let footer = skipped.last().unwrap();
