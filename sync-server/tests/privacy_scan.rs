@@ -7,7 +7,12 @@ mod common;
 
 use common::console::*;
 use common::*;
-use gridwalk_core::model::{Household, Issue, Visit};
+use gridwalk_core::authorize::{Actor, Role};
+use gridwalk_core::model::{Household, Issue, Visit, VisitMode};
+use gridwalk_core::sync::{DocChanges, PushOutcome};
+use gridwalk_core::{Author, Document};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
 use gridwalk_core::validate::id_check_char;
 use gridwalk_core::{DocId, DocKind};
 use gridwalk_server::{now_ms, SERVER_AUTHOR};
@@ -24,10 +29,42 @@ fn supervisor(h: &Harness) -> (String, Vec<String>) {
 }
 
 /// Phones and ID numbers typed into the free text of every household, visit and issue
-/// (notes, findings, needs, titles, descriptions), as workers do.
-fn plant_free_text(h: &Harness) {
+/// (notes, findings, needs, titles, descriptions), as workers do. Every write goes through
+/// the permission rule as its real author: households by the admin, issue text by the
+/// grid's supervisor, and visits (a log: never rewritten) as new visits pushed by the
+/// grid's worker's own device.
+async fn plant_free_text(h: &Harness) {
     let d = h.server.district();
     let at = now_ms();
+    let user = |role: &str| {
+        h.summary
+            .users
+            .iter()
+            .find(|u| u.role == role)
+            .expect("a demo user of the role")
+            .clone()
+    };
+    let admin = user("admin");
+    let admin_actor = Actor {
+        user_id: admin.user_id.clone(),
+        role: Role::Admin,
+        grids: None,
+        key_person_grant: true,
+    };
+    let admin_author = Author::new(
+        admin.user_id.parse().expect("uuid"),
+        SERVER_AUTHOR.device,
+    );
+    let sup = user("supervisor");
+    let sup_actor = Actor {
+        user_id: sup.user_id.clone(),
+        role: Role::Supervisor,
+        grids: Some(sup.grids.clone()),
+        key_person_grant: false,
+    };
+    let sup_author = Author::new(sup.user_id.parse().expect("uuid"), SERVER_AUTHOR.device);
+    let mut devices: BTreeMap<String, Device> = BTreeMap::new();
+    let mut pushes: BTreeMap<String, Vec<DocChanges>> = BTreeMap::new();
     for hh in &h.demo.households {
         let Some(p) = hh
             .members
@@ -43,36 +80,104 @@ fn plant_free_text(h: &Harness) {
             p.phone.as_deref().unwrap_or_default()
         );
         let id = DocId(hh.id.parse().expect("uuid"));
-        d.edit_document::<Household, _>(DocKind::Household, id, SERVER_AUTHOR, at, "note", |h| {
-            h.notes = note.clone();
-            for m in h.members.values_mut() {
-                m.notes = format!("联系 {}", m.phone.clone().unwrap_or_default());
-            }
-            Ok(())
-        })
+        d.edit_document::<Household, _>(
+            DocKind::Household,
+            id,
+            &admin_actor,
+            admin_author,
+            at,
+            "note",
+            |h| {
+                h.notes = note.clone();
+                for m in h.members.values_mut() {
+                    m.notes = format!("联系 {}", m.phone.clone().unwrap_or_default());
+                }
+                Ok(())
+            },
+        )
         .expect("household note");
-        for v in h.demo.visits.iter().filter(|v| v.household_id == hh.id) {
-            let vid = DocId(v.id.parse().expect("uuid"));
-            d.edit_document::<Visit, _>(DocKind::Visit, vid, SERVER_AUTHOR, at, "f", |v| {
-                v.findings = format!("见到户主，{note}");
-                v.needs = note.clone();
-                Ok(())
-            })
-            .expect("visit text");
+        if sup.grids.contains(&hh.grid_id) {
+            for i in h
+                .demo
+                .issues
+                .iter()
+                .filter(|i| i.household_id.as_deref() == Some(hh.id.as_str()))
+            {
+                let iid = DocId(i.id.parse().expect("uuid"));
+                d.edit_document::<Issue, _>(
+                    DocKind::Issue,
+                    iid,
+                    &sup_actor,
+                    sup_author,
+                    at,
+                    "d",
+                    |i| {
+                        i.description = note.clone();
+                        i.title = format!("回电 {}", p.phone.as_deref().unwrap_or_default());
+                        Ok(())
+                    },
+                )
+                .expect("issue text");
+            }
         }
-        for i in h
-            .demo
-            .issues
+        let Some(worker) = h
+            .summary
+            .users
             .iter()
-            .filter(|i| i.household_id.as_deref() == Some(hh.id.as_str()))
-        {
-            let iid = DocId(i.id.parse().expect("uuid"));
-            d.edit_document::<Issue, _>(DocKind::Issue, iid, SERVER_AUTHOR, at, "d", |i| {
-                i.description = note.clone();
-                i.title = format!("回电 {}", p.phone.as_deref().unwrap_or_default());
-                Ok(())
-            })
-            .expect("issue text");
+            .find(|u| u.role == "worker" && u.grids.contains(&hh.grid_id))
+        else {
+            continue;
+        };
+        if !devices.contains_key(&worker.username) {
+            let device = h.enroll(&worker.username).await;
+            devices.insert(worker.username.clone(), device);
+        }
+        let device = &devices[&worker.username];
+        let visit_id = uuid::Uuid::now_v7();
+        let visit = Visit {
+            id: visit_id.to_string(),
+            household_id: hh.id.clone(),
+            grid_id: hh.grid_id.clone(),
+            worker_id: device.user_id.clone(),
+            device_id: device.device_id.clone(),
+            at,
+            mode: VisitMode::InPerson,
+            findings: format!("见到户主，{note}"),
+            needs: note.clone(),
+            follow_up: None,
+            linked_issues: BTreeMap::new(),
+            photos: BTreeMap::new(),
+            gps: None,
+            review: None,
+        };
+        let doc = Document::create(
+            DocKind::Visit,
+            DocId(visit_id),
+            &visit,
+            device.author(),
+            at,
+        )
+        .expect("visit document");
+        pushes
+            .entry(worker.username.clone())
+            .or_default()
+            .push(DocChanges {
+                doc_id: visit_id,
+                kind: DocKind::Visit,
+                changes: doc
+                    .changes_since(&[])
+                    .iter()
+                    .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+                    .collect(),
+            });
+    }
+    for (username, push) in pushes {
+        let device = &devices[&username];
+        let mut req = request(vec![]);
+        req.push = push;
+        let resp = h.sync(device, &req).await;
+        for r in &resp.pushed {
+            assert_eq!(r.outcome, PushOutcome::Accepted, "planted visit refused");
         }
     }
 }
@@ -180,7 +285,7 @@ async fn with_a_synced_device(h: &Harness) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_supervisor_response_or_export_holds_a_full_id_phone_or_birth_date() {
     let h = start_two().await;
-    plant_free_text(&h);
+    plant_free_text(&h).await;
     with_a_synced_device(&h).await;
     let (name, grids) = supervisor(&h);
     let c = login(&h, &name).await;
@@ -351,7 +456,6 @@ async fn console_search_does_not_rebuild_a_masked_phone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "restricted tags: authz branch"]
 async fn no_restricted_key_person_tag_reaches_a_supervisor() {
     let h = start_two().await;
     with_a_synced_device(&h).await;
