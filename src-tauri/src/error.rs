@@ -55,9 +55,14 @@ pub enum AppError {
     /// The district revoked this device; its data has been wiped.
     #[error("revoked: {message}")]
     Revoked { message: String },
-    /// The record lies outside this device's grids.
+    /// The record lies outside this device's grids, or the user's role may not make
+    /// this change (`path` names the field then).
     #[error("forbidden: {message}")]
-    Forbidden { message: String },
+    Forbidden {
+        message: String,
+        #[serde(default)]
+        path: Option<String>,
+    },
     /// The server answered with an error.
     #[error("server error: {message}")]
     Server { message: String },
@@ -126,7 +131,11 @@ impl From<StoreError> for AppError {
             }
             StoreError::Unauthorized(_) => AppError::Unauthorized { message },
             StoreError::Revoked { .. } => AppError::Revoked { message },
-            StoreError::Forbidden { .. } => AppError::Forbidden { message },
+            StoreError::Forbidden { .. } => AppError::Forbidden {
+                message,
+                path: None,
+            },
+            StoreError::Denied(f) => f.into(),
             StoreError::Transport { .. } => AppError::Offline { message },
             StoreError::BadRequest(_) => AppError::Server { message },
             StoreError::Cancelled => AppError::Busy { message },
@@ -138,6 +147,15 @@ impl From<StoreError> for AppError {
             | StoreError::Migration(_)
             | StoreError::WrongKind { .. }
             | StoreError::Export(_) => AppError::Storage { message },
+        }
+    }
+}
+
+impl From<gridwalk_core::authorize::Forbidden> for AppError {
+    fn from(f: gridwalk_core::authorize::Forbidden) -> Self {
+        AppError::Forbidden {
+            message: f.message,
+            path: Some(f.path).filter(|p| !p.is_empty()),
         }
     }
 }
@@ -154,6 +172,7 @@ impl From<gridwalk_core::CoreError> for AppError {
     fn from(e: gridwalk_core::CoreError) -> Self {
         match e {
             gridwalk_core::CoreError::Invalid(v) => v.into(),
+            gridwalk_core::CoreError::Forbidden(f) => f.into(),
             other => AppError::Storage {
                 message: other.to_string(),
             },

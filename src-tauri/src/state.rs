@@ -43,6 +43,11 @@ pub fn author(store: &Store) -> AppResult<Author> {
     store.device_author()?.ok_or_else(AppError::not_enrolled)
 }
 
+/// The device's user for the permission rule (`gridwalk_core::authorize`).
+pub fn actor(store: &Store) -> AppResult<gridwalk_core::authorize::Actor> {
+    store.device_actor()?.ok_or_else(AppError::not_enrolled)
+}
+
 /// The data directory: `--data-dir DIR` on the command line, else `GRIDWALK_DATA_DIR`,
 /// else the platform's app data directory (given by the caller).
 pub fn resolve_data_dir(

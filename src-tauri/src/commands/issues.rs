@@ -8,7 +8,8 @@ use crate::dto::{
 };
 use crate::error::{AppError, AppResult};
 use crate::mask::mask_free_text;
-use crate::state::{author, AppState};
+use crate::state::{actor, author, AppState};
+use gridwalk_core::authorize::{self, Action, Actor, Facts, Image};
 use gridwalk_core::model as m;
 use gridwalk_core::workflow::{self, IssueState};
 use gridwalk_core::{DocId, DocKind};
@@ -64,6 +65,12 @@ pub(crate) fn report_issue_in(store: &mut Store, input: NewIssue) -> AppResult<S
         created_at: now,
         events: BTreeMap::from([(report.id.clone(), report)]),
     };
+    let household = match &input.household_id {
+        Some(h) => Some((h.clone(), store.read::<m::Household>(doc_id(h)?)?.grid_id)),
+        None => None,
+    };
+    let hg = household.as_ref().map(|(h, g)| (h.as_str(), g.as_str()));
+    check(&actor(store)?, None, Image::Issue(&issue), hg)?;
     store.create_issue(&issue, a, now)?;
     Ok(id.to_string())
 }
@@ -122,19 +129,36 @@ pub fn list_issues(state: State<'_, AppState>, filter: IssueFilter) -> AppResult
     list_in(&*state.store()?, &filter)
 }
 
-/// What the worker's app offers in a state: a comment always, self-handling a freshly
-/// reported issue, feedback while it is in progress.
-fn allowed(state: Option<IssueState>) -> Vec<EventKind> {
-    let mut out = vec![];
-    if state.is_some() {
-        out.push(EventKind::Comment);
-    }
-    match state {
-        Some(IssueState::Reported) => out.push(EventKind::SelfHandle),
-        Some(IssueState::InProgress) => out.push(EventKind::Feedback),
-        _ => {}
-    }
-    out
+/// The steps the app offers: of those the app takes (a comment, self-handling, and the
+/// department's feedback recorded on its behalf), the ones the user's role may take
+/// (`gridwalk_core::authorize`, the rule the server applies) and the issue's state allows.
+fn allowed(actor: &Actor, state: Option<IssueState>) -> Vec<EventKind> {
+    [
+        m::EventKind::Comment,
+        m::EventKind::SelfHandle,
+        m::EventKind::Feedback,
+    ]
+    .into_iter()
+    .filter(|k| authorize::may(actor, Action::IssueEvent(*k)))
+    .filter(|k| workflow::transition(state, *k).is_ok())
+    .filter_map(|k| mirror(&k).ok())
+    .collect()
+}
+
+/// Refuse what the server would refuse, before anything is written.
+pub(crate) fn check(
+    actor: &Actor,
+    before: Option<Image<'_>>,
+    after: Image<'_>,
+    household_grid: Option<(&str, &str)>,
+) -> AppResult<()> {
+    let facts = Facts {
+        household_grids: household_grid
+            .map(|(h, g)| (h.to_string(), g.to_string()))
+            .into_iter()
+            .collect(),
+    };
+    Ok(authorize::authorize(actor, before, after, &facts)?)
 }
 
 pub(crate) fn detail_in(store: &Store, id: &str) -> AppResult<IssueDetail> {
@@ -171,7 +195,10 @@ pub(crate) fn detail_in(store: &Store, id: &str) -> AppResult<IssueDetail> {
         place: mask_free_text(&issue.place),
         household_address,
         department: summary.department.clone(),
-        allowed_events: allowed(summary.state),
+        allowed_events: match store.device_actor()? {
+            Some(actor) => allowed(&actor, summary.state),
+            None => vec![],
+        },
         timeline: summary
             .timeline
             .iter()
@@ -201,12 +228,13 @@ pub fn get_issue(state: State<'_, AppState>, id: String) -> AppResult<IssueDetai
 
 pub(crate) fn add_event_in(store: &mut Store, input: IssueEventInput) -> AppResult<IssueDetail> {
     let a = author(store)?;
+    let me = actor(store)?;
     if !matches!(
         input.kind,
         EventKind::Comment | EventKind::SelfHandle | EventKind::Feedback
     ) {
         return Err(AppError::bad_request(
-            "the worker's app adds comments, feedback and self-handling only",
+            "the app adds comments, feedback and self-handling only",
         ));
     }
     if input.kind != EventKind::SelfHandle && input.note.trim().is_empty() {
@@ -214,20 +242,29 @@ pub(crate) fn add_event_in(store: &mut Store, input: IssueEventInput) -> AppResu
     }
     let did = doc_id(&input.issue_id)?;
     let current: m::Issue = store.read(did)?;
+    let kind: m::EventKind = mirror(&input.kind)?;
     let state = workflow::fold(&current).state;
-    if !allowed(state).contains(&input.kind) {
+    if workflow::transition(state, kind).is_err() {
         return Err(AppError::bad_request(
             "this step is not possible in the issue's current state",
         ));
     }
     let now = now_ms();
     let event = workflow::new_event(
-        mirror(&input.kind)?,
+        kind,
         now,
         a.user.to_string(),
         a.device.to_string(),
         input.note.trim(),
     );
+    let mut after = current.clone();
+    after.events.insert(event.id.clone(), event.clone());
+    check(
+        &me,
+        Some(Image::Issue(&current)),
+        Image::Issue(&after),
+        None,
+    )?;
     store.edit::<m::Issue, _>(DocKind::Issue, did, a, now, "issue event", |i| {
         i.events.insert(event.id.clone(), event);
         Ok(())
@@ -241,4 +278,58 @@ pub fn add_issue_event(
     input: IssueEventInput,
 ) -> AppResult<IssueDetail> {
     add_event_in(&mut *state.store()?, input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwalk_core::authorize::Role;
+    use gridwalk_core::demo::{generate, DemoParams, DEFAULT_NOW_MS};
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: "me".into(),
+            role,
+            grids: Some(vec!["g".into()]),
+            key_person_grant: false,
+        }
+    }
+
+    #[test]
+    fn the_app_offers_only_what_the_role_may_do_in_the_state() {
+        use EventKind::*;
+        let (w, s) = (actor(Role::Worker), actor(Role::Supervisor));
+        assert_eq!(
+            allowed(&w, Some(IssueState::Reported)),
+            vec![Comment, SelfHandle]
+        );
+        // The department's feedback is recorded by a supervisor on its behalf only.
+        assert_eq!(allowed(&w, Some(IssueState::InProgress)), vec![Comment]);
+        assert_eq!(
+            allowed(&s, Some(IssueState::InProgress)),
+            vec![Comment, Feedback]
+        );
+        assert!(allowed(&actor(Role::Admin), Some(IssueState::Reported)).is_empty());
+        assert!(allowed(&w, None).is_empty());
+    }
+
+    #[test]
+    fn a_change_the_server_would_refuse_is_a_typed_forbidden_error() {
+        let demo = generate(&DemoParams::single_grid(20, 5, DEFAULT_NOW_MS));
+        let mut v = demo.visits[0].clone();
+        (v.grid_id, v.worker_id) = ("g".into(), "someone else".into());
+        let err = check(&actor(Role::Worker), None, Image::Visit(&v), None).unwrap_err();
+        match err {
+            AppError::Forbidden { path, message } => {
+                assert_eq!(path.as_deref(), Some("worker_id"));
+                assert!(message.contains(" / "), "zh-CN then English: {message}");
+            }
+            other => panic!("expected Forbidden, got {other:?}"),
+        }
+        v.worker_id = "me".into();
+        assert_eq!(
+            check(&actor(Role::Worker), None, Image::Visit(&v), None),
+            Ok(())
+        );
+    }
 }

@@ -8,6 +8,7 @@ use tauri::State;
 pub(crate) fn status_of(state: &AppState) -> AppResult<Status> {
     let store = state.store()?;
     let author = store.device_author()?;
+    let actor = store.device_actor()?;
     let households: i64 =
         store
             .connection()
@@ -34,6 +35,10 @@ pub(crate) fn status_of(state: &AppState) -> AppResult<Status> {
         sync: state.sync.state(),
         data_dir: state.data_dir.display().to_string(),
         start_route: state.start_route.clone(),
+        role: actor.as_ref().map(|a| a.role.as_str().to_string()),
+        may_record_visit: actor.is_some_and(|a| {
+            gridwalk_core::authorize::may(&a, gridwalk_core::authorize::Action::RecordVisit)
+        }),
     })
 }
 

@@ -3,7 +3,8 @@
 use super::{doc_id, now_ms, opt_text};
 use crate::dto::{mirror, NewVisit, Today, VisitRule};
 use crate::error::AppResult;
-use crate::state::{author, AppState};
+use crate::state::{actor, author, AppState};
+use gridwalk_core::authorize::Image;
 use gridwalk_core::model as m;
 use gridwalk_core::DocId;
 use gridwalk_store::{IssueQuery, Store};
@@ -34,6 +35,8 @@ pub(crate) fn create_visit_in(store: &mut Store, input: NewVisit) -> AppResult<S
         }),
         review: None,
     };
+    let hg = Some((visit.household_id.as_str(), visit.grid_id.as_str()));
+    super::issues::check(&actor(store)?, None, Image::Visit(&visit), hg)?;
     store.create_visit(&visit, a, now)?;
     Ok(id.to_string())
 }

@@ -65,6 +65,11 @@ pub struct Status {
     pub sync: SyncState,
     pub data_dir: String,
     pub start_route: Option<String>,
+    /// The user's role (`worker`, `supervisor`, `admin`), when enrolled.
+    pub role: Option<String>,
+    /// Whether the user may record visits (only grid workers do): the UI hides the
+    /// button otherwise, as the server would refuse the visit.
+    pub may_record_visit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -2,4 +2,13 @@
 import type { Rejection } from "./Rejection";
 import type { SyncState } from "./SyncState";
 
-export type Status = { enrolled: boolean, display_name: string | null, user_id: string | null, device_id: string | null, server_url: string | null, grids: Array<string>, pending_changes: number, last_sync_at: number | null, households: number, rejected: Array<Rejection>, sync: SyncState, data_dir: string, start_route: string | null, };
+export type Status = { enrolled: boolean, display_name: string | null, user_id: string | null, device_id: string | null, server_url: string | null, grids: Array<string>, pending_changes: number, last_sync_at: number | null, households: number, rejected: Array<Rejection>, sync: SyncState, data_dir: string, start_route: string | null, 
+/**
+ * The user's role (`worker`, `supervisor`, `admin`), when enrolled.
+ */
+role: string | null, 
+/**
+ * Whether the user may record visits (only grid workers do): the UI hides the
+ * button otherwise, as the server would refuse the visit.
+ */
+may_record_visit: boolean, };

@@ -87,7 +87,7 @@ export default {
     invalid: 'Some fields are not right: see the ones in red', not_enrolled: 'This device is not enrolled yet', not_found: 'That record is not here',
     offline: 'Cannot reach the server: there may be no network. Your changes are saved on this device and will upload when online.',
     unauthorized: 'The enrollment code is wrong or expired: ask the grid office for a new one', revoked: 'This device has been revoked',
-    forbidden: 'That record is outside your grid', server: 'The server had a problem; try again later', busy: 'Syncing, please wait',
+    forbidden: 'That record is outside your grid, or your role may not do this', server: 'The server had a problem; try again later', busy: 'Syncing, please wait',
     bad_request: 'That could not be done', storage: 'Local storage failed; restart the app', unknown: 'Something went wrong',
   },
   fieldCodes: {

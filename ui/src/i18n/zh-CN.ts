@@ -87,7 +87,7 @@ export default {
     invalid: '有几项填得不对，请看标红的地方', not_enrolled: '本设备还没有登记', not_found: '找不到这条记录',
     offline: '连不上服务器：现在可能没有网络。修改已保存在本机，有网时会自动上传。',
     unauthorized: '登记码无效或已过期，请向网格办重新要一个', revoked: '本设备已被停用',
-    forbidden: '这条记录不在你负责的网格内', server: '服务器出错了，请稍后再试', busy: '正在同步，请稍候',
+    forbidden: '这条记录不在你负责的网格内，或你的角色无权进行此操作', server: '服务器出错了，请稍后再试', busy: '正在同步，请稍候',
     bad_request: '操作无法完成', storage: '本机存储出错，请重启应用', unknown: '出错了',
   },
   fieldCodes: {
