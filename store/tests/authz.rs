@@ -127,6 +127,7 @@ fn push(w: &World, docs: Vec<DocChanges>) -> gridwalk_store::Result<Vec<PushOutc
         max_pull_bytes: 1 << 20,
         want_digest: false,
         compare: vec![],
+        handover: vec![],
     })?;
     Ok(response.pushed.into_iter().map(|r| r.outcome).collect())
 }
@@ -346,6 +347,7 @@ fn first_download(d: &Arc<SqliteDistrict>, token: &str) -> Vec<(DocKind, String)
             max_pull_bytes: 8 << 20,
             want_digest: false,
             compare: vec![],
+            handover: vec![],
         })
         .expect("pull");
     response

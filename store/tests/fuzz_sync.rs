@@ -55,6 +55,7 @@ fn fixture() -> Fixture {
         max_pull_bytes: 1 << 20,
         want_digest: true,
         compare: vec![],
+        handover: vec![],
     };
     Fixture {
         _dir: dir,

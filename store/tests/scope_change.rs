@@ -72,6 +72,7 @@ fn admin() -> ConsoleScope {
         display_name: "管理员".into(),
         role: "admin".into(),
         grids: None,
+        key_person_grant: true,
     }
 }
 

@@ -10,13 +10,13 @@ use common::*;
 use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::model::{Household, Issue, Visit, VisitMode};
 use gridwalk_core::sync::{DocChanges, PushOutcome};
-use gridwalk_core::{Author, Document};
-use serde_bytes::ByteBuf;
-use std::collections::BTreeMap;
 use gridwalk_core::validate::id_check_char;
+use gridwalk_core::{Author, Document};
 use gridwalk_core::{DocId, DocKind};
 use gridwalk_server::{now_ms, SERVER_AUTHOR};
+use serde_bytes::ByteBuf;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn supervisor(h: &Harness) -> (String, Vec<String>) {
     let s = h
@@ -51,10 +51,7 @@ async fn plant_free_text(h: &Harness) {
         grids: None,
         key_person_grant: true,
     };
-    let admin_author = Author::new(
-        admin.user_id.parse().expect("uuid"),
-        SERVER_AUTHOR.device,
-    );
+    let admin_author = Author::new(admin.user_id.parse().expect("uuid"), SERVER_AUTHOR.device);
     let sup = user("supervisor");
     let sup_actor = Actor {
         user_id: sup.user_id.clone(),
@@ -150,14 +147,8 @@ async fn plant_free_text(h: &Harness) {
             gps: None,
             review: None,
         };
-        let doc = Document::create(
-            DocKind::Visit,
-            DocId(visit_id),
-            &visit,
-            device.author(),
-            at,
-        )
-        .expect("visit document");
+        let doc = Document::create(DocKind::Visit, DocId(visit_id), &visit, device.author(), at)
+            .expect("visit document");
         pushes
             .entry(worker.username.clone())
             .or_default()

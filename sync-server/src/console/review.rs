@@ -146,6 +146,8 @@ pub(super) async fn handovers(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let district = state.district.clone();
-    let items = run(move || district.console_handovers(&scope, q.limit.unwrap_or(100).min(1000) as usize)).await?;
+    let items =
+        run(move || district.console_handovers(&scope, q.limit.unwrap_or(100).min(1000) as usize))
+            .await?;
     Ok(masked(json!({ "items": items })))
 }

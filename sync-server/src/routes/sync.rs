@@ -15,8 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridwalk_core::sync::{
     decode, decode_request, encode, plausible_version, CodecError, PushOutcome, SyncRequest,
-    CONTENT_TYPE,
-    PROTOCOL_VERSION,
+    CONTENT_TYPE, PROTOCOL_VERSION,
 };
 use gridwalk_store::district::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
 use serde::Deserialize;
