@@ -166,6 +166,16 @@ enum UserCmd {
         #[arg(long, env = "GRIDWALK_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+    /// Grant a supervisor key-person data (重点人员), or take it back with --revoke.
+    /// Admins always hold it; grid workers never do.
+    KeyPersons {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        revoke: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -388,6 +398,31 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                 district.set_password(&username, &p)?;
             }
             println!("{id}");
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::KeyPersons {
+                    data,
+                    username,
+                    revoke,
+                },
+        } => {
+            let district = open(&data.data)?;
+            let Some(user) = district.user_by_name(&username)? else {
+                bail!("no user named {username:?}");
+            };
+            district.set_key_person_grant(&user.user_id, !revoke)?;
+            district.audit_append(&gridwalk_store::district::AuditEntry {
+                id: 0,
+                at: now_ms(),
+                user_id: "(server cli)".into(),
+                username: "gridwalk-server".into(),
+                role: "operator".into(),
+                kind: gridwalk_store::district::AuditKind::UserChanged,
+                detail: serde_json::json!({"user_id": user.user_id, "key_persons": !revoke}),
+            })?;
+            let what = if revoke { "taken back from" } else { "granted to" };
+            println!("key-person data {what} {username}");
         }
         Cmd::Password {
             cmd:
