@@ -12,6 +12,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/006_export_audit.sql")),
         M::up(include_str!("../migrations/007_imports.sql")),
         M::up(include_str!("../migrations/008_quality.sql")),
+        M::up(include_str!("../migrations/009_reimport.sql")),
     ])
 }
 
