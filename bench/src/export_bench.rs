@@ -150,7 +150,7 @@ pub fn export_internal(data: PathBuf, format: String, out: PathBuf) -> Result<()
 }
 
 /// VmHWM of this process from /proc/self/status, in MB (NaN where there is no /proc).
-fn peak_rss_mb() -> f64 {
+pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

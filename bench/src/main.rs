@@ -2,11 +2,14 @@
 //!
 //! `store` — the device's local store; `sync` — a fresh device and an incremental sync
 //! against a real server on loopback; `load` — many devices syncing at once; `console` —
-//! the dashboard indicators; `export` — the household ledger export.
+//! the dashboard indicators; `export` — the household ledger export; `import` — a ledger
+//! import (XLSX with merged cells and CSV, dry run and valid-only).
 
 mod console_bench;
 mod export_bench;
 mod fill;
+mod import_bench;
+mod ledger_gen;
 mod load;
 mod stats;
 mod store_bench;
@@ -68,6 +71,24 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Import: a clean synthetic ledger (XLSX with merged address cells, and CSV), dry run
+    /// and valid-only, into a fresh district; then a device syncs one grid.
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        households: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Internal: one import in this process (the import benchmark's child).
+    #[command(hide = true)]
+    ImportInternal {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long)]
+        mode: String,
+    },
     /// Internal: one export in this process (the export benchmark's child).
     #[command(hide = true)]
     ExportInternal {
@@ -108,6 +129,10 @@ fn main() -> Result<()> {
             seed,
         } => console_bench::run(households, issues, visits, seed),
         Command::Export { households, seed } => export_bench::run(households, seed),
+        Command::Import { households, seed } => import_bench::run(households, seed),
+        Command::ImportInternal { data, file, mode } => {
+            import_bench::import_internal(data, file, mode)
+        }
         Command::ExportInternal { data, format, out } => {
             export_bench::export_internal(data, format, out)
         }

@@ -33,6 +33,13 @@ export const adminMessages = {
       modes: { dry_run: '检查', all_or_nothing: '全部导入', valid_only: '只导入无误的户' }, refused: '有问题，未导入',
       heldBack: '暂不导入的户（整户）', notices: '已自动规范的内容', skipped: '跳过的非人员行',
     },
+    impDiff: {
+      title: '与本区现有台账对比', newH: '新增户', changedH: '变更户', unchanged: '未变户', goneH: '台账中已无的户',
+      goneHint: '这些户在本区、在台账涉及的楼栋里，但文件中没有：只列出，不会删除；如确已迁出，请在户详情中办理迁出。',
+      address: '地址', rows: '行', members: '人数', field: '字段', old: '原值', new: '新值', head: '户主',
+      newPerson: '新成员', gonePerson: '台账中已无（不删除）', conflict: '冲突：设备上也改过，两值并存，请在户详情中选定',
+      invalid: '有问题，不写入', written: '新增 {added} 户，更新 {updated} 户，留下冲突 {conflicts} 处',
+    },
     exp: {
       filters: '筛选', community: '社区', grid: '网格', tags: '关爱标签', type: '户类型', since: '走访日期不早于', format: '格式',
       masked: '身份证号、电话脱敏（默认）', full: '导出完整身份证号和电话（仅管理员，需说明理由）', reason: '理由（将写入审计日志）',
@@ -73,6 +80,13 @@ export const adminMessages = {
       none: 'No problems found', imported: '{n} households imported', history: 'Import history', at: 'When', by: 'By', mode: 'Mode', result: 'Result',
       modes: { dry_run: 'Dry run', all_or_nothing: 'All or nothing', valid_only: 'Valid only' }, refused: 'Problems found, nothing imported',
       heldBack: 'Households held back (whole)', notices: 'Normalised values', skipped: 'Rows skipped (not persons)',
+    },
+    impDiff: {
+      title: 'Compared with the district', newH: 'New households', changedH: 'Changed households', unchanged: 'Unchanged households', goneH: 'Households no longer in the ledger',
+      goneHint: 'In the district and in the buildings the ledger covers, but not in the file: listed only, never deleted; if they moved out, record it on the household.',
+      address: 'Address', rows: 'Rows', members: 'Persons', field: 'Field', old: 'Now', new: 'Ledger', head: 'Head',
+      newPerson: 'new member', gonePerson: 'not in the ledger (kept)', conflict: 'conflict: changed on a device too; both kept, choose on the household',
+      invalid: 'has problems, not written', written: '{added} households added, {updated} updated, {conflicts} conflicts left',
     },
     exp: {
       filters: 'Filters', community: 'Community', grid: 'Grid', tags: 'Care tags', type: 'Household type', since: 'Visited since', format: 'Format',

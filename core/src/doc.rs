@@ -185,6 +185,62 @@ impl Document {
         hash.ok_or_else(|| CoreError::Schema("resolving wrote nothing".into()))
     }
 
+    /// Write `value` at `path` as a change concurrent with the one that wrote the value
+    /// there now, so both are kept as a conflict (a re-import meeting a device's edit).
+    /// `Ok(None)` when that is not possible (the path did not exist before that change):
+    /// nothing is written then. `author`'s actor must have no changes in this document
+    /// (an actor's changes form one sequence, and this one starts from an older state).
+    pub fn put_concurrent(
+        &mut self,
+        author: Author,
+        now_ms: i64,
+        message: &str,
+        path: &[String],
+        value: &Json,
+    ) -> Result<Option<ChangeHash>, CoreError> {
+        let Some((key, parents)) = path.split_last() else {
+            return Ok(None);
+        };
+        let object_at = |doc: &Automerge| -> Option<ExId> {
+            let mut obj = ROOT;
+            for p in parents {
+                match doc.get(&obj, p.as_str()) {
+                    Ok(Some((Value::Object(ObjType::Map), id))) => obj = id,
+                    _ => return None,
+                }
+            }
+            Some(obj)
+        };
+        let Some(obj) = object_at(&self.am) else {
+            return Ok(None);
+        };
+        let Ok(Some((_, op))) = self.am.get(&obj, key.as_str()) else {
+            return Ok(None);
+        };
+        let Some(deps) = (self.am.hash_for_opid(&op))
+            .and_then(|h| self.am.get_change_by_hash(&h))
+            .map(|c| c.deps().to_vec())
+        else {
+            return Ok(None);
+        };
+        let mut fork = self
+            .am
+            .fork_at(&deps)
+            .map_err(|e| CoreError::Corrupt(e.to_string()))?
+            .with_actor(author.actor_id());
+        let Some(obj) = object_at(&fork) else {
+            return Ok(None);
+        };
+        let mut tx = fork.transaction();
+        put_json(&mut tx, &obj, key, value)?;
+        let (hash, _) = tx.commit_with(commit_opts(message, now_ms));
+        self.am.merge(&mut fork).map_err(|e| CoreError::BadChange {
+            index: 0,
+            reason: e.to_string(),
+        })?;
+        Ok(hash)
+    }
+
     /// The document's changes in causal order, with the fields each wrote.
     pub fn history(&self) -> Vec<HistoryEntry> {
         self.am

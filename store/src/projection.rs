@@ -130,7 +130,12 @@ fn is_complete(h: &Household) -> bool {
             .all(|p| p.birth_date.is_some() && p.id_number.is_some() && !p.name.is_empty())
 }
 
-fn upsert_household(conn: &Connection, h: &Household, grid_id: &str, conflicts: i64) -> Result<()> {
+pub(crate) fn upsert_household(
+    conn: &Connection,
+    h: &Household,
+    grid_id: &str,
+    conflicts: i64,
+) -> Result<()> {
     let (search, tails) = household_search_keys(h);
     let a = &h.address;
     let head_name = h.head().map(|p| p.name.clone()).unwrap_or_default();

@@ -13,7 +13,8 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/007_imports.sql")),
         M::up(include_str!("../migrations/008_quality.sql")),
         M::up(include_str!("../migrations/009_authz.sql")).foreign_key_check(),
-        M::up(include_str!("../migrations/009_privacy.sql")),
+        M::up(include_str!("../migrations/010_handovers.sql")),
+        M::up(include_str!("../migrations/011_import_bases.sql")),
     ])
 }
 

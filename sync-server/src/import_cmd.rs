@@ -179,6 +179,17 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
         plan["problems"].as_array().map_or(0, Vec::len),
         plan["skipped"].as_array().map_or(0, Vec::len)
     );
+    print_diff(&answer["diff"]);
+    if let Some(c) = answer["written"]["conflicts"].as_u64().filter(|c| *c > 0) {
+        println!("{c} fields changed on devices since the last import are kept as conflicts: resolve them on the console");
+    }
+    for r in answer["written"]["refused"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!("not updated: household {}: {}", r[0], r[1]);
+    }
     match answer["imported_households"].as_u64() {
         Some(n) => println!("imported {n} households (run {})", answer["run_id"]),
         None if mode == "dry_run" => println!("dry run: nothing imported (run {})", answer["run_id"]),
@@ -188,6 +199,84 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// The re-import's diff as the admin reads it: new, changed field by field (personal
+/// values masked), gone (listed only, never removed).
+fn print_diff(diff: &serde_json::Value) {
+    let list = |k: &str| diff[k].as_array().cloned().unwrap_or_default();
+    let (new, changed, gone) = (
+        list("new_households"),
+        list("changed_households"),
+        list("gone_households"),
+    );
+    println!(
+        "新增 {} 户 / new households {}; 变更 {} 户 / changed {}; 未变 / unchanged {}; 台账中已无 {} 户 / gone {}",
+        new.len(),
+        new.len(),
+        changed.len(),
+        changed.len(),
+        diff["unchanged_households"],
+        gone.len(),
+        gone.len()
+    );
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let field = |f: &serde_json::Value, who: &str| {
+        println!(
+            "    {who}{} / {}: {} → {}{}",
+            s(&f["field_zh"]),
+            s(&f["field_en"]),
+            s(&f["old"]),
+            s(&f["new"]),
+            if f["conflict"] == true {
+                "  (冲突：设备已改动，两值并存 / conflict: changed on a device too, both kept)"
+            } else {
+                ""
+            }
+        );
+    };
+    for c in &changed {
+        println!(
+            "  变更 / changed {} (rows {}){}",
+            s(&c["address"]),
+            c["rows"],
+            if c["valid"] == true {
+                ""
+            } else {
+                "  [有问题，不写入 / has problems, not written]"
+            }
+        );
+        for f in c["fields"].as_array().into_iter().flatten() {
+            field(f, "");
+        }
+        for p in c["new_persons"].as_array().into_iter().flatten() {
+            println!(
+                "    + 新成员 / new member {} {}",
+                s(&p["name"]),
+                s(&p["id_number"])
+            );
+        }
+        for p in c["changed_persons"].as_array().into_iter().flatten() {
+            for f in p["fields"].as_array().into_iter().flatten() {
+                field(f, &format!("{}: ", s(&p["person"]["name"])));
+            }
+        }
+        for p in c["gone_persons"].as_array().into_iter().flatten() {
+            println!(
+                "    - 台账中已无 / not in the ledger: {} {} (未删除 / not removed)",
+                s(&p["name"]),
+                s(&p["id_number"])
+            );
+        }
+    }
+    for g in &gone {
+        println!(
+            "  台账中已无 / gone: {} {} ({} 人 / persons) — 未删除 / not removed",
+            s(&g["address"]),
+            s(&g["head_name"]),
+            g["members"]
+        );
+    }
 }
 
 #[cfg(test)]

@@ -421,7 +421,11 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                 kind: gridwalk_store::district::AuditKind::UserChanged,
                 detail: serde_json::json!({"user_id": user.user_id, "key_persons": !revoke}),
             })?;
-            let what = if revoke { "taken back from" } else { "granted to" };
+            let what = if revoke {
+                "taken back from"
+            } else {
+                "granted to"
+            };
             println!("key-person data {what} {username}");
         }
         Cmd::Password {

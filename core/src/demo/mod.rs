@@ -141,31 +141,11 @@ pub fn generate(params: &DemoParams) -> DemoDistrict {
 }
 
 /// Move the members' restricted tags out of the households into key-person documents.
-/// The document id is derived from the household's, so the generator's stream (and every
-/// other id) stays as it was.
 fn split_key_persons(households: &mut [Household]) -> Vec<KeyPersons> {
-    let mut out = Vec::new();
-    for h in households {
-        let persons: std::collections::BTreeMap<_, _> = h
-            .members
-            .values_mut()
-            .filter(|p| !p.restricted_tags.is_empty())
-            .map(|p| (p.id.clone(), std::mem::take(&mut p.restricted_tags)))
-            .collect();
-        if persons.is_empty() {
-            continue;
-        }
-        let hid = uuid::Uuid::parse_str(&h.id)
-            .map(|u| u.as_u128())
-            .unwrap_or(0);
-        out.push(KeyPersons {
-            id: uuid::Uuid::from_u128(hid ^ 0x4b45_5950_4552_534f_4e53_0000_0000_0000).to_string(),
-            household_id: h.id.clone(),
-            grid_id: h.grid_id.clone(),
-            persons,
-        });
-    }
-    out
+    households
+        .iter_mut()
+        .filter_map(crate::model::split_key_persons)
+        .collect()
 }
 
 /// What the generator remembers about a household beyond its record.

@@ -10,8 +10,8 @@ pub mod row;
 pub use cell::{column_letter, Cell, Table};
 pub use columns::{LedgerColumn, IMPORT_COLUMNS, LEDGER_COLUMNS};
 pub use import::{
-    id_numbers_in, id_numbers_in_sheets, plan_import, plan_import_sheets, ColumnInfo,
-    ColumnMapping, HeldBack, ImportContext, ImportPlan, PlannedHousehold, PreviewRow, ProblemCode,
-    RowProblem, SkipReason, SkippedRow,
+    id_numbers_in, id_numbers_in_sheets, plan_import, plan_import_sheets, sheets_with_header,
+    ColumnInfo, ColumnMapping, HeldBack, ImportContext, ImportPlan, PlannedHousehold, PreviewRow,
+    ProblemCode, RowProblem, SkipReason, SkippedRow,
 };
 pub use row::LedgerRow;

@@ -29,3 +29,25 @@ impl KeyPersons {
             .flat_map(|m| m.iter().filter(|(_, on)| **on).map(|(t, _)| t.as_str()))
     }
 }
+
+/// Take the members' restricted tags out of `household` into its key-person document, or
+/// `None` when no member has any. The document id is derived from the household's, so
+/// the same household always gets the same key-person document.
+pub fn split_key_persons(household: &mut super::Household) -> Option<KeyPersons> {
+    let persons: BTreeMap<String, BTreeMap<String, bool>> = household
+        .members
+        .values_mut()
+        .filter(|p| !p.restricted_tags.is_empty())
+        .map(|p| (p.id.clone(), std::mem::take(&mut p.restricted_tags)))
+        .collect();
+    if persons.is_empty() {
+        return None;
+    }
+    let hid = uuid::Uuid::parse_str(&household.id).map_or(0, |u| u.as_u128());
+    Some(KeyPersons {
+        id: uuid::Uuid::from_u128(hid ^ 0x4b45_5950_4552_534f_4e53_0000_0000_0000).to_string(),
+        household_id: household.id.clone(),
+        grid_id: household.grid_id.clone(),
+        persons,
+    })
+}

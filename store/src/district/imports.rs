@@ -1,11 +1,22 @@
-//! Ledger imports on the district side: which ID numbers already exist, and the kept
-//! record of every import run (its report, whatever the outcome).
+//! Ledger imports on the district side: what the district has that a ledger describes
+//! (for the re-import's diff), writing an import (new households and changes to existing
+//! ones, sequenced for devices), and the kept record of every import run.
 
+use super::server_edits::{authorize_document, record_server_changes};
 use super::SqliteDistrict;
-use crate::Result;
-use rusqlite::params;
+use crate::{docs, projection, validate_document, Result, StoreError};
+use gridwalk_core::authorize::{Actor, Owned};
+use gridwalk_core::ledger::import::reimport::{
+    apply_puts, covered_buildings, Existing, ExistingHousehold, HouseholdUpdate,
+};
+use gridwalk_core::ledger::ImportPlan;
+use gridwalk_core::model::split_key_persons;
+use gridwalk_core::model::Household;
+use gridwalk_core::validate::validate_household;
+use gridwalk_core::{Author, DocId, DocKind, Document};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// One import run as the admin's history lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +106,6 @@ impl SqliteDistrict {
 
     /// The kept report of one import run.
     pub fn import_report(&self, id: i64) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
         self.with_reader(|conn| {
             Ok(conn
                 .query_row("SELECT report FROM import_runs WHERE id = ?1", [id], |r| {
@@ -104,4 +114,284 @@ impl SqliteDistrict {
                 .optional()?)
         })
     }
+}
+
+/// A new household of an import (validated by the plan) and its grid.
+pub struct NewImported {
+    pub household: Household,
+    pub grid_id: String,
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportWritten {
+    pub added: u64,
+    pub updated: u64,
+    /// Fields written concurrently with a district change (kept as conflicts).
+    pub conflicts: u64,
+    /// Updates refused because the household would not be valid: (household id, reason).
+    pub refused: Vec<(String, String)>,
+}
+
+impl SqliteDistrict {
+    /// What the district has that the plan may describe, for
+    /// [`gridwalk_core::ledger::reimport::reconcile`]: households in the buildings the
+    /// plan covers or with the ids it names (with their last imported ledger image), and
+    /// the living holders of its ID numbers.
+    pub fn reimport_existing(&self, plan: &ImportPlan) -> Result<Existing> {
+        let buildings = covered_buildings(plan);
+        self.with_reader(|conn| {
+            let mut existing = Existing {
+                buildings: buildings.clone(),
+                ..Existing::default()
+            };
+            let any: bool =
+                conn.query_row("SELECT EXISTS (SELECT 1 FROM households)", [], |r| r.get(0))?;
+            if !any {
+                return Ok(existing);
+            }
+            let mut ids: BTreeSet<String> = BTreeSet::new();
+            let mut in_building = conn.prepare_cached(
+                "SELECT doc_id FROM households WHERE community_code = ?1 AND building_no = ?2",
+            )?;
+            for (community, building) in &buildings {
+                let rows = in_building.query_map([community, building], |r| r.get(0))?;
+                for id in rows {
+                    ids.insert(id?);
+                }
+            }
+            let mut is_household =
+                conn.prepare_cached("SELECT 1 FROM households WHERE doc_id = ?1")?;
+            for h in &plan.households {
+                if is_household.exists([&h.household.id])? {
+                    ids.insert(h.household.id.clone());
+                }
+            }
+            let mut home = conn.prepare_cached(
+                "SELECT household_id FROM persons
+                 WHERE id_number = ?1 AND status = 'Living' LIMIT 1",
+            )?;
+            for p in plan
+                .households
+                .iter()
+                .flat_map(|h| h.household.members.values())
+            {
+                let Some(id) = p.id_number.as_deref() else {
+                    continue;
+                };
+                let found: Option<String> = home.query_row([id], |r| r.get(0)).optional()?;
+                if let Some(h) = found {
+                    existing.id_number_homes.insert(id.to_string(), h.clone());
+                    ids.insert(h);
+                }
+            }
+            let mut base_of =
+                conn.prepare_cached("SELECT ledger FROM import_bases WHERE doc_id = ?1")?;
+            for id in ids {
+                let Some(doc_id) = DocId::parse(&id) else {
+                    continue;
+                };
+                let Some((doc, grid_id)) = docs::try_load(conn, doc_id)? else {
+                    continue;
+                };
+                let Ok(current) = doc.read::<Household>() else {
+                    continue;
+                };
+                let base: Option<String> = base_of.query_row([&id], |r| r.get(0)).optional()?;
+                let base = base.and_then(|j| serde_json::from_str(&j).ok());
+                existing.households.insert(
+                    id,
+                    ExistingHousehold {
+                        grid_id,
+                        current,
+                        base,
+                    },
+                );
+            }
+            Ok(existing)
+        })
+    }
+
+    /// Write an import in one transaction: new households as documents, and changes to
+    /// matched ones appended like a console edit (authored by `author`, sequenced for the
+    /// devices, in the history). A field changed in the district since the last import is
+    /// written concurrently with that change (kept as a conflict), by an actor of the same
+    /// user on a fresh device id per field (`fresh_device`). The ledger's image of every
+    /// household is kept as the next re-import's base.
+    pub fn import_ledger(
+        &self,
+        new: &[NewImported],
+        updates: &[HouseholdUpdate],
+        actor: &Actor,
+        author: Author,
+        mut fresh_device: impl FnMut() -> uuid::Uuid,
+        now_ms: i64,
+    ) -> Result<ImportWritten> {
+        let today = crate::local_date(now_ms);
+        for n in new {
+            validate_household(&n.household, today)?;
+        }
+        self.with_writer(|store| {
+            // A district's ledger is one transaction of a few hundred MB: with SQLite's
+            // default 2 MB page cache it would spill pages to the WAL over and over.
+            store.conn.pragma_update(None, "cache_size", -262_144)?;
+            let result = import_in_tx(
+                store,
+                new,
+                updates,
+                actor,
+                author,
+                &mut fresh_device,
+                now_ms,
+            );
+            store.conn.pragma_update(None, "cache_size", -2000)?;
+            result
+        })
+    }
+}
+
+fn import_in_tx(
+    store: &mut crate::Store,
+    new: &[NewImported],
+    updates: &[HouseholdUpdate],
+    actor: &Actor,
+    author: Author,
+    fresh_device: &mut impl FnMut() -> uuid::Uuid,
+    now_ms: i64,
+) -> Result<ImportWritten> {
+    {
+        {
+            let tx = store.conn.transaction()?;
+            let mut written = ImportWritten::default();
+            {
+                let mut base = tx.prepare_cached(
+                    "INSERT INTO import_bases (doc_id, ledger, run_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (doc_id) DO UPDATE SET ledger = excluded.ledger,
+                        run_at = excluded.run_at",
+                )?;
+                let ledger_json = |h: &Household| serde_json::to_string(h).unwrap_or_default();
+                // Each document is made, written and dropped in turn: a district's ledger
+                // as documents would not fit in memory at once. Its projection comes from
+                // the validated value it was made from (a new document has no conflicts),
+                // not from reading the document back.
+                for n in new {
+                    let id = DocId::parse(&n.household.id).ok_or_else(|| {
+                        StoreError::BadRequest(format!(
+                            "household id {:?} is not a UUID",
+                            n.household.id
+                        ))
+                    })?;
+                    if docs::exists(&tx, id)? {
+                        continue;
+                    }
+                    // Key-person tags never go into the household, which every device of
+                    // the grid holds: they get their own document (invariant 16).
+                    let mut household = n.household.clone();
+                    let key_persons = split_key_persons(&mut household);
+                    let doc = Document::create(DocKind::Household, id, &household, author, now_ms)
+                        .map_err(|source| StoreError::Doc {
+                            doc_id: id.to_string(),
+                            source,
+                        })?;
+                    authorize_document(&tx, actor, None, &doc)??;
+                    docs::insert(&tx, &doc, &n.grid_id, now_ms)?;
+                    record_server_changes(&tx, &doc, &n.grid_id, &[], now_ms)?;
+                    projection::upsert_household(&tx, &household, &n.grid_id, 0)?;
+                    if let Some(k) = key_persons {
+                        let kid = DocId::parse(&k.id).ok_or_else(|| {
+                            StoreError::BadRequest(format!(
+                                "key-person id {:?} is not a UUID",
+                                k.id
+                            ))
+                        })?;
+                        if !docs::exists(&tx, kid)? {
+                            let kdoc =
+                                Document::create(DocKind::KeyPersons, kid, &k, author, now_ms)
+                                    .map_err(|source| StoreError::Doc {
+                                        doc_id: kid.to_string(),
+                                        source,
+                                    })?;
+                            authorize_document(&tx, actor, None, &kdoc)??;
+                            docs::insert(&tx, &kdoc, &n.grid_id, now_ms)?;
+                            record_server_changes(&tx, &kdoc, &n.grid_id, &[], now_ms)?;
+                            projection::upsert(&tx, &kdoc, &n.grid_id)?;
+                        }
+                    }
+                    base.execute(params![n.household.id, ledger_json(&n.household), now_ms])?;
+                    written.added += 1;
+                }
+                for u in updates.iter().filter(|u| u.valid) {
+                    let Some(id) = DocId::parse(&u.household_id) else {
+                        continue;
+                    };
+                    let (mut doc, grid) = docs::load(&tx, id)?;
+                    let before = doc.heads();
+                    let before_image = Owned::read(&doc).map_err(|source| StoreError::Doc {
+                        doc_id: id.to_string(),
+                        source,
+                    })?;
+                    match apply_update(&mut doc, u, author, fresh_device, now_ms) {
+                        Ok(conflicts) => written.conflicts += conflicts,
+                        Err(reason) => {
+                            written.refused.push((u.household_id.clone(), reason));
+                            continue;
+                        }
+                    }
+                    if let Err(e) = validate_document(&doc, now_ms) {
+                        written
+                            .refused
+                            .push((u.household_id.clone(), e.to_string()));
+                        continue;
+                    }
+                    if let Err(f) = authorize_document(&tx, actor, Some(&before_image), &doc)? {
+                        written
+                            .refused
+                            .push((u.household_id.clone(), f.to_string()));
+                        continue;
+                    }
+                    if doc.heads() != before {
+                        docs::append(&tx, &doc, &before, now_ms)?;
+                        record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
+                        projection::upsert(&tx, &doc, &grid)?;
+                        written.updated += 1;
+                    }
+                    base.execute(params![u.household_id, ledger_json(&u.ledger), now_ms])?;
+                }
+            }
+            tx.commit()?;
+            Ok(written)
+        }
+    }
+}
+
+const REIMPORT_MESSAGE: &str = "台账重新导入 / ledger re-import";
+
+/// The update's concurrent writes first (each from its own fresh actor), then its plain
+/// writes as one change by `author`. Returns how many conflicts were left.
+fn apply_update(
+    doc: &mut Document,
+    u: &HouseholdUpdate,
+    author: Author,
+    fresh_device: &mut impl FnMut() -> uuid::Uuid,
+    now_ms: i64,
+) -> std::result::Result<u64, String> {
+    let mut conflicts = 0;
+    for (path, value) in &u.conflicts {
+        let actor = Author::new(author.user, fresh_device());
+        match doc.put_concurrent(actor, now_ms, REIMPORT_MESSAGE, path, value) {
+            Ok(Some(_)) => conflicts += 1,
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if u.puts.is_empty() {
+        return Ok(conflicts);
+    }
+    let household: Household = doc.read().map_err(|e| e.to_string())?;
+    let before = serde_json::to_value(&household).map_err(|e| e.to_string())?;
+    let mut after = before.clone();
+    apply_puts(&mut after, &u.puts);
+    doc.write_json_diff(author, now_ms, REIMPORT_MESSAGE, &before, &after)
+        .map_err(|e| e.to_string())?;
+    Ok(conflicts)
 }

@@ -38,7 +38,7 @@ pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 pub use export_file::{ExportFormat, ExportSummary};
 pub use handle::{handle_sync, HandledSync};
 pub use handover::Handover;
-pub use imports::ImportRun;
+pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;

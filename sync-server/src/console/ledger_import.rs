@@ -6,12 +6,12 @@
 use super::admin::admin_session;
 use super::*;
 use axum::body::Bytes;
+use gridwalk_core::ledger::import::reimport::{reconcile, Reimport};
 use gridwalk_core::ledger::{
-    id_numbers_in_sheets, plan_import_sheets, ColumnMapping, ImportContext, ImportPlan,
+    plan_import_sheets, sheets_with_header, ColumnMapping, ImportContext, ImportPlan,
     IMPORT_COLUMNS,
 };
-use gridwalk_core::{DocKind, Document};
-use gridwalk_store::district::{AuditEntry, AuditKind, ImportRun};
+use gridwalk_store::district::{AuditEntry, AuditKind, ImportRun, ImportWritten, NewImported};
 
 #[derive(Deserialize)]
 pub(super) struct ImportQ {
@@ -79,42 +79,62 @@ pub fn import_blocking(
         .area_tree()?
         .ok_or_else(|| bad("the district has no area tree yet: create it first".into()))?;
     let at = now_ms();
-    let candidates = id_numbers_in_sheets(&tables, mapping);
-    let existing = district.existing_id_numbers(&candidates)?;
+    // ID numbers already in the district are checked by the re-import's matching, which
+    // knows which household each belongs to.
+    let no_ids = std::collections::HashSet::new();
     let ctx = ImportContext {
         tree: &tree,
-        existing_id_numbers: &existing,
+        existing_id_numbers: &no_ids,
         today: gridwalk_core::deadline::local_date(at)
             .ok_or_else(|| bad("the server clock is out of range".into()))?,
         now_ms: at,
         mapping,
     };
-    let plan: ImportPlan = plan_import_sheets(&tables, &ctx);
-    let valid: Vec<_> = plan.households.iter().filter(|h| h.valid).collect();
+    let mut plan: ImportPlan = plan_import_sheets(&tables, &ctx);
+    let existing = district.reimport_existing(&plan)?;
+    let sheets = sheets_with_header(&tables, mapping);
+    let Reimport { diff, updates } = reconcile(&sheets, &mut plan, &existing);
+    drop(existing);
+    let updates: Vec<_> = updates.into_iter().filter(|u| u.valid).collect();
+    // The answer carries the plan without the household bodies (they can be large and
+    // hold full ID numbers; the preview is masked).
+    let households: Vec<Value> = plan
+        .households
+        .iter()
+        .map(|h| json!({"sheet": h.sheet, "rows": h.rows, "valid": h.valid, "grid_id": h.grid_id}))
+        .collect();
+    let valid = plan.households.iter().filter(|h| h.valid).count();
     let clean = plan.problems.is_empty();
-    let imported = match mode {
+    let written = match mode {
         "dry_run" => None,
         "all_or_nothing" if !clean => None,
-        _ if valid.is_empty() => Some(0),
+        _ if valid == 0 && updates.is_empty() => Some(ImportWritten::default()),
         _ => {
             let author = author(district, scope)?;
-            let mut docs = Vec::with_capacity(valid.len());
-            for h in &valid {
-                let id = DocId::parse(&h.household.id).ok_or_else(|| {
-                    bad(format!("household id {:?} is not a UUID", h.household.id))
-                })?;
-                let doc = Document::create(DocKind::Household, id, &h.household, author, at)
-                    .map_err(|e| bad(format!("rows {:?}: {e}", h.rows)))?;
-                docs.push((doc, h.grid_id.clone()));
-            }
-            Some(district.import_documents_as(&scope.actor(), &docs, at)? as u64)
+            let new: Vec<NewImported> = (std::mem::take(&mut plan.households).into_iter())
+                .filter(|h| h.valid)
+                .map(|h| NewImported {
+                    household: h.household,
+                    grid_id: h.grid_id,
+                })
+                .collect();
+            Some(district.import_ledger(
+                &new,
+                &updates,
+                &scope.actor(),
+                author,
+                uuid::Uuid::now_v7,
+                at,
+            )?)
         }
     };
+    let imported = written.as_ref().map(|w| w.added + w.updated);
     let report = json!({
         "header_row": plan.header_row, "columns": plan.columns, "problems": plan.problems,
         "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
-        "households": plan.households.len(), "valid_households": valid.len(),
+        "households": households.len(), "valid_households": valid,
         "skipped": plan.skipped, "notices": plan.notices, "held_back": plan.held_back,
+        "diff": diff, "written": written,
     });
     let run = ImportRun {
         id: 0,
@@ -142,13 +162,6 @@ pub fn import_blocking(
             }),
         ))?;
     }
-    // The answer carries the plan without the household bodies (they can be large and
-    // hold full ID numbers; the preview is masked).
-    let households: Vec<Value> = plan
-        .households
-        .iter()
-        .map(|h| json!({"sheet": h.sheet, "rows": h.rows, "valid": h.valid, "grid_id": h.grid_id}))
-        .collect();
     // Each column with what it was recognised as, in words.
     let columns: Vec<Value> = plan
         .columns
@@ -169,6 +182,8 @@ pub fn import_blocking(
         "column_choices": choices,
         "mode": mode,
         "imported_households": imported,
+        "written": written,
+        "diff": diff,
         "refused": mode == "all_or_nothing" && !clean,
         "plan": {
             "header_row": plan.header_row, "columns": columns, "preview": plan.preview,

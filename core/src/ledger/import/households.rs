@@ -37,11 +37,12 @@ pub fn flag_duplicates(rows: &[ParsedRow], ctx: &ImportContext<'_>, problems: &m
             continue;
         }
         for (k, &row) in at.iter().enumerate() {
-            let others: Vec<String> = (at.iter().enumerate())
+            let others: Vec<usize> = (at.iter().enumerate())
                 .filter(|(j, _)| *j != k)
-                .map(|(_, r)| r.to_string())
+                .map(|(_, r)| *r)
+                .take(11)
                 .collect();
-            let (zh_rows, en_rows) = (others.join("、"), others.join(", "));
+            let (zh_rows, en_rows) = (join_rows(&others), join_rows(&others));
             problems.at(
                 row,
                 Some(C::IdNumber),
@@ -62,6 +63,17 @@ fn new_id(now_ms: i64) -> String {
     Uuid::new_v7(ts).to_string()
 }
 
+/// The id of the household a ledger calls `key` (户编号) in `community_code`: the same
+/// on every import of that ledger, so a re-import finds the household again.
+/// A name-based UUID (version 8: SHA-256, as v5 is SHA-1, which the workspace lacks).
+fn keyed_id(community_code: &str, key: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("gridwalk-ledger|{community_code}|{key}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 /// Groups rows into households (by 户编号, else by address), checks heads, builds each
 /// household and runs core's validation on it. `valid` is left false: the caller sets it
 /// once every problem is known.
@@ -79,6 +91,10 @@ pub fn assemble(
                 "address:{}|{}|{}|{}",
                 a.community_code, a.building_no, a.unit, a.room
             ),
+            // Rows without any address (a CSV saved from merged cells) are not one household.
+            (None, None) if r.address_text.trim_matches('|').trim().is_empty() => {
+                format!("row:{}", r.row)
+            }
             (None, None) => format!("text:{}", r.address_text),
         };
         let next = groups.len();
@@ -175,11 +191,12 @@ fn household(
         .household_type
         .clone()
         .unwrap_or(HouseholdType::Registered);
-    let id = base_row
-        .household_key
-        .as_deref()
-        .and_then(|k| Uuid::parse_str(k).ok())
-        .map_or_else(|| new_id(ctx.now_ms), |u| u.to_string());
+    let id = match base_row.household_key.as_deref() {
+        Some(k) => Uuid::parse_str(k)
+            .unwrap_or_else(|_| keyed_id(&address.community_code, k))
+            .to_string(),
+        None => new_id(ctx.now_ms),
+    };
     let mut household = Household {
         id,
         grid_id: grid_id.clone(),
@@ -232,6 +249,7 @@ fn household(
     if household.members.is_empty() {
         return None;
     }
+    let member_rows = row_of_person.clone().into_iter().collect();
     if let Err(errors) = validate_household(&household, ctx.today) {
         for e in errors.0 {
             report_validation_error(&e, &row_of_person, base_row_number, problems);
@@ -243,14 +261,22 @@ fn household(
         valid: false,
         grid_id,
         household,
+        member_rows,
     })
 }
 
+/// Row numbers for a message: at most 10, then how many more (a message per row that
+/// listed every row of a large group would grow with the square of the rows).
 fn join_rows(rows: &[usize]) -> String {
-    rows.iter()
+    const SHOWN: usize = 10;
+    let mut text = (rows.iter().take(SHOWN))
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join("、")
+        .join("、");
+    if rows.len() > SHOWN {
+        text.push_str(&format!(" … (+{})", rows.len() - SHOWN));
+    }
+    text
 }
 
 /// Core's validation error on the row and column it came from. Two heads and duplicate

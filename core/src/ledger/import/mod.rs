@@ -10,8 +10,9 @@
 //!
 //! Rows become households by 户编号 (HouseholdId) when the row has one, else by address
 //! (community, building, unit, room). A 户编号 that is a UUID (what an export writes)
-//! becomes the household's id; any other value only groups rows and the household gets a
-//! new UUID v7, as do all persons.
+//! becomes the household's id; any other value gives a name-based UUID (v8, SHA-256 of
+//! community code and 户编号), so re-importing the ledger finds the household again. Households
+//! without 户编号 get a new UUID v7, as do all persons. Re-importing: [`reimport`].
 
 mod address;
 pub mod dates;
@@ -20,6 +21,7 @@ mod households;
 pub mod normalize;
 mod person_row;
 mod problems;
+pub mod reimport;
 mod rows;
 mod sheets;
 pub mod words;
@@ -27,7 +29,7 @@ pub mod words;
 pub use header::find_header_row;
 pub use problems::ProblemCode;
 pub use rows::{SkipReason, SkippedRow};
-pub use sheets::{id_numbers_in_sheets, plan_import_sheets};
+pub use sheets::{id_numbers_in_sheets, plan_import_sheets, sheets_with_header};
 
 use super::cell::Table;
 use super::columns::LedgerColumn;
@@ -110,6 +112,9 @@ pub struct PlannedHousehold {
     pub valid: bool,
     pub grid_id: String,
     pub household: Household,
+    /// Person id → spreadsheet row, for the re-import's diff.
+    #[serde(default)]
+    pub member_rows: BTreeMap<String, usize>,
 }
 
 /// What an import would do. Stored and sent to the console as JSON.

@@ -11,7 +11,11 @@ use crate::ledger::columns::LedgerColumn;
 use crate::privacy::mask_id_number;
 use std::collections::BTreeMap;
 
-fn sheets_with_header<'t>(tables: &'t [Table], mapping: Option<&ColumnMapping>) -> Vec<&'t Table> {
+/// The sheets that have a header row (the first sheet when none has one), in file order.
+pub fn sheets_with_header<'t>(
+    tables: &'t [Table],
+    mapping: Option<&ColumnMapping>,
+) -> Vec<&'t Table> {
     let found: Vec<&Table> = (tables.iter())
         .filter(|t| map_columns(t, mapping).is_some())
         .collect();
