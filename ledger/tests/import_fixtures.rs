@@ -165,6 +165,7 @@ fn gbk_csv_fixture() {
         // Ids are fresh UUIDs each time; everything else is the same.
         for (a, b) in utf8.households.iter_mut().zip(&plan.households) {
             a.household = b.household.clone();
+            a.member_rows = b.member_rows.clone();
         }
         utf8
     });

@@ -60,6 +60,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/console/api/indicators", [401, 401, 401, 200, 200, 200, 200]),
     ("POST", "/console/api/export", [401, 401, 401, 400, 400, 400, 400]),
     ("GET", "/console/api/audit", [401, 401, 401, 200, 200, 200, 200]),
+    // Moved workers' handed-over edits, in the caller's scope.
+    ("GET", "/console/api/handovers", [401, 401, 401, 200, 200, 200, 200]),
     ("POST", "/console/api/households/{id}/reveal", [401, 401, 401, 403, 403, 403, 400]),
     ("GET", "/console/api/admin/users", [401, 401, 401, 403, 403, 403, 200]),
     ("POST", "/console/api/admin/users", [401, 401, 401, 403, 403, 403, 400]),
