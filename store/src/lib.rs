@@ -371,7 +371,9 @@ pub fn local_date(now_ms: i64) -> NaiveDate {
 }
 
 /// Validate a document against the schema of its kind.
+/// Also refuses keys outside the schema ([`check_known_fields`]): typed reads skip them.
 pub fn validate_document(doc: &Document, now_ms: i64) -> Result<()> {
+    use gridwalk_core::validate::check_known_fields;
     let today = local_date(now_ms);
     let id = doc.id;
     match doc.kind {
@@ -381,18 +383,22 @@ pub fn validate_document(doc: &Document, now_ms: i64) -> Result<()> {
             // Key-person tags live in their own document kind, which only the roles that
             // may hold them receive; a household reaches every device of its grid.
             gridwalk_core::validate::check_no_restricted_tags(&h)?;
+            check_known_fields(&doc.to_json(), &h)?;
         }
         DocKind::Visit => {
             let v: Visit = doc.read().map_err(doc_err(id))?;
             gridwalk_core::validate::validate_visit(&v, today)?;
+            check_known_fields(&doc.to_json(), &v)?;
         }
         DocKind::Issue => {
             let i: Issue = doc.read().map_err(doc_err(id))?;
             gridwalk_core::validate::validate_issue(&i)?;
+            check_known_fields(&doc.to_json(), &i)?;
         }
         DocKind::KeyPersons => {
             let k: KeyPersons = doc.read().map_err(doc_err(id))?;
             gridwalk_core::validate::validate_key_persons(&k)?;
+            check_known_fields(&doc.to_json(), &k)?;
         }
     }
     Ok(())

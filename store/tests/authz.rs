@@ -426,3 +426,28 @@ fn key_person_data_reaches_only_granted_supervisors() {
         .set_key_person_grant(&w.worker.author.user.to_string(), true)
         .is_err());
 }
+
+#[test]
+fn a_field_outside_the_schema_is_refused() {
+    // Typed reads skip unknown keys: without the shape check a 2 KB push could park
+    // megabytes under a made-up key that every device of the grid then downloads.
+    let w = world();
+    let id = DocId::parse(&w.h1).expect("id");
+    let mut doc = w.d.load_document(id).expect("load");
+    let before_heads = doc.heads();
+    let before = doc.to_json();
+    let mut after = before.clone();
+    after["x"] = serde_json::Value::String("垃".repeat(200_000));
+    doc.write_json_diff(w.worker.author, NOW, "junk", &before, &after)
+        .expect("write");
+    let stored = dump(&w.d);
+    let outcomes = push(&w, vec![changes_since(&doc, &before_heads)]).expect("push answered");
+    match &outcomes[..] {
+        [PushOutcome::Rejected {
+            code: RejectCode::Invalid,
+            message,
+        }] => assert!(message.contains('x'), "{message} should name the field"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(dump(&w.d), stored, "nothing stored");
+}

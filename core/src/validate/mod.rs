@@ -7,12 +7,14 @@ mod id_number;
 mod key_persons;
 mod lengths;
 mod phone;
+mod shape;
 
 pub use documents::{validate_household, validate_issue, validate_visit};
 pub use id_number::{check_id_number, id_check_char, IdNumberInfo};
 pub use key_persons::{check_no_restricted_tags, validate_key_persons};
 pub use lengths::{MAX_DESCRIPTION, MAX_ENTRIES, MAX_ID, MAX_NAME, MAX_NOTE, MAX_SHORT};
 pub use phone::{check_phone, PhoneKind};
+pub use shape::check_known_fields;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -40,6 +42,8 @@ pub enum ErrorCode {
     KeyMismatch,
     /// Restricted data (key-person tags) where it may not be kept.
     Restricted,
+    /// A key the document's schema does not have.
+    UnknownField,
 }
 
 /// One wrong field: where (`members.<id>.id_number`), what kind of wrong, and a sentence.
