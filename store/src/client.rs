@@ -287,35 +287,8 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for result in &response.pushed {
-            let doc_id = result.doc_id.to_string();
-            match &result.outcome {
-                PushOutcome::Accepted => {
-                    let mut del = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
-                    for hash in sent.get(&doc_id).into_iter().flatten() {
-                        del.execute([hash])?;
-                    }
-                    tx.execute("DELETE FROM push_rejections WHERE doc_id = ?1", [&doc_id])?;
-                    report.accepted_docs += 1;
-                }
-                PushOutcome::Rejected { code, message } => {
-                    let code = format!("{code:?}");
-                    tx.execute(
-                        "INSERT INTO push_rejections (doc_id, code, message, at)
-                         VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (doc_id) DO UPDATE SET code = excluded.code,
-                            message = excluded.message, at = excluded.at",
-                        params![doc_id, code, message, now_ms],
-                    )?;
-                    refused.insert(doc_id.clone());
-                    report.rejected.push(Rejection {
-                        doc_id,
-                        code,
-                        message: message.clone(),
-                    });
-                }
-            }
-        }
+        report.accepted_docs +=
+            settle_push_results(&tx, &response.pushed, sent, report, refused, now_ms)?;
         for pulled in &response.pulled {
             report.pulled_changes += match &pulled.data {
                 DocData::Changes(c) => c.len(),
@@ -611,4 +584,49 @@ fn apply_pulled(tx: &Connection, pulled: &PulledDoc, now_ms: i64) -> Result<()> 
         projection::upsert(tx, &doc, &pulled.grid_id)?;
     }
     Ok(())
+}
+
+/// Settle what the server answered for pushed (or handed-over) documents, in `tx`: an
+/// accepted document's sent changes leave the outbox; a refused one keeps them, with the
+/// reason in `push_rejections`, and is not sent again in this sync. Returns how many
+/// were accepted.
+pub(crate) fn settle_push_results(
+    tx: &rusqlite::Transaction<'_>,
+    results: &[gridwalk_core::sync::PushResult],
+    sent: &SentHashes,
+    report: &mut SyncReport,
+    refused: &mut BTreeSet<String>,
+    now_ms: i64,
+) -> Result<usize> {
+    let mut accepted = 0;
+    for result in results {
+        let doc_id = result.doc_id.to_string();
+        match &result.outcome {
+            PushOutcome::Accepted => {
+                let mut del = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+                for hash in sent.get(&doc_id).into_iter().flatten() {
+                    del.execute([hash])?;
+                }
+                tx.execute("DELETE FROM push_rejections WHERE doc_id = ?1", [&doc_id])?;
+                accepted += 1;
+            }
+            PushOutcome::Rejected { code, message } => {
+                let code = format!("{code:?}");
+                tx.execute(
+                    "INSERT INTO push_rejections (doc_id, code, message, at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (doc_id) DO UPDATE SET code = excluded.code,
+                        message = excluded.message, at = excluded.at",
+                    params![doc_id, code, message, now_ms],
+                )?;
+                refused.insert(doc_id.clone());
+                report.rejected.push(Rejection {
+                    doc_id,
+                    code,
+                    message: message.clone(),
+                });
+            }
+        }
+    }
+    Ok(accepted)
 }

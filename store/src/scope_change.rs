@@ -3,9 +3,9 @@
 //! hands the rest over for a supervisor, and drops the old grids' data once nothing of
 //! them is left unsent. See docs/sync-protocol.md, "Scope changes".
 
-use crate::client::{Rejection, SentHashes, SyncReport};
+use crate::client::{settle_push_results, SentHashes, SyncReport};
 use crate::{Result, Store};
-use gridwalk_core::sync::{PushOutcome, SyncResponse};
+use gridwalk_core::sync::SyncResponse;
 use rusqlite::params;
 use std::collections::BTreeSet;
 
@@ -25,35 +25,8 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for result in &response.handed_over {
-            let doc_id = result.doc_id.to_string();
-            match &result.outcome {
-                PushOutcome::Accepted => {
-                    let mut del = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
-                    for hash in sent.get(&doc_id).into_iter().flatten() {
-                        del.execute([hash])?;
-                    }
-                    tx.execute("DELETE FROM push_rejections WHERE doc_id = ?1", [&doc_id])?;
-                    report.handed_over += 1;
-                }
-                PushOutcome::Rejected { code, message } => {
-                    let code = format!("{code:?}");
-                    tx.execute(
-                        "INSERT INTO push_rejections (doc_id, code, message, at)
-                         VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (doc_id) DO UPDATE SET code = excluded.code,
-                            message = excluded.message, at = excluded.at",
-                        params![doc_id, code, message, now_ms],
-                    )?;
-                    refused.insert(doc_id.clone());
-                    report.rejected.push(Rejection {
-                        doc_id,
-                        code,
-                        message: message.clone(),
-                    });
-                }
-            }
-        }
+        report.handed_over +=
+            settle_push_results(&tx, &response.handed_over, sent, report, refused, now_ms)?;
         tx.commit()?;
         Ok(())
     }
