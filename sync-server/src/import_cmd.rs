@@ -166,10 +166,7 @@ pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
             .collect();
         println!("held back: household of rows {}", rows.join(", "));
     }
-    let households = plan["households"].as_array().map_or(0, Vec::len);
-    let valid = plan["households"]
-        .as_array()
-        .map_or(0, |h| h.iter().filter(|h| h["valid"] == true).count());
+    let (households, valid) = (&plan["households_total"], &plan["households_valid"]);
     println!(
         "{} rows, {} valid; {} households, {} valid; {} problems; {} rows skipped",
         plan["rows_total"],

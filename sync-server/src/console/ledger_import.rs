@@ -96,13 +96,9 @@ pub fn import_blocking(
     let Reimport { diff, updates } = reconcile(&sheets, &mut plan, &existing);
     drop(existing);
     let updates: Vec<_> = updates.into_iter().filter(|u| u.valid).collect();
-    // The answer carries the plan without the household bodies (they can be large and
-    // hold full ID numbers; the preview is masked).
-    let households: Vec<Value> = plan
-        .households
-        .iter()
-        .map(|h| json!({"sheet": h.sheet, "rows": h.rows, "valid": h.valid, "grid_id": h.grid_id}))
-        .collect();
+    // The answer counts the planned households and never carries their bodies (large,
+    // and full ID numbers; the preview is masked). Held-back ones are listed with rows.
+    let households_total = plan.households.len();
     let valid = plan.households.iter().filter(|h| h.valid).count();
     let clean = plan.problems.is_empty();
     let written = match mode {
@@ -132,7 +128,7 @@ pub fn import_blocking(
     let report = json!({
         "header_row": plan.header_row, "columns": plan.columns, "problems": plan.problems,
         "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
-        "households": households.len(), "valid_households": valid,
+        "households": households_total, "valid_households": valid,
         "skipped": plan.skipped, "notices": plan.notices, "held_back": plan.held_back,
         "diff": diff, "written": written,
     });
@@ -149,7 +145,11 @@ pub fn import_blocking(
         problems: plan.problems.len() as u64,
         imported_households: imported,
     };
-    let run_id = district.record_import_run(&run, &report.to_string())?;
+    // The report is kept as text: its tree is dropped before the answer is built (a
+    // district's ledger makes both large).
+    let report = report.to_string();
+    let run_id = district.record_import_run(&run, &report)?;
+    drop(report);
     if mode != "dry_run" {
         district.audit_append(&AuditEntry::by(
             scope,
@@ -188,7 +188,8 @@ pub fn import_blocking(
         "plan": {
             "header_row": plan.header_row, "columns": columns, "preview": plan.preview,
             "rows_total": plan.rows_total, "rows_valid": plan.rows_valid,
-            "problems": plan.problems, "households": households,
+            "problems": plan.problems,
+            "households_total": households_total, "households_valid": valid,
             "skipped": plan.skipped, "notices": plan.notices, "held_back": plan.held_back,
         },
     }))
