@@ -14,9 +14,11 @@ const serverDir = join(work, 'server')
 const dirA = join(work, 'device-a')
 const dirB = join(work, 'device-b')
 const token = Math.random().toString(36).slice(2, 8)
-const FINDINGS = `E2E走访${token}：老人身体良好，门口楼道灯坏了`
+// Device text carries markup: it must show as text, never run (issue 9, stored script).
+const XSS = '<img src=x onerror="window.__xss=1">'
+const FINDINGS = `E2E走访${token}：老人身体良好，门口楼道灯坏了${XSS}`
 const ISSUE_TITLE = `楼道灯坏了${token}`
-const NOTES = `离线修改${token}：租户已搬走`
+const NOTES = `离线修改${token}：租户已搬走${XSS}`
 
 let server
 let driver
@@ -32,6 +34,11 @@ after(async () => {
   await stopAll()
   if (!process.env.KEEP_E2E_DIR) rmSync(work, { recursive: true, force: true })
 })
+
+async function assertNoScript(s, where) {
+  const ran = await s.exec('return window.__xss === 1 || document.querySelector(\'img[src="x"]\') !== null')
+  assert.equal(ran, false, `markup from a device ran or rendered as HTML on the ${where}`)
+}
 
 async function startServer() {
   server = start(SERVER_BIN, ['serve', '--data', serverDir, '--addr', `127.0.0.1:${port}`])
@@ -174,6 +181,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.waitFor('[data-test="visit-row"]', { text: FINDINGS })
       await s.exec(`document.querySelector('[data-test="visits"]').scrollIntoView()`)
       await s.screenshot('11-device-b-household')
+      await assertNoScript(s, 'household page with device-written findings')
       await s.clickCss('[data-test="tab-issues"]')
       await s.waitFor('[data-test="issue-row"]', { text: ISSUE_TITLE })
       await s.screenshot('12-device-b-issues')
@@ -225,6 +233,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.go(`#/household/${found.householdId}`)
       await s.until('device B shows the edit', async () => (await s.value('notes')) === NOTES)
       await s.screenshot('17-device-b-sees-edit')
+      await assertNoScript(s, 'household page with device-written notes')
     } finally {
       await s.close()
     }
