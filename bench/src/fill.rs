@@ -4,7 +4,7 @@
 //! this scale would take far longer than what is measured).
 
 use anyhow::Result;
-use gridwalk_store::district::{NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

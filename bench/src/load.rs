@@ -12,7 +12,7 @@ use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
 use gridwalk_store::client::SyncOptions;
-use gridwalk_store::district::{NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::atomic::AtomicBool;

@@ -12,13 +12,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 const MAX_CHUNKS: i64 = 64;
 
-pub(crate) fn heads_text(heads: &[ChangeHash]) -> String {
+pub fn heads_text(heads: &[ChangeHash]) -> String {
     let mut hex: Vec<String> = heads.iter().map(ToString::to_string).collect();
     hex.sort();
     hex.join(",")
 }
 
-pub(crate) fn exists(conn: &Connection, id: DocId) -> Result<bool> {
+pub fn exists(conn: &Connection, id: DocId) -> Result<bool> {
     Ok(conn
         .query_row(
             "SELECT 1 FROM docs WHERE doc_id = ?1",
@@ -29,12 +29,12 @@ pub(crate) fn exists(conn: &Connection, id: DocId) -> Result<bool> {
         .is_some())
 }
 
-pub(crate) fn insert(conn: &Connection, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
+pub fn insert(conn: &Connection, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
     insert_bytes(conn, doc, grid_id, &doc.save(), now_ms)
 }
 
 /// Insert a document whose saved bytes the caller has already (received from the server).
-pub(crate) fn insert_bytes(
+pub fn insert_bytes(
     conn: &Connection,
     doc: &Document,
     grid_id: &str,
@@ -57,7 +57,7 @@ pub(crate) fn insert_bytes(
 }
 
 /// Persist what `doc` has beyond `before` (its heads when it was loaded).
-pub(crate) fn append(
+pub fn append(
     conn: &Connection,
     doc: &Document,
     before: &[ChangeHash],
@@ -92,7 +92,7 @@ pub(crate) fn append(
     Ok(())
 }
 
-pub(crate) fn try_load(conn: &Connection, id: DocId) -> Result<Option<(Document, String)>> {
+pub fn try_load(conn: &Connection, id: DocId) -> Result<Option<(Document, String)>> {
     let key = id.to_string();
     let row: Option<(String, String, Vec<u8>)> = conn
         .query_row(
@@ -117,13 +117,13 @@ pub(crate) fn try_load(conn: &Connection, id: DocId) -> Result<Option<(Document,
     Ok(Some((doc, grid_id)))
 }
 
-pub(crate) fn load(conn: &Connection, id: DocId) -> Result<(Document, String)> {
+pub fn load(conn: &Connection, id: DocId) -> Result<(Document, String)> {
     try_load(conn, id)?.ok_or_else(|| StoreError::NotFound {
         doc_id: id.to_string(),
     })
 }
 
-pub(crate) fn list(conn: &Connection) -> Result<Vec<(DocId, DocKind, String)>> {
+pub fn list(conn: &Connection) -> Result<Vec<(DocId, DocKind, String)>> {
     let mut stmt = conn.prepare("SELECT doc_id, kind, grid_id FROM docs ORDER BY doc_id")?;
     let rows = stmt.query_map([], |r| {
         Ok((

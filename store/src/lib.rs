@@ -7,10 +7,12 @@
 //! write is one transaction, so a crash leaves either all of it or none of it.
 
 pub mod client;
-pub mod district;
-mod docs;
+// The district store (crate gridwalk-district-sqlite) builds on these two.
+#[doc(hidden)]
+pub mod docs;
 mod outbox;
-mod projection;
+#[doc(hidden)]
+pub mod projection;
 mod schema;
 mod scope_change;
 mod search;
@@ -79,7 +81,10 @@ pub struct WriteOutcome {
 }
 
 pub struct Store {
-    conn: Connection,
+    /// The one connection. Public for the district store crate (gridwalk-district-sqlite),
+    /// which writes its own tables in the same transactions.
+    #[doc(hidden)]
+    pub conn: Connection,
 }
 
 impl Store {

@@ -12,10 +12,10 @@ use rusqlite::{params, Connection};
 /// an older store rebuilds the projections from the documents and fills them
 /// ([`crate::Store::open`]). 2: export columns (notes, GPS, disability certificate).
 /// 3: search keys without full phones and ID numbers.
-pub(crate) const VERSION: &str = "3";
-pub(crate) const VERSION_KEY: &str = "projection.version";
+pub const VERSION: &str = "3";
+pub const VERSION_KEY: &str = "projection.version";
 
-pub(crate) fn clear(conn: &Connection) -> Result<()> {
+pub fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM persons; DELETE FROM households; DELETE FROM visits; DELETE FROM issues;
          DELETE FROM key_persons;",
@@ -25,7 +25,7 @@ pub(crate) fn clear(conn: &Connection) -> Result<()> {
 
 /// Write the projection of one document. A document that does not read as its schema
 /// (possible only for merged remote state) keeps its old rows rather than failing the write.
-pub(crate) fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result<()> {
+pub fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result<()> {
     let conflicts = doc.conflicts().len() as i64;
     match doc.kind {
         DocKind::Household => {
@@ -79,7 +79,7 @@ fn tag_text<'a>(tags: impl Iterator<Item = &'a str>) -> String {
 /// by '|' so a query never matches across two keys; and the last 4 digits of its phones and
 /// ID numbers. Full phones and ID numbers are not keys: a search matching more digits than
 /// the mask shows would unmask a number one digit per query (issue 9).
-pub(crate) fn household_search_keys(h: &Household) -> (String, String) {
+pub fn household_search_keys(h: &Household) -> (String, String) {
     let a = &h.address;
     let mut keys = vec![
         a.building_name.clone(),
@@ -130,7 +130,7 @@ fn is_complete(h: &Household) -> bool {
             .all(|p| p.birth_date.is_some() && p.id_number.is_some() && !p.name.is_empty())
 }
 
-pub(crate) fn upsert_household(
+pub fn upsert_household(
     conn: &Connection,
     h: &Household,
     grid_id: &str,

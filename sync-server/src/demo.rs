@@ -3,7 +3,7 @@
 use crate::error::ServerError;
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::{Author, DocId, DocKind, Document};
-use gridwalk_store::district::{NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, TimeZone};
 use clap::{Args, ValueEnum};
 use gridwalk_server::now_ms;
-use gridwalk_store::district::{ExportFilter, ExportFormat, PiiMode, SqliteDistrict};
+use gridwalk_district_sqlite::{ExportFilter, ExportFormat, PiiMode, SqliteDistrict};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]

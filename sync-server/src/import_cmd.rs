@@ -5,7 +5,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use gridwalk_core::ledger::{ColumnMapping, LedgerColumn, Table, IMPORT_COLUMNS};
 use gridwalk_server::console::ledger_import::import_blocking;
-use gridwalk_store::district::SqliteDistrict;
+use gridwalk_district_sqlite::SqliteDistrict;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]

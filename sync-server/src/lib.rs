@@ -25,7 +25,7 @@ pub use metrics::Metrics;
 pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
-use gridwalk_store::district::{DistrictStore, SqliteDistrict};
+use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 
 /// Everything a request handler needs. Cheap to clone.

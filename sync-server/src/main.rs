@@ -11,7 +11,7 @@ use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_server::{
     load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
 };
-use gridwalk_store::district::{NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -412,13 +412,13 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                 bail!("no user named {username:?}");
             };
             district.set_key_person_grant(&user.user_id, !revoke)?;
-            district.audit_append(&gridwalk_store::district::AuditEntry {
+            district.audit_append(&gridwalk_district_sqlite::AuditEntry {
                 id: 0,
                 at: now_ms(),
                 user_id: "(server cli)".into(),
                 username: "gridwalk-server".into(),
                 role: "operator".into(),
-                kind: gridwalk_store::district::AuditKind::UserChanged,
+                kind: gridwalk_district_sqlite::AuditKind::UserChanged,
                 detail: serde_json::json!({"user_id": user.user_id, "key_persons": !revoke}),
             })?;
             let what = if revoke {
@@ -485,13 +485,13 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             let district = open(&data.data)?;
             if district.revoke_device(&id, now_ms())? {
                 // The console audits as the signed-in admin; the server's own CLI as itself.
-                district.audit_append(&gridwalk_store::district::AuditEntry {
+                district.audit_append(&gridwalk_district_sqlite::AuditEntry {
                     id: 0,
                     at: now_ms(),
                     user_id: "(server cli)".into(),
                     username: "gridwalk-server".into(),
                     role: "operator".into(),
-                    kind: gridwalk_store::district::AuditKind::DeviceRevoked,
+                    kind: gridwalk_district_sqlite::AuditKind::DeviceRevoked,
                     detail: serde_json::json!({"device_id": id}),
                 })?;
                 println!("device {id} revoked");

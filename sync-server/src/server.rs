@@ -3,7 +3,7 @@
 use crate::config::{ServerConfig, TlsConfig};
 use crate::error::ServerError;
 use crate::{router, AppState};
-use gridwalk_store::district::SqliteDistrict;
+use gridwalk_district_sqlite::SqliteDistrict;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,7 +7,7 @@ mod common;
 use common::console::*;
 use common::*;
 use gridwalk_server::{now_ms, spawn, ServerConfig};
-use gridwalk_store::district::{AuditKind, AuditQuery, NewUser};
+use gridwalk_district_sqlite::{AuditKind, AuditQuery, NewUser};
 use serde_json::{json, Value};
 
 fn admin_name(h: &Harness) -> String {

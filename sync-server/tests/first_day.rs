@@ -6,7 +6,7 @@ mod common;
 
 use common::console::{login_at, PASSWORD};
 use gridwalk_server::{now_ms, spawn, ServerConfig};
-use gridwalk_store::district::{SqliteDistrict, UserUpdate};
+use gridwalk_district_sqlite::{SqliteDistrict, UserUpdate};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Output};

@@ -8,7 +8,7 @@ use gridwalk_core::sync::{decode, encode, SyncRequest, SyncResponse};
 use gridwalk_core::{Author, DocId, DocKind};
 use gridwalk_server::console::ledger_import::import_blocking;
 use gridwalk_store::client::{SyncOptions, Transport};
-use gridwalk_store::district::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
 use gridwalk_store::Store;
 use serde_json::Value;
 use std::sync::atomic::AtomicBool;
@@ -72,7 +72,7 @@ impl Transport for Direct {
 struct Setup {
     _dir: tempfile::TempDir,
     district: Arc<SqliteDistrict>,
-    admin: gridwalk_store::district::ConsoleScope,
+    admin: gridwalk_district_sqlite::ConsoleScope,
     device: Store,
     author: Author,
     transport: Direct,

@@ -4,7 +4,7 @@ use gridwalk_client::HttpTransport;
 use gridwalk_core::model::Household;
 use gridwalk_core::sync::{SyncRequest, SyncResponse};
 use gridwalk_store::client::{SyncOptions, Transport};
-use gridwalk_store::district::SqliteDistrict;
+use gridwalk_district_sqlite::SqliteDistrict;
 use gridwalk_store::Store;
 use gridwalk_tests::{hid, household, sorted_heads, Device, TestServer, NOW};
 use rand::seq::SliceRandom;
@@ -87,7 +87,7 @@ fn three_devices_edit_offline_and_converge_in_random_orders() {
             }
         }
         // The sync log recorded every session with who and what.
-        let logs = gridwalk_store::district::DistrictStore::sync_logs(
+        let logs = gridwalk_district_sqlite::DistrictStore::sync_logs(
             server.district.as_ref(),
             &Default::default(),
         )
@@ -158,7 +158,7 @@ fn server_killed_mid_push_loses_nothing() {
     let user = |name: &str| {
         district
             .create_user(
-                &gridwalk_store::district::NewUser {
+                &gridwalk_district_sqlite::NewUser {
                     username: name.into(),
                     display_name: name.into(),
                     role: "worker".into(),

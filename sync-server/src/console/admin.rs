@@ -3,7 +3,7 @@
 
 use super::*;
 use gridwalk_core::area::AreaEdit;
-use gridwalk_store::district::{AuditEntry, AuditKind, UserUpdate};
+use gridwalk_district_sqlite::{AuditEntry, AuditKind, UserUpdate};
 
 /// The caller's session, refused unless it is an admin's.
 pub(super) async fn admin_session(
@@ -189,7 +189,7 @@ pub(super) async fn edit_area(
 #[derive(Deserialize)]
 pub(super) struct SettingsBody {
     #[serde(default)]
-    departments: Option<Vec<gridwalk_store::district::Department>>,
+    departments: Option<Vec<gridwalk_district_sqlite::Department>>,
     #[serde(default)]
     categories: Option<Vec<gridwalk_core::deadline::CategoryConfig>>,
     #[serde(default)]

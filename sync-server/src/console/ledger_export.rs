@@ -8,7 +8,7 @@
 use super::admin::admin_session;
 use super::*;
 use axum::body::Body;
-use gridwalk_store::district::{
+use gridwalk_district_sqlite::{
     AuditEntry, AuditKind, AuditQuery, ExportFilter, ExportFormat, PiiMode,
 };
 

@@ -11,7 +11,7 @@ use gridwalk_core::ledger::{
     plan_import_sheets, sheets_with_header, ColumnMapping, ImportContext, ImportPlan,
     IMPORT_COLUMNS,
 };
-use gridwalk_store::district::{AuditEntry, AuditKind, ImportRun, ImportWritten, NewImported};
+use gridwalk_district_sqlite::{AuditEntry, AuditKind, ImportRun, ImportWritten, NewImported};
 
 #[derive(Deserialize)]
 pub(super) struct ImportQ {

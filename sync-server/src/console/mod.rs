@@ -53,7 +53,7 @@ use gridwalk_core::deadline::CATEGORIES;
 use gridwalk_core::model::ReviewStatus;
 use gridwalk_core::workflow;
 use gridwalk_core::{Author, DocId};
-use gridwalk_store::district::{
+use gridwalk_district_sqlite::{
     ConsoleError, ConsoleScope, IssueAction, SqliteDistrict, SyncLogQuery, VisitQuery,
 };
 use gridwalk_store::{HouseholdQuery, IssueQuery};
@@ -329,9 +329,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> R<Response
         let district = state.district.clone();
         run(move || {
             district.console_logout(&token)?;
-            district.audit_append(&gridwalk_store::district::AuditEntry::by(
+            district.audit_append(&gridwalk_district_sqlite::AuditEntry::by(
                 &scope,
-                gridwalk_store::district::AuditKind::Logout,
+                gridwalk_district_sqlite::AuditKind::Logout,
                 now_ms(),
                 json!({}),
             ))?;

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gridwalk_store::district::{SyncLogEntry, SyncLogQuery};
+use gridwalk_district_sqlite::{SyncLogEntry, SyncLogQuery};
 use serde::Deserialize;
 
 /// Equal in time independent of where the strings differ.

@@ -17,7 +17,7 @@ use gridwalk_core::sync::{
     decode, decode_request, encode, plausible_version, CodecError, PushOutcome, SyncRequest,
     CONTENT_TYPE, PROTOCOL_VERSION,
 };
-use gridwalk_store::district::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
+use gridwalk_district_sqlite::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
 use serde::Deserialize;
 use std::time::Instant;
 

@@ -3,7 +3,7 @@
 //! worker of the new grid enrolling a device.
 
 use gridwalk_core::area::{AreaEdit, Community, District, Grid, Street};
-use gridwalk_store::district::{DistrictStore, SqliteDistrict, UserUpdate};
+use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict, UserUpdate};
 use gridwalk_store::StoreError;
 
 const NOW: i64 = 1_780_000_000_000;

@@ -509,7 +509,7 @@ impl SqliteDistrict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::district::NewUser;
+    use crate::NewUser;
 
     fn district() -> (tempfile::TempDir, SqliteDistrict) {
         let dir = tempfile::tempdir().expect("tempdir");

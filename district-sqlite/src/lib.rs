@@ -47,7 +47,9 @@ pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
 pub use sync::{PullOutcome, PushOutcomeReport};
 
-use crate::{Result, Store};
+// The device store's pieces the district builds on (this crate was store/src/district/).
+pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
+pub use gridwalk_store::{Result, StoreError};
 use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
 use rusqlite::Connection;

@@ -12,7 +12,7 @@ use gridwalk_core::sync::{
     decode, encode, DocChanges, PushOutcome, RejectCode, SyncRequest, PROTOCOL_VERSION,
 };
 use gridwalk_core::{DocId, DocKind, Document};
-use gridwalk_store::district::{handle_sync, DeviceAuth, DistrictStore, SqliteDistrict};
+use gridwalk_district_sqlite::{handle_sync, DeviceAuth, DistrictStore, SqliteDistrict};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_bytes::ByteBuf;

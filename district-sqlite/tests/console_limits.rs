@@ -2,7 +2,7 @@
 //! per address; long usernames and passwords are refused before anything is stored; a
 //! password set (the CLI's path) ends the user's sessions.
 
-use gridwalk_store::district::{
+use gridwalk_district_sqlite::{
     ConsoleError, NewUser, SqliteDistrict, ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES,
 };
 

@@ -288,7 +288,7 @@ pub(crate) fn indicators_on(conn: &Connection, q: &IndicatorQuery) -> Result<Ind
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::district::NewUser;
+    use crate::NewUser;
     use rusqlite::params;
 
     const NOW: i64 = 1_000 * DAY;

@@ -9,7 +9,7 @@ use common::{enroll, household, Device, Direct, NOW};
 use gridwalk_core::model::Household;
 use gridwalk_core::{DocId, DocKind};
 use gridwalk_store::client::{SyncOptions, SyncReport};
-use gridwalk_store::district::{ConsoleScope, SqliteDistrict};
+use gridwalk_district_sqlite::{ConsoleScope, SqliteDistrict};
 use gridwalk_store::{Store, DRAFT_META_PREFIX};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use gridwalk_core::model::Household;
 use gridwalk_core::sync::{DocChanges, PushOutcome, RejectCode, SyncRequest, PROTOCOL_VERSION};
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use gridwalk_store::client::{SyncOptions, Transport};
-use gridwalk_store::district::{DistrictStore, SqliteDistrict};
+use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
 use gridwalk_store::{Store, StoreError};
 use serde_bytes::ByteBuf;
 use std::sync::atomic::AtomicBool;
