@@ -3,8 +3,8 @@
 
 use gridwalk_core::authorize::Role;
 use gridwalk_core::sync::{decode_response, encode, SyncRequest, SyncResponse, CONTENT_TYPE};
-use gridwalk_store::client::Transport;
 use gridwalk_district_sqlite::Enrolled;
+use gridwalk_store::client::Transport;
 use gridwalk_store::{Store, StoreError};
 use serde::Deserialize;
 use std::time::Duration;

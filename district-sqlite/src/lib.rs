@@ -48,10 +48,10 @@ pub use settings::Department;
 pub use sync::{PullOutcome, PushOutcomeReport};
 
 // The device store's pieces the district builds on (this crate was store/src/district/).
-pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
-pub use gridwalk_store::{Result, StoreError};
 use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
+pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
+pub use gridwalk_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -57,12 +57,7 @@ pub fn insert_bytes(
 }
 
 /// Persist what `doc` has beyond `before` (its heads when it was loaded).
-pub fn append(
-    conn: &Connection,
-    doc: &Document,
-    before: &[ChangeHash],
-    now_ms: i64,
-) -> Result<()> {
+pub fn append(conn: &Connection, doc: &Document, before: &[ChangeHash], now_ms: i64) -> Result<()> {
     let id = doc.id.to_string();
     let (snapshot_len, chunk_bytes, chunk_count): (i64, i64, i64) = conn.query_row(
         "SELECT length(snapshot), chunk_bytes, chunk_count FROM docs WHERE doc_id = ?1",

@@ -5,8 +5,8 @@
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, TimeZone};
 use clap::{Args, ValueEnum};
-use gridwalk_server::now_ms;
 use gridwalk_district_sqlite::{ExportFilter, ExportFormat, PiiMode, SqliteDistrict};
+use gridwalk_server::now_ms;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]

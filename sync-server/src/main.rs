@@ -8,10 +8,10 @@ mod import_cmd;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use gridwalk_server::{
     load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
 };
-use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]

@@ -6,8 +6,8 @@ mod common;
 
 use common::console::*;
 use common::*;
-use gridwalk_server::{now_ms, spawn, ServerConfig};
 use gridwalk_district_sqlite::{AuditKind, AuditQuery, NewUser};
+use gridwalk_server::{now_ms, spawn, ServerConfig};
 use serde_json::{json, Value};
 
 fn admin_name(h: &Harness) -> String {

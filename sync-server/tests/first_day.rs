@@ -5,8 +5,8 @@
 mod common;
 
 use common::console::{login_at, PASSWORD};
-use gridwalk_server::{now_ms, spawn, ServerConfig};
 use gridwalk_district_sqlite::{SqliteDistrict, UserUpdate};
+use gridwalk_server::{now_ms, spawn, ServerConfig};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Output};

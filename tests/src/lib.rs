@@ -7,8 +7,8 @@ use gridwalk_core::model::{
     Sex,
 };
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_store::client::{SyncOptions, SyncReport};
 use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
+use gridwalk_store::client::{SyncOptions, SyncReport};
 use gridwalk_store::{Result, Store};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;

@@ -3,8 +3,8 @@
 use gridwalk_client::HttpTransport;
 use gridwalk_core::model::Household;
 use gridwalk_core::sync::{SyncRequest, SyncResponse};
-use gridwalk_store::client::{SyncOptions, Transport};
 use gridwalk_district_sqlite::SqliteDistrict;
+use gridwalk_store::client::{SyncOptions, Transport};
 use gridwalk_store::Store;
 use gridwalk_tests::{hid, household, sorted_heads, Device, TestServer, NOW};
 use rand::seq::SliceRandom;

@@ -7,8 +7,8 @@ use gridwalk_core::model::{
 };
 use gridwalk_core::sync::{decode_request, decode_response, encode, SyncRequest, SyncResponse};
 use gridwalk_core::Author;
-use gridwalk_store::client::Transport;
 use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
+use gridwalk_store::client::Transport;
 use gridwalk_store::{Result, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
