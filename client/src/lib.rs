@@ -3,7 +3,7 @@
 
 use gridwalk_core::authorize::Role;
 use gridwalk_core::sync::{decode_response, encode, SyncRequest, SyncResponse, CONTENT_TYPE};
-use gridwalk_district_sqlite::Enrolled;
+use gridwalk_district::Enrolled;
 use gridwalk_store::client::Transport;
 use gridwalk_store::{Store, StoreError};
 use serde::Deserialize;

@@ -4,7 +4,7 @@
 //! random secrets (not passwords), so a fast hash is enough; a revoked device's token is
 //! refused on its very next request.
 
-use super::{DeviceAuth, SqliteDistrict};
+use super::{DeviceAuth, Enrolled, SqliteDistrict};
 use crate::{Result, StoreError};
 use gridwalk_core::authorize::Role;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -69,27 +69,6 @@ pub struct DeviceInfo {
     pub enrolled_at: i64,
     pub revoked_at: Option<i64>,
     pub last_sync_at: Option<i64>,
-}
-
-/// What a device gets for its enrollment code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Enrolled {
-    pub device_id: String,
-    pub user_id: String,
-    pub display_name: String,
-    pub token: String,
-    pub grids: Vec<String>,
-    /// The user's role, so the app offers only what it may do (servers before this
-    /// field sent none: a worker).
-    #[serde(default = "worker_role")]
-    pub role: String,
-    /// A supervisor granted key-person data.
-    #[serde(default)]
-    pub key_person_grant: bool,
-}
-
-fn worker_role() -> String {
-    Role::Worker.as_str().into()
 }
 
 fn user_grids(conn: &Connection, user_id: &str) -> Result<Vec<String>> {

@@ -14,7 +14,6 @@ mod console;
 mod export;
 #[cfg(feature = "ledger-files")]
 mod export_file;
-mod handle;
 mod handover;
 mod imports;
 mod indicators;
@@ -28,7 +27,7 @@ mod sync;
 
 pub use admin::DistrictStats;
 pub use audit::{AuditEntry, AuditKind, AuditQuery, AUDIT_PAGE_MAX};
-pub use auth::{DeviceInfo, Enrolled, NewUser, UserInfo};
+pub use auth::{DeviceInfo, NewUser, UserInfo};
 pub use console::{
     ConsoleError, ConsoleScope, ConsoleSession, ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES,
     LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
@@ -36,101 +35,25 @@ pub use console::{
 pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
 pub use export_file::{ExportFormat, ExportSummary};
-pub use handle::{handle_sync, HandledSync};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
 pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
-pub use log::{SyncLogEntry, SyncLogQuery};
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
-pub use sync::{PullOutcome, PushOutcomeReport};
 
 // The device store's pieces the district builds on (this crate was store/src/district/).
-use gridwalk_core::authorize::{Actor, Role};
-use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
+// The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
+pub use gridwalk_district::{
+    handle_sync, DeviceAuth, DistrictStore, Enrolled, HandledSync, PullOutcome, PushOutcomeReport,
+    SyncLogEntry, SyncLogQuery,
+};
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-/// An authenticated device, its user's role and the grids it may sync.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceAuth {
-    pub device_id: String,
-    pub user_id: String,
-    pub grids: Vec<String>,
-    pub role: Role,
-    /// `users.key_persons`: a supervisor granted key-person data.
-    pub key_person_grant: bool,
-}
-
-impl DeviceAuth {
-    pub fn may_sync(&self, grid_id: &str) -> bool {
-        self.grids.iter().any(|g| g == grid_id)
-    }
-
-    /// Whether the device's user may hold key-person data: it pulls those documents only
-    /// then.
-    pub fn may_hold_key_persons(&self) -> bool {
-        self.actor().may_hold_key_persons()
-    }
-
-    /// The device's user as the author of what it pushes (see [`gridwalk_core::authorize`]).
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: self.user_id.clone(),
-            role: self.role,
-            grids: Some(self.grids.clone()),
-            key_person_grant: self.key_person_grant,
-        }
-    }
-}
-
-/// What the sync server needs of a district store. Implemented on SQLite here; a
-/// PostgreSQL implementation must pass the same tests.
-pub trait DistrictStore: Send + Sync {
-    /// The device behind a bearer token; refused if unknown or revoked.
-    fn authenticate(&self, token: &str, now_ms: i64) -> Result<DeviceAuth>;
-    /// Exchange a one-time enrollment code for a device id and token.
-    fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled>;
-    /// Apply pushed changes, answered per document. A document outside the device's
-    /// scope fails the whole push with [`StoreError::Forbidden`] and stores nothing.
-    fn push(
-        &self,
-        device: &DeviceAuth,
-        docs: &[DocChanges],
-        now_ms: i64,
-    ) -> Result<PushOutcomeReport>;
-    /// What the device has not seen, from its cursors, at most about `max_bytes`.
-    fn pull(
-        &self,
-        device: &DeviceAuth,
-        cursors: &[GridCursor],
-        max_bytes: usize,
-    ) -> Result<PullOutcome>;
-    /// Digest of each grid (document ids and heads) as `device` may hold it.
-    fn digests(&self, device: &DeviceAuth, grids: &[String]) -> Result<Vec<GridDigest>>;
-    /// Repair: for each grid the device lists completely, the documents it lacks or holds
-    /// with other heads (whole), and the server's heads of each differing document.
-    fn compare(
-        &self,
-        device: &DeviceAuth,
-        grids: &[GridCompare],
-    ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)>;
-    /// Keep the unsynced changes of documents no longer in the device's scope (its user
-    /// was moved to other grids) for a supervisor, answered per document; never applied.
-    fn handover(
-        &self,
-        device: &DeviceAuth,
-        docs: &[DocChanges],
-        now_ms: i64,
-    ) -> Result<Vec<gridwalk_core::sync::PushResult>>;
-    fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
-    fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
-}
 
 pub struct SqliteDistrict {
     path: PathBuf,

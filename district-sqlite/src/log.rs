@@ -1,36 +1,8 @@
 //! The sync log: one row per sync session, for supervisors to review.
 
-use super::SqliteDistrict;
+use super::{SqliteDistrict, SyncLogEntry, SyncLogQuery};
 use crate::Result;
 use rusqlite::{params, types::Value};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncLogEntry {
-    pub id: i64,
-    pub device_id: String,
-    pub user_id: String,
-    pub started_at: i64,
-    pub duration_ms: i64,
-    pub docs_in: i64,
-    pub changes_in: i64,
-    pub docs_out: i64,
-    pub changes_out: i64,
-    pub bytes_in: i64,
-    pub bytes_out: i64,
-    pub conflicts: i64,
-    pub rejected: i64,
-    /// JSON array of `{doc_id, code, message}`; `[]` when all went well.
-    pub errors: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncLogQuery {
-    pub device_id: Option<String>,
-    pub user_id: Option<String>,
-    pub since: Option<i64>,
-    pub limit: usize,
-}
 
 impl SqliteDistrict {
     pub(super) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {

@@ -1,7 +1,10 @@
 //! Push and pull against the district store.
 
 use super::server_edits::authorize_document;
-use super::{DeviceAuth, DistrictStore, SqliteDistrict, SyncLogEntry, SyncLogQuery};
+use super::{
+    DeviceAuth, DistrictStore, PullOutcome, PushOutcomeReport, SqliteDistrict, SyncLogEntry,
+    SyncLogQuery,
+};
 use crate::{docs, projection, validate_document, Result, StoreError};
 use automerge::{Change, ChangeHash};
 use gridwalk_core::authorize::Owned;
@@ -18,26 +21,6 @@ use uuid::Uuid;
 /// Smallest and largest page a device may ask for.
 const MIN_PAGE_BYTES: usize = 16 * 1024;
 const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PushOutcomeReport {
-    pub results: Vec<PushResult>,
-    /// Documents that gained changes, and how many changes were new to the server.
-    pub docs_changed: usize,
-    pub changes_stored: usize,
-    /// Conflicts that exist now and did not before the push.
-    pub conflicts_created: usize,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PullOutcome {
-    pub docs: Vec<PulledDoc>,
-    pub cursors: Vec<GridCursor>,
-    pub more: bool,
-    pub full_pull_total: u64,
-    pub changes_out: usize,
-    pub bytes_out: usize,
-}
 
 /// A pushed document after its changes were applied in memory, before anything is written.
 struct Staged {

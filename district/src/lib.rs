@@ -1,0 +1,91 @@
+//! The district store above the SQL: the [`DistrictStore`] trait the sync server calls,
+//! the types it answers with, [`handle_sync`] (one request answered), and the decisions
+//! every backend shares (a pushed document staged, merged and authorised in memory before
+//! anything is written). The backends are gridwalk-district-sqlite (the embedded
+//! file, the default) and gridwalk-district-postgres.
+
+mod handle;
+mod types;
+
+pub use gridwalk_store::{Result, StoreError};
+pub use handle::{handle_sync, HandledSync};
+pub use types::{Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery};
+
+use gridwalk_core::authorize::{Actor, Role};
+use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
+
+/// An authenticated device, its user's role and the grids it may sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub device_id: String,
+    pub user_id: String,
+    pub grids: Vec<String>,
+    pub role: Role,
+    /// `users.key_persons`: a supervisor granted key-person data.
+    pub key_person_grant: bool,
+}
+
+impl DeviceAuth {
+    pub fn may_sync(&self, grid_id: &str) -> bool {
+        self.grids.iter().any(|g| g == grid_id)
+    }
+
+    /// Whether the device's user may hold key-person data: it pulls those documents only
+    /// then.
+    pub fn may_hold_key_persons(&self) -> bool {
+        self.actor().may_hold_key_persons()
+    }
+
+    /// The device's user as the author of what it pushes (see [`gridwalk_core::authorize`]).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id.clone(),
+            role: self.role,
+            grids: Some(self.grids.clone()),
+            key_person_grant: self.key_person_grant,
+        }
+    }
+}
+
+/// What the sync server needs of a district store: gridwalk-district-sqlite and
+/// gridwalk-district-postgres implement it and pass the same tests.
+pub trait DistrictStore: Send + Sync {
+    /// The device behind a bearer token; refused if unknown or revoked.
+    fn authenticate(&self, token: &str, now_ms: i64) -> Result<DeviceAuth>;
+    /// Exchange a one-time enrollment code for a device id and token.
+    fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled>;
+    /// Apply pushed changes, answered per document. A document outside the device's
+    /// scope fails the whole push with [`StoreError::Forbidden`] and stores nothing.
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<PushOutcomeReport>;
+    /// What the device has not seen, from its cursors, at most about `max_bytes`.
+    fn pull(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome>;
+    /// Digest of each grid (document ids and heads) as `device` may hold it.
+    fn digests(&self, device: &DeviceAuth, grids: &[String]) -> Result<Vec<GridDigest>>;
+    /// Repair: for each grid the device lists completely, the documents it lacks or holds
+    /// with other heads (whole), and the server's heads of each differing document.
+    fn compare(
+        &self,
+        device: &DeviceAuth,
+        grids: &[GridCompare],
+    ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)>;
+    /// Keep the unsynced changes of documents no longer in the device's scope (its user
+    /// was moved to other grids) for a supervisor, answered per document; never applied.
+    fn handover(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<Vec<gridwalk_core::sync::PushResult>>;
+    fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
+    fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
+}
