@@ -5,39 +5,39 @@
 use super::SqliteDistrict;
 use crate::{docs, projection, validate_document, Result, StoreError};
 use automerge::ChangeHash;
-use gridwalk_core::authorize::{authorize, referenced_household, Actor, Facts, Forbidden, Owned};
+use gridwalk_core::authorize::{Actor, Forbidden, Owned};
 use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district::push::DocLookup;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// The permission check (`gridwalk_core::authorize`) of a change from `before` (`None`
-/// for a new document) to `after`, with the facts it needs looked up in this store: the
-/// grid of the household the document refers to. A document that does not read as its
-/// schema passes here: validation refuses it.
+/// The shared push decisions' reads ([`gridwalk_district::push::DocLookup`]) on one
+/// SQLite connection (inside the caller's transaction).
+pub(crate) struct SqliteLookup<'a>(pub(crate) &'a Connection);
+
+impl DocLookup for SqliteLookup<'_> {
+    fn load_doc(&mut self, id: DocId) -> Result<Option<(Document, String)>> {
+        docs::try_load(self.0, id)
+    }
+
+    fn household_grid(&mut self, household_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT grid_id FROM docs WHERE doc_id = ?1 AND kind = 'household'")?
+            .query_row([household_id], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+/// The permission check (`gridwalk_core::authorize`, through
+/// [`gridwalk_district::push::authorize_document`]) of a change from `before` (`None` for
+/// a new document) to `after`.
 pub(crate) fn authorize_document(
     conn: &Connection,
     actor: &Actor,
     before: Option<&Owned>,
     after: &Document,
 ) -> Result<std::result::Result<(), Forbidden>> {
-    let Ok(after) = Owned::read(after) else {
-        return Ok(Ok(()));
-    };
-    let mut facts = Facts::default();
-    if let Some(h) = referenced_household(after.image()) {
-        let grid: Option<String> = conn
-            .prepare_cached("SELECT grid_id FROM docs WHERE doc_id = ?1 AND kind = 'household'")?
-            .query_row([h], |r| r.get(0))
-            .optional()?;
-        if let Some(grid) = grid {
-            facts.household_grids.insert(h.to_string(), grid);
-        }
-    }
-    Ok(authorize(
-        actor,
-        before.map(Owned::image),
-        after.image(),
-        &facts,
-    ))
+    gridwalk_district::push::authorize_document(&mut SqliteLookup(conn), actor, before, after)
 }
 
 /// Store a change made on the server itself (a supervisor's action) with its sequence.

@@ -1,164 +1,21 @@
 //! Push and pull against the district store.
 
-use super::server_edits::authorize_document;
+use super::server_edits::SqliteLookup;
 use super::{
     DeviceAuth, DistrictStore, PullOutcome, PushOutcomeReport, SqliteDistrict, SyncLogEntry,
     SyncLogQuery,
 };
-use crate::{docs, projection, validate_document, Result, StoreError};
-use automerge::{Change, ChangeHash};
-use gridwalk_core::authorize::Owned;
+use crate::{docs, projection, Result, StoreError};
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
-    PushOutcome, PushResult, RejectCode,
+    PushOutcome, PushResult,
 };
-use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_core::{Author, DocKind};
+use gridwalk_district::push::{parse_heads, stage, Staged, MAX_PAGE_BYTES, MIN_PAGE_BYTES};
 use rusqlite::{params, Connection};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use uuid::Uuid;
-
-/// Smallest and largest page a device may ask for.
-const MIN_PAGE_BYTES: usize = 16 * 1024;
-const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
-
-/// A pushed document after its changes were applied in memory, before anything is written.
-struct Staged {
-    doc: Document,
-    grid_id: String,
-    before: Vec<ChangeHash>,
-    is_new: bool,
-    conflicts_before: usize,
-}
-
-fn reject(doc_id: Uuid, code: RejectCode, message: impl Into<String>) -> PushResult {
-    PushResult {
-        doc_id,
-        outcome: PushOutcome::Rejected {
-            code,
-            message: message.into(),
-        },
-    }
-}
-
-fn parse_heads(text: &str) -> Vec<[u8; 32]> {
-    text.split(',')
-        .filter_map(|h| {
-            let bytes = hex::decode(h).ok()?;
-            <[u8; 32]>::try_from(bytes.as_slice()).ok()
-        })
-        .collect()
-}
-
-/// Apply one pushed document's changes in memory and decide. `Ok(None)` means accepted
-/// with nothing new; `Err` is a per-document rejection.
-fn stage(
-    conn: &Connection,
-    device: &DeviceAuth,
-    pushed: &DocChanges,
-    now_ms: i64,
-) -> Result<Result<Option<Staged>, PushResult>> {
-    let id = DocId(pushed.doc_id);
-    let mut changes = Vec::with_capacity(pushed.changes.len());
-    for (i, bytes) in pushed.changes.iter().enumerate() {
-        let change = match Change::from_bytes(bytes.to_vec()) {
-            Ok(c) => c,
-            Err(e) => {
-                let msg = format!("change #{i} is not a valid Automerge change: {e}");
-                return Ok(Err(reject(pushed.doc_id, RejectCode::BadChange, msg)));
-            }
-        };
-        let author = Author::from_actor(change.actor_id());
-        let ours = author.is_some_and(|a| {
-            a.device.to_string() == device.device_id && a.user.to_string() == device.user_id
-        });
-        if !ours {
-            let msg = format!("change #{i} was not made by this device and its user");
-            return Ok(Err(reject(pushed.doc_id, RejectCode::WrongAuthor, msg)));
-        }
-        changes.push(change);
-    }
-    let (mut doc, stored_grid) = match docs::try_load(conn, id)? {
-        Some((doc, grid)) => (doc, Some(grid)),
-        None => (Document::empty(pushed.kind, id), None),
-    };
-    // Scope before anything else about a stored document: a device must not learn even
-    // the kind of a document in another grid.
-    if let Some(grid) = stored_grid.as_ref().filter(|g| !device.may_sync(g)) {
-        return Err(StoreError::Forbidden {
-            doc_id: id.to_string(),
-            grid_id: grid.clone(),
-        });
-    }
-    if doc.kind != pushed.kind {
-        let msg = format!("document is a {}, not a {}", doc.kind, pushed.kind);
-        return Ok(Err(reject(pushed.doc_id, RejectCode::WrongKind, msg)));
-    }
-    // The document as it was, for the permission check on what the push changes.
-    let before_image = match stored_grid.is_some().then(|| Owned::read(&doc)).transpose() {
-        Ok(b) => b,
-        Err(e) => {
-            return Ok(Err(reject(
-                pushed.doc_id,
-                RejectCode::Invalid,
-                e.to_string(),
-            )))
-        }
-    };
-    let before = doc.heads();
-    let conflicts_before = doc.conflicts().len();
-    let raw: Vec<&[u8]> = changes.iter().map(|c| c.raw_bytes()).collect();
-    if let Err(e) = doc.apply_change_bytes(raw) {
-        return Ok(Err(reject(
-            pushed.doc_id,
-            RejectCode::BadChange,
-            e.to_string(),
-        )));
-    }
-    if !doc.missing_deps().is_empty() {
-        let msg = "changes depend on changes the server does not have; push them together";
-        return Ok(Err(reject(pushed.doc_id, RejectCode::BadChange, msg)));
-    }
-    let content_grid = doc
-        .to_json()
-        .get("grid_id")
-        .and_then(|g| g.as_str())
-        .map(str::to_string)
-        .unwrap_or_default();
-    if !device.may_sync(&content_grid) {
-        return Err(StoreError::Forbidden {
-            doc_id: id.to_string(),
-            grid_id: content_grid,
-        });
-    }
-    if stored_grid.as_ref().is_some_and(|g| *g != content_grid) {
-        let msg = "grid_id cannot change: moving a household to another grid is an admin action";
-        return Ok(Err(reject(pushed.doc_id, RejectCode::Invalid, msg)));
-    }
-    if doc.heads() == before {
-        return Ok(Ok(None));
-    }
-    // What the change does is checked before its shape, so a forged change is answered
-    // as forbidden even when it is also malformed.
-    if let Err(f) = authorize_document(conn, &device.actor(), before_image.as_ref(), &doc)? {
-        let msg = format!("{f} (nothing of this document was stored)");
-        return Ok(Err(reject(pushed.doc_id, RejectCode::Forbidden, msg)));
-    }
-    if let Err(e) = validate_document(&doc, now_ms) {
-        return Ok(Err(reject(
-            pushed.doc_id,
-            RejectCode::Invalid,
-            e.to_string(),
-        )));
-    }
-    Ok(Ok(Some(Staged {
-        doc,
-        grid_id: content_grid,
-        before,
-        is_new: stored_grid.is_none(),
-        conflicts_before,
-    })))
-}
 
 fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64) -> Result<usize> {
     if s.is_new {
@@ -397,7 +254,7 @@ impl DistrictStore for SqliteDistrict {
             // Pass 1: apply everything in memory. A scope violation anywhere aborts the
             // whole push before a single row is written.
             for p in pushed {
-                match stage(&tx, device, p, now_ms)? {
+                match stage(&mut SqliteLookup(&tx), device, p, now_ms)? {
                     Ok(Some(s)) => staged.push(s),
                     Ok(None) => report.results.push(PushResult {
                         doc_id: p.doc_id,

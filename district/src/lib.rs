@@ -1,10 +1,11 @@
 //! The district store above the SQL: the [`DistrictStore`] trait the sync server calls,
 //! the types it answers with, [`handle_sync`] (one request answered), and the decisions
 //! every backend shares (a pushed document staged, merged and authorised in memory before
-//! anything is written). The backends are gridwalk-district-sqlite (the embedded
+//! anything is written: [`push`]). The backends are gridwalk-district-sqlite (the embedded
 //! file, the default) and gridwalk-district-postgres.
 
 mod handle;
+pub mod push;
 mod types;
 
 pub use gridwalk_store::{Result, StoreError};
