@@ -4,53 +4,15 @@
 //! random secrets (not passwords), so a fast hash is enough; a revoked device's token is
 //! refused on its very next request.
 
-use super::{DeviceAuth, Enrolled, SqliteDistrict};
+use super::{DeviceAuth, Enrolled, NewUser, SqliteDistrict};
 use crate::{Result, StoreError};
 use gridwalk_core::authorize::Role;
+use gridwalk_district::auth::{
+    normalize_code, random_code, random_token, sha256_hex, BAD_ENROLLMENT_CODE,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-/// The one answer to an enrollment code that cannot be used, whatever the reason.
-pub const BAD_ENROLLMENT_CODE: &str =
-    "注册码无效、已使用或已过期 / the enrollment code is unknown, used or expired";
-
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-/// Normalise a typed code: case, spaces and dashes do not matter.
-fn normalize_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
-fn random_code() -> String {
-    let bytes = *Uuid::new_v4().as_bytes();
-    let chars: String = bytes[..12]
-        .iter()
-        .map(|b| CODE_ALPHABET[(*b as usize) % CODE_ALPHABET.len()] as char)
-        .collect();
-    format!("{}-{}-{}", &chars[..4], &chars[4..8], &chars[8..12])
-}
-
-fn random_token() -> String {
-    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewUser {
-    pub username: String,
-    pub display_name: String,
-    /// `worker`, `supervisor` or `admin`.
-    pub role: String,
-    pub grids: Vec<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
@@ -275,22 +237,5 @@ impl SqliteDistrict {
                 key_person_grant,
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_normalise_and_look_random() {
-        let c = random_code();
-        assert_eq!(c.len(), 14);
-        assert_eq!(
-            normalize_code(&c.to_lowercase().replace('-', " ")),
-            c.replace('-', "")
-        );
-        assert_ne!(random_code(), random_code());
-        assert_eq!(random_token().len(), 64);
     }
 }

@@ -3,11 +3,11 @@
 //! `handovers` for a supervisor of that grid, never applied to the document.
 
 use super::console::{ConsoleResult, ConsoleScope};
+use super::server_edits::SqliteLookup;
 use super::{DeviceAuth, SqliteDistrict};
-use crate::{docs, Result};
-use automerge::Change;
-use gridwalk_core::sync::{DocChanges, PushOutcome, PushResult, RejectCode};
-use gridwalk_core::{Author, DocId, Document};
+use crate::Result;
+use gridwalk_core::sync::{DocChanges, PushOutcome, PushResult};
+use gridwalk_district::push::{prepare_handover, HandoverRow};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
@@ -27,13 +27,6 @@ pub struct Handover {
     pub received_at: i64,
 }
 
-fn refused(doc_id: uuid::Uuid, code: RejectCode, message: String) -> PushResult {
-    PushResult {
-        doc_id,
-        outcome: PushOutcome::Rejected { code, message },
-    }
-}
-
 impl SqliteDistrict {
     /// Keep handed-over changes, one result per document. Every change must be this
     /// device's (as for a push); nothing is applied, and the same changes sent twice (a
@@ -51,49 +44,19 @@ impl SqliteDistrict {
             let tx = store.conn.transaction()?;
             let mut results = Vec::with_capacity(handed.len());
             'docs: for d in handed {
-                let mut raw = Vec::new();
-                let mut hashes = Vec::new();
-                for (i, bytes) in d.changes.iter().enumerate() {
-                    let change = match Change::from_bytes(bytes.to_vec()) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            let msg = format!("change #{i} is not a valid Automerge change: {e}");
-                            results.push(refused(d.doc_id, RejectCode::BadChange, msg));
-                            continue 'docs;
-                        }
-                    };
-                    let ours = Author::from_actor(change.actor_id()).is_some_and(|a| {
-                        a.device.to_string() == device.device_id
-                            && a.user.to_string() == device.user_id
-                    });
-                    if !ours {
-                        let msg = format!("change #{i} was not made by this device and its user");
-                        results.push(refused(d.doc_id, RejectCode::WrongAuthor, msg));
+                let prepared = match prepare_handover(&mut SqliteLookup(&tx), device, d)? {
+                    Ok(p) => p,
+                    Err(refused) => {
+                        results.push(refused);
                         continue 'docs;
                     }
-                    hashes.push(change.hash().to_string());
-                    raw.extend_from_slice(change.raw_bytes());
-                }
-                // The grid and the fields written, read from a copy with the changes applied.
-                let id = DocId(d.doc_id);
-                let (mut doc, stored_grid) = match docs::try_load(&tx, id)? {
-                    Some((doc, grid)) => (doc, Some(grid)),
-                    None => (Document::empty(d.kind, id), None),
                 };
-                let _ = doc.apply_change_bytes(d.changes.iter().map(|c| c.as_slice()));
-                let grid = stored_grid.unwrap_or_else(|| {
-                    (doc.to_json().get("grid_id").and_then(|g| g.as_str()))
-                        .unwrap_or_default()
-                        .to_string()
-                });
-                let mut fields: Vec<String> = doc
-                    .history()
-                    .into_iter()
-                    .filter(|h| hashes.contains(&h.hash))
-                    .flat_map(|h| h.fields)
-                    .collect();
-                fields.sort();
-                fields.dedup();
+                let HandoverRow {
+                    grid,
+                    hashes,
+                    raw,
+                    fields,
+                } = prepared;
                 tx.execute(
                     "INSERT OR IGNORE INTO handovers (device_id, user_id, doc_id, kind, grid_id,
                         hashes, changes, change_count, fields, received_at)

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{enroll, household, Device, Direct, NOW};
+use common::{enroll, household, Device, Direct, District, NOW};
 use gridwalk_core::model::Household;
 use gridwalk_core::sync::{DocChanges, PushOutcome, RejectCode, SyncRequest, PROTOCOL_VERSION};
 use gridwalk_core::{Author, DocId, DocKind, Document};
-use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
+use gridwalk_district_sqlite::DistrictStore;
 use gridwalk_store::client::{SyncOptions, Transport};
 use gridwalk_store::{Store, StoreError};
 use serde_bytes::ByteBuf;
@@ -15,14 +15,18 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use uuid::Uuid;
 
-fn district() -> (tempfile::TempDir, Arc<SqliteDistrict>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = SqliteDistrict::open(dir.path()).expect("district");
-    (dir, Arc::new(d))
+/// The district of one test: SQLite, or PostgreSQL when `GRIDWALK_TEST_DATABASE` is set.
+fn district() -> ((), Arc<District>) {
+    ((), Arc::new(District::open()))
 }
 
-fn sync(dev: &mut Device, d: &Arc<SqliteDistrict>) -> gridwalk_store::client::SyncReport {
-    let mut t = Direct::new(d, &dev.token);
+fn sync(dev: &mut Device, d: &Arc<District>) -> gridwalk_store::client::SyncReport {
+    sync_via(dev, d.clone())
+}
+
+/// Sync through a given store instance (a second server's).
+fn sync_via(dev: &mut Device, d: Arc<dyn DistrictStore>) -> gridwalk_store::client::SyncReport {
+    let mut t = Direct::on(d, &dev.token);
     dev.store
         .sync(
             &mut t,
@@ -50,7 +54,7 @@ fn heads(store: &Store, i: usize) -> Vec<String> {
     h
 }
 
-fn server_heads(d: &SqliteDistrict, i: usize) -> Vec<String> {
+fn server_heads(d: &District, i: usize) -> Vec<String> {
     let mut h: Vec<String> = d
         .load_document(hid(i))
         .expect("doc")
@@ -193,10 +197,7 @@ fn lost_response_and_duplicate_push_change_nothing_twice() {
         3,
         "not acknowledged, so still queued"
     );
-    let count = |d: &SqliteDistrict| -> i64 {
-        d.with_reader(|c| Ok(c.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?))
-            .expect("count")
-    };
+    let count = |d: &District| -> i64 { d.count_changes() };
     assert_eq!(
         count(&d),
         3,
@@ -305,7 +306,10 @@ fn fresh_device_pulls_in_pages_and_resumes_after_a_cut() {
 #[test]
 fn cursor_never_skips_a_change_under_concurrent_writers() {
     let (_dir, d) = district();
-    let mut writers: Vec<Device> = (0..3)
+    // Two store instances on the same data: on PostgreSQL two pools, as two server
+    // processes have; writers and the reader alternate between them.
+    let servers: [Arc<dyn DistrictStore>; 2] = [d.clone(), d.second_instance()];
+    let mut writers: Vec<Device> = (0..4)
         .map(|k| enroll(&d, &format!("w{k}"), &["g1"]))
         .collect();
     for (k, w) in writers.iter_mut().enumerate() {
@@ -319,26 +323,26 @@ fn cursor_never_skips_a_change_under_concurrent_writers() {
     let mut reader = enroll(&d, "reader", &["g1"]);
     std::thread::scope(|s| {
         for (k, mut w) in writers.into_iter().enumerate() {
-            let d = d.clone();
+            let d = servers[k % 2].clone();
             s.spawn(move || {
                 for round in 0..15 {
                     for i in 0..5 {
                         edit(&mut w, k * 100 + i, |h| h.notes = format!("round {round}"));
                     }
-                    sync(&mut w, &d);
+                    sync_via(&mut w, d.clone());
                 }
             });
         }
-        let d2 = d.clone();
+        let servers = &servers;
         let reader = &mut reader;
         s.spawn(move || {
-            for _ in 0..30 {
-                sync(reader, &d2);
+            for round in 0..30 {
+                sync_via(reader, servers[round % 2].clone());
             }
         });
     });
     sync(&mut reader, &d);
-    for k in 0..3 {
+    for k in 0..4 {
         for i in 0..5 {
             assert_eq!(
                 heads(&reader.store, k * 100 + i),
@@ -423,7 +427,7 @@ fn digest_detects_and_repair_heals_a_diverged_device() {
 }
 
 fn raw_push(
-    d: &Arc<SqliteDistrict>,
+    d: &Arc<District>,
     token: &str,
     docs: Vec<DocChanges>,
 ) -> gridwalk_store::Result<gridwalk_core::sync::SyncResponse> {
@@ -450,17 +454,8 @@ fn changes_of(doc: &Document) -> DocChanges {
     }
 }
 
-fn dump(d: &SqliteDistrict) -> String {
-    d.with_reader(|c| {
-        Ok(c.query_row(
-            "SELECT (SELECT count(*) || group_concat(hash) FROM changes) || '/' ||
-                    (SELECT count(*) || group_concat(doc_id || heads) FROM docs) || '/' ||
-                    (SELECT count(*) FROM households)",
-            [],
-            |r| r.get::<_, String>(0),
-        )?)
-    })
-    .expect("dump")
+fn dump(d: &District) -> String {
+    d.dump()
 }
 
 #[test]
@@ -573,11 +568,11 @@ fn bad_documents_are_refused_one_by_one_and_foreign_grids_refuse_the_whole_push(
 }
 
 trait TokenDevice {
-    fn token_device(&self, d: &SqliteDistrict) -> String;
+    fn token_device(&self, d: &District) -> String;
 }
 
 impl TokenDevice for Device {
-    fn token_device(&self, d: &SqliteDistrict) -> String {
+    fn token_device(&self, d: &District) -> String {
         d.authenticate(&self.token, NOW).expect("auth").device_id
     }
 }

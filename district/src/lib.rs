@@ -4,13 +4,14 @@
 //! anything is written: [`push`]). The backends are gridwalk-district-sqlite (the embedded
 //! file, the default) and gridwalk-district-postgres.
 
+pub mod auth;
 mod handle;
 pub mod push;
 mod types;
 
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, HandledSync};
-pub use types::{Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery};
+pub use types::{Enrolled, NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery};
 
 use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};

@@ -188,3 +188,67 @@ pub fn stage(
         conflicts_before,
     })))
 }
+
+/// A handed-over document ready to keep: its grid (the stored one, else the one it
+/// names), its change hashes, the raw changes concatenated, and the field paths they write.
+pub struct HandoverRow {
+    pub grid: String,
+    pub hashes: Vec<String>,
+    pub raw: Vec<u8>,
+    pub fields: Vec<String>,
+}
+
+/// A handover checked like a push (every change this device's), nothing applied: what
+/// to keep, or the per-document refusal.
+pub fn prepare_handover(
+    lookup: &mut dyn DocLookup,
+    device: &DeviceAuth,
+    d: &DocChanges,
+) -> Result<std::result::Result<HandoverRow, PushResult>> {
+    let mut raw = Vec::new();
+    let mut hashes = Vec::new();
+    for (i, bytes) in d.changes.iter().enumerate() {
+        let change = match Change::from_bytes(bytes.to_vec()) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = format!("change #{i} is not a valid Automerge change: {e}");
+                return Ok(Err(reject(d.doc_id, RejectCode::BadChange, msg)));
+            }
+        };
+        let ours = Author::from_actor(change.actor_id()).is_some_and(|a| {
+            a.device.to_string() == device.device_id && a.user.to_string() == device.user_id
+        });
+        if !ours {
+            let msg = format!("change #{i} was not made by this device and its user");
+            return Ok(Err(reject(d.doc_id, RejectCode::WrongAuthor, msg)));
+        }
+        hashes.push(change.hash().to_string());
+        raw.extend_from_slice(change.raw_bytes());
+    }
+    // The grid and the fields written, read from a copy with the changes applied.
+    let id = DocId(d.doc_id);
+    let (mut doc, stored_grid) = match lookup.load_doc(id)? {
+        Some((doc, grid)) => (doc, Some(grid)),
+        None => (Document::empty(d.kind, id), None),
+    };
+    let _ = doc.apply_change_bytes(d.changes.iter().map(|c| c.as_slice()));
+    let grid = stored_grid.unwrap_or_else(|| {
+        (doc.to_json().get("grid_id").and_then(|g| g.as_str()))
+            .unwrap_or_default()
+            .to_string()
+    });
+    let mut fields: Vec<String> = doc
+        .history()
+        .into_iter()
+        .filter(|h| hashes.contains(&h.hash))
+        .flat_map(|h| h.fields)
+        .collect();
+    fields.sort();
+    fields.dedup();
+    Ok(Ok(HandoverRow {
+        grid,
+        hashes,
+        raw,
+        fields,
+    }))
+}

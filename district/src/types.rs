@@ -72,3 +72,13 @@ pub struct Enrolled {
 fn worker_role() -> String {
     Role::Worker.as_str().into()
 }
+
+/// A user to create (worker scope: its grids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    /// `worker`, `supervisor` or `admin`.
+    pub role: String,
+    pub grids: Vec<String>,
+}

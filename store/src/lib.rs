@@ -66,6 +66,13 @@ pub enum StoreError {
     Transport { retryable: bool, message: String },
     #[error("sync cancelled")]
     Cancelled,
+    /// The district's PostgreSQL database or its pool (gridwalk-district-postgres). The
+    /// server logs the detail and tells a client only that the store failed.
+    #[error("database error: {0}")]
+    Database(Box<dyn std::error::Error + Send + Sync>),
+    /// A district feature the PostgreSQL store does not have yet: said, never stubbed.
+    #[error("{0} is not available on PostgreSQL yet / PostgreSQL 暂不支持")]
+    NotOnPostgres(&'static str),
     /// Writing an export file failed (the message names the file).
     #[error("export failed: {0}")]
     Export(String),

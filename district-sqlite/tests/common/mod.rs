@@ -7,6 +7,8 @@ use gridwalk_core::model::{
 };
 use gridwalk_core::sync::{decode_request, decode_response, encode, SyncRequest, SyncResponse};
 use gridwalk_core::Author;
+use gridwalk_district_postgres::testing::TestDatabase;
+use gridwalk_district_postgres::PgDistrict;
 use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
 use gridwalk_store::client::Transport;
 use gridwalk_store::{Result, Store};
@@ -67,7 +69,7 @@ pub struct Device {
     pub token: String,
 }
 
-pub fn enroll(district: &SqliteDistrict, name: &str, grids: &[&str]) -> Device {
+pub fn enroll(district: &impl Admin, name: &str, grids: &[&str]) -> Device {
     let user_id = district
         .create_user(
             &NewUser {
@@ -82,7 +84,7 @@ pub fn enroll(district: &SqliteDistrict, name: &str, grids: &[&str]) -> Device {
     let code = district
         .create_enrollment(&user_id, 3_600_000, NOW)
         .expect("code");
-    let enrolled = district.enroll(&code, name, NOW).expect("enroll");
+    let enrolled = district.enroll_device(&code, name).expect("enroll");
     let mut store = Store::open_in_memory().expect("store");
     store
         .set_device_identity(&enrolled.user_id, &enrolled.device_id, &enrolled.grids)
@@ -100,7 +102,7 @@ pub fn enroll(district: &SqliteDistrict, name: &str, grids: &[&str]) -> Device {
 
 /// Talks to the district in-process, through the real codec and request handler.
 pub struct Direct {
-    pub district: Arc<SqliteDistrict>,
+    pub district: Arc<dyn DistrictStore>,
     pub token: String,
     pub requests: usize,
     pub bytes_up: usize,
@@ -111,9 +113,14 @@ pub struct Direct {
 }
 
 impl Direct {
-    pub fn new(district: &Arc<SqliteDistrict>, token: &str) -> Direct {
+    pub fn new<D: DistrictStore + 'static>(district: &Arc<D>, token: &str) -> Direct {
+        Direct::on(district.clone(), token)
+    }
+
+    /// Through a given store instance (a second server's, see [`District::second_instance`]).
+    pub fn on(district: Arc<dyn DistrictStore>, token: &str) -> Direct {
         Direct {
-            district: district.clone(),
+            district,
             token: token.into(),
             requests: 0,
             bytes_up: 0,
@@ -147,5 +154,226 @@ impl Transport for Direct {
             });
         }
         Ok(decode_response(&out, 64 << 20).expect("decodes"))
+    }
+}
+
+/// The district store a test runs against: SQLite in a temporary directory, or, when
+/// `GRIDWALK_TEST_DATABASE` names a PostgreSQL server, a fresh database on it that is
+/// dropped at the end. One behaviour suite, two backends.
+pub enum District {
+    Sqlite {
+        d: SqliteDistrict,
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        d: PgDistrict,
+        db: TestDatabase,
+    },
+}
+
+/// What the tests need beyond the sync trait: users and enrollment codes.
+pub trait Admin {
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String>;
+    fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String>;
+    fn enroll_device(&self, code: &str, name: &str) -> Result<gridwalk_district_sqlite::Enrolled>;
+}
+
+impl<T: Admin> Admin for Arc<T> {
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
+        self.as_ref().create_user(user, now_ms)
+    }
+    fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        self.as_ref().create_enrollment(user_id, ttl_ms, now_ms)
+    }
+    fn enroll_device(&self, code: &str, name: &str) -> Result<gridwalk_district_sqlite::Enrolled> {
+        self.as_ref().enroll_device(code, name)
+    }
+}
+
+impl Admin for SqliteDistrict {
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
+        SqliteDistrict::create_user(self, user, now_ms)
+    }
+    fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        SqliteDistrict::create_enrollment(self, user_id, ttl_ms, now_ms)
+    }
+    fn enroll_device(&self, code: &str, name: &str) -> Result<gridwalk_district_sqlite::Enrolled> {
+        self.enroll(code, name, NOW)
+    }
+}
+
+impl Admin for District {
+    fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
+        District::create_user(self, user, now_ms)
+    }
+    fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        District::create_enrollment(self, user_id, ttl_ms, now_ms)
+    }
+    fn enroll_device(&self, code: &str, name: &str) -> Result<gridwalk_district_sqlite::Enrolled> {
+        self.enroll(code, name, NOW)
+    }
+}
+
+impl District {
+    pub fn open() -> District {
+        match TestDatabase::from_env("pg_test").expect("test database") {
+            Some(db) => District::Postgres {
+                d: PgDistrict::open(db.url(), 8).expect("open PostgreSQL district"),
+                db,
+            },
+            None => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                District::Sqlite {
+                    d: SqliteDistrict::open(dir.path()).expect("district"),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, District::Postgres { .. })
+    }
+
+    /// Another store instance on the same data: on PostgreSQL a second pool (as a second
+    /// server process has); on SQLite the one writer is per process, so itself.
+    pub fn second_instance(self: &Arc<Self>) -> Arc<dyn DistrictStore> {
+        match self.as_ref() {
+            District::Sqlite { .. } => self.clone(),
+            District::Postgres { db, .. } => {
+                Arc::new(PgDistrict::open(db.url(), 8).expect("second instance"))
+            }
+        }
+    }
+
+    fn store(&self) -> &dyn DistrictStore {
+        match self {
+            District::Sqlite { d, .. } => d,
+            District::Postgres { d, .. } => d,
+        }
+    }
+
+    pub fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
+        match self {
+            District::Sqlite { d, .. } => d.create_user(user, now_ms),
+            District::Postgres { d, .. } => d.create_user(user, now_ms),
+        }
+    }
+
+    pub fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        match self {
+            District::Sqlite { d, .. } => d.create_enrollment(user_id, ttl_ms, now_ms),
+            District::Postgres { d, .. } => d.create_enrollment(user_id, ttl_ms, now_ms),
+        }
+    }
+
+    pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<bool> {
+        match self {
+            District::Sqlite { d, .. } => d.revoke_device(device_id, now_ms),
+            District::Postgres { d, .. } => d.revoke_device(device_id, now_ms),
+        }
+    }
+
+    pub fn load_document(&self, id: gridwalk_core::DocId) -> Result<gridwalk_core::Document> {
+        match self {
+            District::Sqlite { d, .. } => d.load_document(id),
+            District::Postgres { d, .. } => d.load_document(id),
+        }
+    }
+
+    /// How many changes the district holds.
+    pub fn count_changes(&self) -> i64 {
+        self.dump_counts().0
+    }
+
+    /// Every change hash and every document's heads, for "nothing changed" checks.
+    pub fn dump(&self) -> String {
+        self.dump_counts().1
+    }
+
+    fn dump_counts(&self) -> (i64, String) {
+        match self {
+            District::Sqlite { d, .. } => d
+                .with_reader(|c| {
+                    Ok(c.query_row(
+                        "SELECT (SELECT count(*) FROM changes),
+                                (SELECT count(*) || group_concat(hash) FROM changes) || '/' ||
+                                (SELECT count(*) || group_concat(doc_id || heads) FROM docs) ||
+                                '/' || (SELECT count(*) FROM households)",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?)
+                })
+                .expect("dump"),
+            District::Postgres { d, .. } => d.dump_for_tests().expect("dump"),
+        }
+    }
+}
+
+impl DistrictStore for District {
+    fn authenticate(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<gridwalk_district_sqlite::DeviceAuth> {
+        self.store().authenticate(token, now_ms)
+    }
+    fn enroll(
+        &self,
+        code: &str,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<gridwalk_district_sqlite::Enrolled> {
+        self.store().enroll(code, name, now_ms)
+    }
+    fn push(
+        &self,
+        device: &gridwalk_district_sqlite::DeviceAuth,
+        docs: &[gridwalk_core::sync::DocChanges],
+        now_ms: i64,
+    ) -> Result<gridwalk_district_sqlite::PushOutcomeReport> {
+        self.store().push(device, docs, now_ms)
+    }
+    fn pull(
+        &self,
+        device: &gridwalk_district_sqlite::DeviceAuth,
+        cursors: &[gridwalk_core::sync::GridCursor],
+        max_bytes: usize,
+    ) -> Result<gridwalk_district_sqlite::PullOutcome> {
+        self.store().pull(device, cursors, max_bytes)
+    }
+    fn digests(
+        &self,
+        device: &gridwalk_district_sqlite::DeviceAuth,
+        grids: &[String],
+    ) -> Result<Vec<gridwalk_core::sync::GridDigest>> {
+        self.store().digests(device, grids)
+    }
+    fn compare(
+        &self,
+        device: &gridwalk_district_sqlite::DeviceAuth,
+        grids: &[gridwalk_core::sync::GridCompare],
+    ) -> Result<(
+        Vec<gridwalk_core::sync::PulledDoc>,
+        Vec<gridwalk_core::sync::DocHeads>,
+    )> {
+        self.store().compare(device, grids)
+    }
+    fn handover(
+        &self,
+        device: &gridwalk_district_sqlite::DeviceAuth,
+        docs: &[gridwalk_core::sync::DocChanges],
+        now_ms: i64,
+    ) -> Result<Vec<gridwalk_core::sync::PushResult>> {
+        self.store().handover(device, docs, now_ms)
+    }
+    fn record_sync(&self, entry: &gridwalk_district_sqlite::SyncLogEntry) -> Result<()> {
+        self.store().record_sync(entry)
+    }
+    fn sync_logs(
+        &self,
+        query: &gridwalk_district_sqlite::SyncLogQuery,
+    ) -> Result<Vec<gridwalk_district_sqlite::SyncLogEntry>> {
+        self.store().sync_logs(query)
     }
 }

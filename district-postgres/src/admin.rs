@@ -1,0 +1,306 @@
+//! Users, their grids, enrollment codes, device tokens and the sync log on PostgreSQL.
+//! Codes and tokens are made and hashed by [`gridwalk_district::auth`], as on SQLite.
+
+use crate::{db, PgDistrict, Result, StoreError};
+use gridwalk_core::authorize::Role;
+use gridwalk_district::auth::{
+    normalize_code, random_code, random_token, sha256_hex, BAD_ENROLLMENT_CODE,
+};
+use gridwalk_district::{DeviceAuth, Enrolled, NewUser, SyncLogEntry, SyncLogQuery};
+use postgres::types::ToSql;
+use postgres::GenericClient;
+use uuid::Uuid;
+
+fn user_grids(c: &mut impl GenericClient, user_id: &str) -> Result<Vec<String>> {
+    let rows = c
+        .query(
+            "SELECT grid_id FROM user_grids WHERE user_id = $1 ORDER BY grid_id",
+            &[&user_id],
+        )
+        .map_err(db)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+impl PgDistrict {
+    /// Create a user with the given grids (worker scope). Returns the user id.
+    pub fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
+        if Role::parse(&user.role).is_none() {
+            return Err(StoreError::BadRequest(format!(
+                "role must be worker, supervisor or admin, not {:?}",
+                user.role
+            )));
+        }
+        let user_id = Uuid::now_v7().to_string();
+        let taken = self.read(|tx| {
+            Ok(tx
+                .query_opt("SELECT 1 FROM users WHERE username = $1", &[&user.username])
+                .map_err(db)?
+                .is_some())
+        })?;
+        if taken {
+            return Err(StoreError::BadRequest(format!(
+                "username {:?} is taken",
+                user.username
+            )));
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (user_id, username, display_name, role, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &user_id,
+                    &user.username,
+                    &user.display_name,
+                    &user.role,
+                    &now_ms,
+                ],
+            )
+            .map_err(db)?;
+            for g in &user.grids {
+                tx.execute(
+                    "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&user_id, g],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
+        })?;
+        Ok(user_id)
+    }
+
+    /// Replace a user's grids (an admin moved the worker).
+    pub fn set_user_grids(&self, user_id: &str, grids: &[String]) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&user_id])
+                .map_err(db)?;
+            for g in grids {
+                tx.execute(
+                    "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&user_id, g],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Grant or withdraw a supervisor's key-person data.
+    pub fn set_key_person_grant(&self, user_id: &str, granted: bool) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE users SET key_persons = $2 WHERE user_id = $1",
+                &[&user_id, &granted],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    /// A one-time enrollment code for `user_id`, valid for `ttl_ms`.
+    pub fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        let code = random_code();
+        let hash = sha256_hex(&normalize_code(&code));
+        self.write(|tx| {
+            let exists = tx
+                .query_opt("SELECT 1 FROM users WHERE user_id = $1", &[&user_id])
+                .map_err(db)?
+                .is_some();
+            if !exists {
+                return Err(StoreError::BadRequest(format!("no user {user_id}")));
+            }
+            tx.execute(
+                "INSERT INTO enrollments (code_hash, user_id, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[&hash, &user_id, &now_ms, &(now_ms + ttl_ms)],
+            )
+            .map_err(db)?;
+            Ok(())
+        })?;
+        Ok(code)
+    }
+
+    pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE devices SET revoked_at = $2
+                     WHERE device_id = $1 AND revoked_at IS NULL",
+                    &[&device_id, &now_ms],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+    }
+
+    pub(crate) fn authenticate_impl(&self, token: &str) -> Result<DeviceAuth> {
+        let hash = sha256_hex(token.trim());
+        self.read(|tx| {
+            let row = tx
+                .query_opt(
+                    "SELECT d.device_id, d.user_id, d.revoked_at, u.role, u.key_persons
+                     FROM devices d JOIN users u USING (user_id) WHERE d.token_hash = $1",
+                    &[&hash],
+                )
+                .map_err(db)?;
+            let Some(row) = row else {
+                return Err(StoreError::Unauthorized("unknown device token".into()));
+            };
+            let device_id: String = row.get(0);
+            let user_id: String = row.get(1);
+            if row.get::<_, Option<i64>>(2).is_some() {
+                return Err(StoreError::Revoked { device_id });
+            }
+            let role: String = row.get(3);
+            Ok(DeviceAuth {
+                grids: user_grids(tx, &user_id)?,
+                role: Role::parse(&role).ok_or_else(|| {
+                    StoreError::Unauthorized(format!("user {user_id} has no known role"))
+                })?,
+                key_person_grant: row.get(4),
+                device_id,
+                user_id,
+            })
+        })
+    }
+
+    pub(crate) fn enroll_impl(
+        &self,
+        code: &str,
+        device_name: &str,
+        now_ms: i64,
+    ) -> Result<Enrolled> {
+        let hash = sha256_hex(&normalize_code(code));
+        let device_id = Uuid::now_v7().to_string();
+        let token = random_token();
+        self.write(|tx| {
+            // FOR UPDATE: two servers given the same code at once enroll one device.
+            let row = tx
+                .query_opt(
+                    "SELECT user_id, expires_at, used_at FROM enrollments
+                     WHERE code_hash = $1 FOR UPDATE",
+                    &[&hash],
+                )
+                .map_err(db)?;
+            // Unknown, used and expired codes get one answer.
+            let user_id: String = match row {
+                Some(r) if r.get::<_, Option<i64>>(2).is_none() && r.get::<_, i64>(1) >= now_ms => {
+                    r.get(0)
+                }
+                _ => return Err(StoreError::Unauthorized(BAD_ENROLLMENT_CODE.into())),
+            };
+            tx.execute(
+                "UPDATE enrollments SET used_at = $2, device_id = $3 WHERE code_hash = $1",
+                &[&hash, &now_ms, &device_id],
+            )
+            .map_err(db)?;
+            let name: String = device_name.chars().take(100).collect();
+            tx.execute(
+                "INSERT INTO devices (device_id, user_id, name, token_hash, enrolled_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&device_id, &user_id, &name, &sha256_hex(&token), &now_ms],
+            )
+            .map_err(db)?;
+            let u = tx
+                .query_one(
+                    "SELECT display_name, role, key_persons FROM users WHERE user_id = $1",
+                    &[&user_id],
+                )
+                .map_err(db)?;
+            let grids = user_grids(tx, &user_id)?;
+            Ok(Enrolled {
+                device_id: device_id.clone(),
+                user_id: user_id.clone(),
+                display_name: u.get(0),
+                token: token.clone(),
+                grids,
+                role: u.get(1),
+                key_person_grant: u.get(2),
+            })
+        })
+    }
+
+    pub(crate) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {
+        let errors: serde_json::Value =
+            serde_json::from_str(&e.errors).unwrap_or_else(|_| serde_json::json!([]));
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
+                    changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts,
+                    rejected, errors)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                &[
+                    &e.device_id,
+                    &e.user_id,
+                    &e.started_at,
+                    &e.duration_ms,
+                    &e.docs_in,
+                    &e.changes_in,
+                    &e.docs_out,
+                    &e.changes_out,
+                    &e.bytes_in,
+                    &e.bytes_out,
+                    &e.conflicts,
+                    &e.rejected,
+                    &errors,
+                ],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "UPDATE devices SET last_sync_at = $2 WHERE device_id = $1",
+                &[&e.device_id, &e.started_at],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn sync_logs_impl(&self, q: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
+        let mut sql = String::from(
+            "SELECT id, device_id, user_id, started_at, duration_ms, docs_in, changes_in,
+                docs_out, changes_out, bytes_in, bytes_out, conflicts, rejected, errors::text
+             FROM sync_log WHERE true",
+        );
+        let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+        if let Some(d) = &q.device_id {
+            args.push(Box::new(d.clone()));
+            sql.push_str(&format!(" AND device_id = ${}", args.len()));
+        }
+        if let Some(u) = &q.user_id {
+            args.push(Box::new(u.clone()));
+            sql.push_str(&format!(" AND user_id = ${}", args.len()));
+        }
+        if let Some(s) = q.since {
+            args.push(Box::new(s));
+            sql.push_str(&format!(" AND started_at >= ${}", args.len()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY started_at DESC, id DESC LIMIT {}",
+            if q.limit == 0 { 100 } else { q.limit.min(1000) }
+        ));
+        self.read(|tx| {
+            let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+            let rows = tx.query(&sql, &params).map_err(db)?;
+            Ok(rows
+                .iter()
+                .map(|r| SyncLogEntry {
+                    id: r.get(0),
+                    device_id: r.get(1),
+                    user_id: r.get(2),
+                    started_at: r.get(3),
+                    duration_ms: r.get(4),
+                    docs_in: r.get(5),
+                    changes_in: r.get(6),
+                    docs_out: r.get(7),
+                    changes_out: r.get(8),
+                    bytes_in: r.get(9),
+                    bytes_out: r.get(10),
+                    conflicts: r.get(11),
+                    rejected: r.get(12),
+                    errors: r.get(13),
+                })
+                .collect())
+        })
+    }
+}

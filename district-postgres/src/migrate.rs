@@ -1,0 +1,41 @@
+//! PostgreSQL's own migrations (district-postgres/migrations/), applied in order, each in
+//! its transaction, recorded in `schema_migrations`. Servers starting together serialise
+//! on an advisory lock, so each migration runs once.
+
+use crate::{db, Conn, Result};
+
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/001_sync.sql"))];
+
+/// "gridwalk-migrate".
+const MIGRATION_LOCK: i64 = 0x0067_7769_6d69_6772;
+
+pub(crate) fn to_latest(conn: &mut Conn) -> Result<()> {
+    let mut tx = conn.transaction().map_err(db)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(db)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .map_err(db)?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .map_err(db)?
+        .get(0);
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )
+        .map_err(db)?;
+        tracing::info!(version, "PostgreSQL district schema migrated");
+    }
+    tx.commit().map_err(db)?;
+    Ok(())
+}

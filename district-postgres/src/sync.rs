@@ -1,0 +1,603 @@
+//! Push, pull, repair and handover on PostgreSQL. What a push may store is decided by
+//! [`gridwalk_district::push`]; the cursor rule is in the crate's documentation.
+
+use crate::{db, PgDistrict, Result, StoreError, CHANGES_SEQ_LOCK};
+use gridwalk_core::sync::{
+    grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
+    PushOutcome, PushResult,
+};
+use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district::push::{
+    parse_heads, prepare_handover, stage, DocLookup, HandoverRow, Staged, MAX_PAGE_BYTES,
+    MIN_PAGE_BYTES,
+};
+use gridwalk_district::{
+    DeviceAuth, DistrictStore, Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
+};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::Transaction;
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The shared decisions' reads inside one transaction. `lock`: the push path, which holds
+/// each stored document it may rewrite (`FOR UPDATE`) until it commits, so two servers
+/// merging into one document never lose each other's changes.
+struct PgLookup<'a, 'b> {
+    tx: &'a mut Transaction<'b>,
+    lock: bool,
+}
+
+impl DocLookup for PgLookup<'_, '_> {
+    fn load_doc(&mut self, id: DocId) -> Result<Option<(Document, String)>> {
+        let sql = if self.lock {
+            "SELECT kind, grid_id, snapshot FROM docs WHERE doc_id = $1 FOR UPDATE"
+        } else {
+            "SELECT kind, grid_id, snapshot FROM docs WHERE doc_id = $1"
+        };
+        let Some(row) = self.tx.query_opt(sql, &[&id.0]).map_err(db)? else {
+            return Ok(None);
+        };
+        let kind: String = row.get(0);
+        let kind =
+            DocKind::parse(&kind).ok_or_else(|| corrupt(id, format!("unknown kind {kind}")))?;
+        let snapshot: &[u8] = row.get(2);
+        let doc = Document::load(kind, id, snapshot).map_err(|e| corrupt(id, e.to_string()))?;
+        Ok(Some((doc, row.get(1))))
+    }
+
+    fn household_grid(&mut self, household_id: &str) -> Result<Option<String>> {
+        let Ok(id) = Uuid::parse_str(household_id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT grid_id FROM docs WHERE doc_id = $1 AND kind = 'household'",
+                &[&id],
+            )
+            .map_err(db)?
+            .map(|r| r.get(0)))
+    }
+}
+
+fn corrupt(id: DocId, reason: String) -> StoreError {
+    StoreError::Doc {
+        doc_id: id.to_string(),
+        source: gridwalk_core::CoreError::Corrupt(reason),
+    }
+}
+
+fn heads_text(doc: &Document) -> String {
+    let mut hex: Vec<String> = doc.heads().iter().map(ToString::to_string).collect();
+    hex.sort();
+    hex.join(",")
+}
+
+/// Store a staged document: its whole saved form.
+fn write_doc(tx: &mut Transaction<'_>, s: &Staged, now_ms: i64) -> Result<()> {
+    let (id, bytes, heads) = (s.doc.id.0, s.doc.save(), heads_text(&s.doc));
+    if s.is_new {
+        tx.execute(
+            "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &id,
+                &s.doc.kind.as_str(),
+                &s.grid_id,
+                &bytes,
+                &heads,
+                &now_ms,
+            ],
+        )
+        .map_err(db)?;
+    } else {
+        tx.execute(
+            "UPDATE docs SET snapshot = $2, heads = $3, updated_at = $4 WHERE doc_id = $1",
+            &[&id, &bytes, &heads, &now_ms],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// The changes of one transaction, sequenced: the cursor rule. Must be the transaction's
+/// last statements before COMMIT: the advisory lock is held from here until the commit
+/// is visible, so no other transaction takes a number meanwhile.
+#[derive(Default)]
+pub(crate) struct NewChanges {
+    hash: Vec<String>,
+    doc_id: Vec<Uuid>,
+    kind: Vec<String>,
+    grid_id: Vec<String>,
+    bytes: Vec<Vec<u8>>,
+    author_user: Vec<Option<String>>,
+    author_device: Vec<Option<String>>,
+}
+
+impl NewChanges {
+    pub(crate) fn add(&mut self, doc: &Document, grid_id: &str, before: &[automerge::ChangeHash]) {
+        for change in doc.changes_since(before) {
+            let author = Author::from_actor(change.actor_id());
+            self.hash.push(change.hash().to_string());
+            self.doc_id.push(doc.id.0);
+            self.kind.push(doc.kind.as_str().to_string());
+            self.grid_id.push(grid_id.to_string());
+            self.bytes.push(change.raw_bytes().to_vec());
+            self.author_user.push(author.map(|a| a.user.to_string()));
+            self.author_device
+                .push(author.map(|a| a.device.to_string()));
+        }
+    }
+
+    /// Insert them with their sequence numbers; returns how many were new.
+    pub(crate) fn sequence(
+        &self,
+        tx: &mut Transaction<'_>,
+        pushed_by: Option<&str>,
+        now_ms: i64,
+    ) -> Result<usize> {
+        if self.hash.is_empty() {
+            return Ok(0);
+        }
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_SEQ_LOCK])
+            .map_err(db)?;
+        let params: [&(dyn ToSql + Sync); 9] = [
+            &self.hash,
+            &self.doc_id,
+            &self.kind,
+            &self.grid_id,
+            &self.bytes,
+            &self.author_user,
+            &self.author_device,
+            &pushed_by,
+            &now_ms,
+        ];
+        let n = tx
+            .execute(
+                "INSERT INTO changes (seq, hash, doc_id, kind, grid_id, bytes, author_user,
+                    author_device, pushed_by, received_at)
+                 SELECT nextval('changes_seq'), c.hash, c.doc_id, c.kind, c.grid_id, c.bytes,
+                        c.author_user, c.author_device, $8::text, $9::bigint
+                 FROM (SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[],
+                                            $5::bytea[], $6::text[], $7::text[])
+                                     WITH ORDINALITY
+                          AS u(hash, doc_id, kind, grid_id, bytes, author_user,
+                               author_device, i)
+                       ORDER BY u.i) c
+                 ON CONFLICT (hash) DO NOTHING",
+                &params,
+            )
+            .map_err(db)?;
+        Ok(n as usize)
+    }
+}
+
+impl PgDistrict {
+    fn push_impl(
+        &self,
+        device: &DeviceAuth,
+        pushed: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<PushOutcomeReport> {
+        let mut ids: Vec<Uuid> = pushed.iter().map(|p| p.doc_id).collect();
+        ids.sort();
+        ids.dedup();
+        self.write(|tx| {
+            // Lock the stored documents in one order, so two pushes never deadlock.
+            tx.query(
+                "SELECT doc_id FROM docs WHERE doc_id = ANY($1) ORDER BY doc_id FOR UPDATE",
+                &[&ids],
+            )
+            .map_err(db)?;
+            let mut report = PushOutcomeReport::default();
+            let mut staged = Vec::new();
+            // Pass 1: decide everything in memory (a scope violation refuses it all).
+            for p in pushed {
+                let mut lookup = PgLookup { tx, lock: true };
+                match stage(&mut lookup, device, p, now_ms)? {
+                    Ok(Some(s)) => staged.push(s),
+                    Ok(None) => report.results.push(PushResult {
+                        doc_id: p.doc_id,
+                        outcome: PushOutcome::Accepted,
+                    }),
+                    Err(rejected) => report.results.push(rejected),
+                }
+            }
+            // Pass 2: write what was accepted, then sequence its changes, last.
+            let mut changes = NewChanges::default();
+            for s in &staged {
+                write_doc(tx, s, now_ms)?;
+                changes.add(&s.doc, &s.grid_id, &s.before);
+                report.docs_changed += 1;
+                report.conflicts_created +=
+                    s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+                report.results.push(PushResult {
+                    doc_id: s.doc.id.0,
+                    outcome: PushOutcome::Accepted,
+                });
+            }
+            report.changes_stored = changes.sequence(tx, Some(&device.device_id), now_ms)?;
+            Ok(report)
+        })
+    }
+
+    fn pull_impl(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome> {
+        let budget = max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES);
+        self.read(|tx| {
+            let high: i64 = tx
+                .query_one("SELECT coalesce(max(seq), 0) FROM changes", &[])
+                .map_err(db)?
+                .get(0);
+            let mut out = PullOutcome::default();
+            let mut grids = device.grids.clone();
+            grids.sort();
+            for grid in grids {
+                let cursor = cursors
+                    .iter()
+                    .find(|c| c.grid_id == grid)
+                    .cloned()
+                    .unwrap_or_else(|| GridCursor::fresh(grid.clone()));
+                if out.bytes_out >= budget {
+                    out.more = true;
+                    out.cursors.push(cursor);
+                    continue;
+                }
+                let next = if cursor.in_full_pull() {
+                    pull_full(tx, device, &cursor, high, budget, &mut out)?
+                } else {
+                    pull_changes(tx, device, &cursor, high, budget, &mut out)?
+                };
+                out.cursors.push(next);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// A fresh grid: whole documents in id order, from a watermark taken at the start.
+fn pull_full(
+    tx: &mut Transaction<'_>,
+    device: &DeviceAuth,
+    cursor: &GridCursor,
+    high: i64,
+    budget: usize,
+    out: &mut PullOutcome,
+) -> Result<GridCursor> {
+    let watermark = if cursor.seq == 0 {
+        high as u64
+    } else {
+        cursor.seq
+    };
+    let holder = device.may_hold_key_persons();
+    let total: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM docs WHERE grid_id = $1 AND (kind != 'key_persons' OR $2)",
+            &[&cursor.grid_id, &holder],
+        )
+        .map_err(db)?
+        .get(0);
+    out.full_pull_total += total as u64;
+    let params: [&(dyn ToSql + Sync); 3] = [&cursor.grid_id, &cursor.full_after, &holder];
+    let mut rows = tx
+        .query_raw(
+            "SELECT doc_id, kind, snapshot FROM docs
+             WHERE grid_id = $1 AND ($2::uuid IS NULL OR doc_id > $2)
+               AND (kind != 'key_persons' OR $3)
+             ORDER BY doc_id",
+            params,
+        )
+        .map_err(db)?;
+    let mut last: Option<Uuid> = None;
+    while let Some(row) = rows.next().map_err(db)? {
+        if out.bytes_out >= budget {
+            out.more = true;
+            return Ok(GridCursor {
+                grid_id: cursor.grid_id.clone(),
+                seq: watermark,
+                full_after: last,
+            });
+        }
+        let uuid: Uuid = row.get(0);
+        let Some(kind) = DocKind::parse(row.get(1)) else {
+            continue;
+        };
+        let bytes: Vec<u8> = row.get(2);
+        out.bytes_out += bytes.len();
+        out.docs.push(PulledDoc {
+            doc_id: uuid,
+            kind,
+            grid_id: cursor.grid_id.clone(),
+            data: DocData::Snapshot(ByteBuf::from(bytes)),
+        });
+        last = Some(uuid);
+    }
+    Ok(GridCursor {
+        grid_id: cursor.grid_id.clone(),
+        seq: watermark,
+        full_after: None,
+    })
+}
+
+/// A grid the device has: the changes after its cursor, in sequence order, except the
+/// ones this device pushed itself.
+fn pull_changes(
+    tx: &mut Transaction<'_>,
+    device: &DeviceAuth,
+    cursor: &GridCursor,
+    high: i64,
+    budget: usize,
+    out: &mut PullOutcome,
+) -> Result<GridCursor> {
+    let after = cursor.seq as i64;
+    let holder = device.may_hold_key_persons();
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&cursor.grid_id, &after, &high, &device.device_id, &holder];
+    let mut rows = tx
+        .query_raw(
+            "SELECT seq, doc_id, kind, bytes FROM changes
+             WHERE grid_id = $1 AND seq > $2 AND seq <= $3
+               AND (pushed_by IS NULL OR pushed_by != $4)
+               AND (kind != 'key_persons' OR $5)
+             ORDER BY seq",
+            params,
+        )
+        .map_err(db)?;
+    let mut by_doc: BTreeMap<Uuid, usize> = BTreeMap::new();
+    let mut seq = cursor.seq;
+    while let Some(row) = rows.next().map_err(db)? {
+        if out.bytes_out >= budget {
+            out.more = true;
+            return Ok(GridCursor {
+                grid_id: cursor.grid_id.clone(),
+                seq,
+                full_after: None,
+            });
+        }
+        let row_seq: i64 = row.get(0);
+        let uuid: Uuid = row.get(1);
+        seq = row_seq as u64;
+        let Some(kind) = DocKind::parse(row.get(2)) else {
+            continue;
+        };
+        let bytes: Vec<u8> = row.get(3);
+        out.bytes_out += bytes.len();
+        out.changes_out += 1;
+        let idx = *by_doc.entry(uuid).or_insert_with(|| {
+            out.docs.push(PulledDoc {
+                doc_id: uuid,
+                kind,
+                grid_id: cursor.grid_id.clone(),
+                data: DocData::Changes(Vec::new()),
+            });
+            out.docs.len() - 1
+        });
+        if let DocData::Changes(list) = &mut out.docs[idx].data {
+            list.push(ByteBuf::from(bytes));
+        }
+    }
+    Ok(GridCursor {
+        grid_id: cursor.grid_id.clone(),
+        seq: high.max(0) as u64,
+        full_after: None,
+    })
+}
+
+impl DistrictStore for PgDistrict {
+    fn authenticate(&self, token: &str, _now_ms: i64) -> Result<DeviceAuth> {
+        self.authenticate_impl(token)
+    }
+
+    fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled> {
+        self.enroll_impl(code, device_name, now_ms)
+    }
+
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        pushed: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<PushOutcomeReport> {
+        if pushed.is_empty() {
+            return Ok(PushOutcomeReport::default());
+        }
+        self.push_impl(device, pushed, now_ms)
+    }
+
+    fn pull(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome> {
+        self.pull_impl(device, cursors, max_bytes)
+    }
+
+    fn digests(&self, device: &DeviceAuth, grids: &[String]) -> Result<Vec<GridDigest>> {
+        let holder = device.may_hold_key_persons();
+        self.read(|tx| {
+            let mut out = Vec::new();
+            for grid in grids {
+                let rows = tx
+                    .query(
+                        "SELECT doc_id, heads FROM docs
+                         WHERE grid_id = $1 AND (kind != 'key_persons' OR $2) ORDER BY doc_id",
+                        &[grid, &holder],
+                    )
+                    .map_err(db)?;
+                let docs: Vec<(Uuid, Vec<[u8; 32]>)> = rows
+                    .iter()
+                    .map(|r| (r.get(0), parse_heads(r.get(1))))
+                    .collect();
+                out.push(grid_digest(
+                    grid,
+                    docs.iter().map(|(id, h)| (*id, h.as_slice())),
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    fn compare(
+        &self,
+        device: &DeviceAuth,
+        grids: &[GridCompare],
+    ) -> Result<(Vec<PulledDoc>, Vec<DocHeads>)> {
+        let holder = device.may_hold_key_persons();
+        self.read(|tx| {
+            let mut docs_out = Vec::new();
+            let mut heads_out = Vec::new();
+            for g in grids {
+                if !device.may_sync(&g.grid_id) {
+                    return Err(StoreError::Forbidden {
+                        doc_id: String::new(),
+                        grid_id: g.grid_id.clone(),
+                    });
+                }
+                let mut theirs: BTreeMap<Uuid, Vec<[u8; 32]>> = g
+                    .docs
+                    .iter()
+                    .map(|d| {
+                        let mut h = d.heads.clone();
+                        h.sort();
+                        (d.doc_id, h)
+                    })
+                    .collect();
+                let params: [&(dyn ToSql + Sync); 2] = [&g.grid_id, &holder];
+                let mut rows = tx
+                    .query_raw(
+                        "SELECT doc_id, kind, heads, snapshot FROM docs
+                         WHERE grid_id = $1 AND (kind != 'key_persons' OR $2) ORDER BY doc_id",
+                        params,
+                    )
+                    .map_err(db)?;
+                while let Some(row) = rows.next().map_err(db)? {
+                    let uuid: Uuid = row.get(0);
+                    let Some(kind) = DocKind::parse(row.get(1)) else {
+                        continue;
+                    };
+                    let mut ours = parse_heads(row.get(2));
+                    ours.sort();
+                    if theirs.remove(&uuid).as_ref() == Some(&ours) {
+                        continue;
+                    }
+                    docs_out.push(PulledDoc {
+                        doc_id: uuid,
+                        kind,
+                        grid_id: g.grid_id.clone(),
+                        data: DocData::Snapshot(ByteBuf::from(row.get::<_, Vec<u8>>(3))),
+                    });
+                    heads_out.push(DocHeads {
+                        doc_id: uuid,
+                        heads: ours,
+                    });
+                }
+                // Listed by the device, unknown here: the server's heads are empty.
+                for doc_id in theirs.into_keys() {
+                    heads_out.push(DocHeads {
+                        doc_id,
+                        heads: vec![],
+                    });
+                }
+            }
+            Ok((docs_out, heads_out))
+        })
+    }
+
+    fn handover(
+        &self,
+        device: &DeviceAuth,
+        handed: &[DocChanges],
+        now_ms: i64,
+    ) -> Result<Vec<PushResult>> {
+        if handed.is_empty() {
+            return Ok(vec![]);
+        }
+        self.write(|tx| {
+            let mut results = Vec::with_capacity(handed.len());
+            for d in handed {
+                let mut lookup = PgLookup { tx, lock: false };
+                let HandoverRow {
+                    grid,
+                    hashes,
+                    raw,
+                    fields,
+                } = match prepare_handover(&mut lookup, device, d)? {
+                    Ok(row) => row,
+                    Err(refused) => {
+                        results.push(refused);
+                        continue;
+                    }
+                };
+                tx.execute(
+                    "INSERT INTO handovers (device_id, user_id, doc_id, kind, grid_id, hashes,
+                        changes, change_count, fields, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (doc_id, hashes) DO NOTHING",
+                    &[
+                        &device.device_id,
+                        &device.user_id,
+                        &d.doc_id,
+                        &d.kind.as_str(),
+                        &grid,
+                        &hashes.join(","),
+                        &raw,
+                        &(hashes.len() as i64),
+                        &serde_json::json!(fields),
+                        &now_ms,
+                    ],
+                )
+                .map_err(db)?;
+                results.push(PushResult {
+                    doc_id: d.doc_id,
+                    outcome: PushOutcome::Accepted,
+                });
+            }
+            Ok(results)
+        })
+    }
+
+    fn record_sync(&self, entry: &SyncLogEntry) -> Result<()> {
+        self.record_sync_impl(entry)
+    }
+
+    fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
+        self.sync_logs_impl(query)
+    }
+}
+
+impl PgDistrict {
+    /// A stored document.
+    pub fn load_document(&self, id: DocId) -> Result<Document> {
+        self.read(|tx| PgLookup { tx, lock: false }.load_doc(id))?
+            .map(|(doc, _)| doc)
+            .ok_or_else(|| StoreError::NotFound {
+                doc_id: id.to_string(),
+            })
+    }
+
+    /// The number of changes, and every change hash and document heads in one string:
+    /// the behaviour suite's "nothing was stored" check.
+    pub fn dump_for_tests(&self) -> Result<(i64, String)> {
+        self.read(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT (SELECT count(*) FROM changes),
+                            (SELECT count(*) || coalesce(string_agg(hash, ',' ORDER BY seq), '')
+                             FROM changes) || '/' ||
+                            (SELECT count(*) || coalesce(string_agg(doc_id::text || heads, ','
+                                                         ORDER BY doc_id), '')
+                             FROM docs)",
+                    &[],
+                )
+                .map_err(db)?;
+            Ok((row.get(0), row.get(1)))
+        })
+    }
+}
