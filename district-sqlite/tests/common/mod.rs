@@ -231,8 +231,12 @@ impl District {
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, District::Postgres { .. })
+    /// The test database's URL when the backend is PostgreSQL.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match self {
+            District::Postgres { db, .. } => Some(db.url()),
+            District::Sqlite { .. } => None,
+        }
     }
 
     /// Another store instance on the same data: on PostgreSQL a second pool (as a second
