@@ -21,6 +21,38 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 
+# ==== PostgreSQL (district-postgres/): the district behaviour suite runs on it too ====
+# Debian's package; the cluster is started if it is not running (no systemd in CI), and
+# the tests' server is postgres@127.0.0.1 with database `test` (each run makes its own
+# database there and drops it). Trust on loopback is the test machine's setting only.
+pg_apt=()
+for pkg in postgresql; do
+  have_pkg "$pkg" || pg_apt+=("$pkg")
+done
+if [ ${#pg_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${pg_apt[@]}"
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  pg_version="$(ls /etc/postgresql | sort -V | tail -1)"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! psql -h 127.0.0.1 -U postgres -d test -Atc 'SELECT 1' >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # Local trust for the tests' user over loopback, then the test database.
+  pg_version="$(ls /etc/postgresql | sort -V | tail -1)"
+  hba="/etc/postgresql/$pg_version/main/pg_hba.conf"
+  if ! $SUDO grep -q '^host all postgres 127.0.0.1/32 trust' "$hba"; then
+    $SUDO sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload
+  fi
+  psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -d postgres -c 'CREATE DATABASE test'
+fi
+
 # ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
 # WebKitGTK and friends to build the Tauri app; WebKitWebDriver, Xvfb and CJK fonts to
 # run it under test (without fonts-noto-cjk Chinese renders as boxes).

@@ -10,6 +10,11 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+# The district's behaviour suite again, on PostgreSQL (each test binary makes its own
+# database on this server and drops it at the end).
+echo "== cargo test: the district suite on PostgreSQL"
+GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
+  cargo test -p gridwalk-district-sqlite --test sync_engine
 
 # ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
 # `cargo test --workspace` above has regenerated the UI's TypeScript types from the Rust
