@@ -105,3 +105,11 @@ CREATE TABLE handovers (
     UNIQUE (doc_id, hashes)
 );
 CREATE INDEX handovers_grid ON handovers (grid_id, received_at);
+
+-- The area tree (streets, communities, grids, buildings) as one JSON document; sent to
+-- devices at enrollment.
+CREATE TABLE area_tree (
+    id         integer PRIMARY KEY CHECK (id = 1),
+    tree       jsonb NOT NULL,
+    updated_at bigint NOT NULL
+);

@@ -22,6 +22,22 @@ fn user_grids(c: &mut impl GenericClient, user_id: &str) -> Result<Vec<String>> 
 }
 
 impl PgDistrict {
+    /// Replace the area tree (validated first).
+    pub fn set_area_tree(&self, tree: &gridwalk_core::area::AreaTree, now_ms: i64) -> Result<()> {
+        tree.validate()?;
+        let json = serde_json::to_value(tree).map_err(|e| StoreError::BadRequest(e.to_string()))?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET tree = excluded.tree,
+                     updated_at = excluded.updated_at",
+                &[&json, &now_ms],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
     /// Create a user with the given grids (worker scope). Returns the user id.
     pub fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<String> {
         if Role::parse(&user.role).is_none() {

@@ -567,6 +567,24 @@ impl DistrictStore for PgDistrict {
         self.record_sync_impl(entry)
     }
 
+    fn ping(&self) -> Result<()> {
+        self.read(|tx| {
+            tx.query_one("SELECT 1", &[]).map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn area_tree(&self) -> Result<Option<gridwalk_core::area::AreaTree>> {
+        let json: Option<serde_json::Value> = self.read(|tx| {
+            Ok(tx
+                .query_opt("SELECT tree FROM area_tree WHERE id = 1", &[])
+                .map_err(db)?
+                .map(|r| r.get(0)))
+        })?;
+        json.map(|j| serde_json::from_value(j).map_err(|e| StoreError::BadRequest(e.to_string())))
+            .transpose()
+    }
+
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
         self.sync_logs_impl(query)
     }

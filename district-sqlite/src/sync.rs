@@ -399,6 +399,14 @@ impl DistrictStore for SqliteDistrict {
         self.record_sync_impl(entry)
     }
 
+    fn ping(&self) -> Result<()> {
+        SqliteDistrict::ping(self)
+    }
+
+    fn area_tree(&self) -> Result<Option<gridwalk_core::area::AreaTree>> {
+        SqliteDistrict::area_tree(self)
+    }
+
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
         self.sync_logs_impl(query)
     }

@@ -89,5 +89,9 @@ pub trait DistrictStore: Send + Sync {
         now_ms: i64,
     ) -> Result<Vec<gridwalk_core::sync::PushResult>>;
     fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
+    /// The store answers (health check).
+    fn ping(&self) -> Result<()>;
+    /// The area tree devices get at enrollment; `None` before one is set.
+    fn area_tree(&self) -> Result<Option<gridwalk_core::area::AreaTree>>;
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
 }

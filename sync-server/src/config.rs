@@ -29,8 +29,11 @@ pub struct TlsConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Directory holding `district.sqlite`; created if missing.
+    /// Directory holding `district.sqlite`; created if missing. Unused with `database_url`.
     pub data_dir: PathBuf,
+    /// `postgres://user@host/db`: the district store on PostgreSQL instead of the
+    /// embedded SQLite file (`--database`, `GRIDWALK_DATABASE_URL`, `database_url`).
+    pub database_url: Option<String>,
     pub addr: SocketAddr,
     /// Largest request body as sent (compressed); larger gets 413.
     pub max_body_bytes: usize,
@@ -54,6 +57,7 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             data_dir: data_dir.into(),
+            database_url: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
@@ -68,14 +72,21 @@ impl ServerConfig {
     /// Lay `over` (flags and environment) on `file` on the defaults.
     pub fn resolve(over: &FileConfig, file: &FileConfig) -> Result<ServerConfig, ServerError> {
         let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
-        let data = over
-            .data
-            .clone()
-            .or_else(|| file.data.clone())
-            .ok_or_else(|| {
-                ServerError::Config("no data directory: pass --data DIR or set `data`".into())
-            })?;
+        let database_url =
+            pick(&over.database_url, &file.database_url).filter(|u| !u.trim().is_empty());
+        let data = over.data.clone().or_else(|| file.data.clone());
+        let data = match (data, &database_url) {
+            (Some(d), _) => d,
+            // On PostgreSQL the store needs no directory.
+            (None, Some(_)) => PathBuf::new(),
+            (None, None) => {
+                return Err(ServerError::Config(
+                    "no data directory: pass --data DIR or set `data` (or --database URL)".into(),
+                ))
+            }
+        };
         let mut cfg = ServerConfig::new(data);
+        cfg.database_url = database_url;
         if let Some(addr) = pick(&over.addr, &file.addr) {
             cfg.addr = addr
                 .parse()
@@ -166,6 +177,8 @@ pub struct FileConfig {
     pub login_per_minute: Option<u32>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// `postgres://user@host/db`: the district store on PostgreSQL.
+    pub database_url: Option<String>,
     /// `text` or `json`.
     pub log_format: Option<String>,
 }

@@ -35,11 +35,13 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     TooManyRequests,
+    /// The feature is not on this server's store yet (PostgreSQL).
+    NotAvailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::BadRequest,
         ErrorCode::UnsupportedProtocol,
         ErrorCode::PayloadTooLarge,
@@ -49,6 +51,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::TooManyRequests,
+        ErrorCode::NotAvailable,
         ErrorCode::Internal,
     ];
 
@@ -63,6 +66,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::NotAvailable => "not_available",
             ErrorCode::Internal => "internal",
         }
     }
@@ -76,6 +80,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::NotAvailable => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,6 +156,9 @@ impl ApiError {
             }
             StoreError::Denied(f) => ApiError::new(ErrorCode::Forbidden, f.to_string()),
             StoreError::BadRequest(msg) => ApiError::bad_request(msg),
+            e @ StoreError::NotOnPostgres(_) => {
+                ApiError::new(ErrorCode::NotAvailable, e.to_string())
+            }
             StoreError::Invalid(errors) => ApiError::bad_request(errors.to_string()),
             StoreError::NotFound { doc_id } => {
                 ApiError::new(ErrorCode::NotFound, format!("document {doc_id} not found"))
@@ -225,5 +233,11 @@ impl IntoResponse for ApiError {
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::from_store(e)
     }
 }

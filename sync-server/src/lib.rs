@@ -31,10 +31,11 @@ use std::sync::Arc;
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The district store as the sync path sees it (a trait: SQLite now, PostgreSQL later).
+    /// The district store as the sync path sees it (SQLite or PostgreSQL).
     pub store: Arc<dyn DistrictStore>,
-    /// The same store, for admin operations that are not part of the trait yet.
-    pub district: Arc<SqliteDistrict>,
+    /// The same store when it is SQLite, for what is not on PostgreSQL yet (the console,
+    /// admin API); `None` on PostgreSQL, where those answer 501 (`AppState::sqlite`).
+    pub district: Option<Arc<SqliteDistrict>>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServerConfig>,
     /// Per-address rate limits (enrollment, console sign-in).
@@ -45,11 +46,37 @@ impl AppState {
     pub fn new(district: Arc<SqliteDistrict>, config: ServerConfig) -> AppState {
         AppState {
             store: district.clone(),
-            district,
+            district: Some(district),
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(limits::Limiters::new(&config)),
             config: Arc::new(config),
         }
+    }
+}
+
+impl AppState {
+    /// A server on the district store in PostgreSQL: sync, enrollment and the area tree;
+    /// the rest is not there yet and says so.
+    pub fn postgres(
+        store: Arc<gridwalk_district_postgres::PgDistrict>,
+        config: ServerConfig,
+    ) -> AppState {
+        AppState {
+            store,
+            district: None,
+            metrics: Arc::new(Metrics::default()),
+            limits: Arc::new(limits::Limiters::new(&config)),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The SQLite district, or "not available on PostgreSQL yet" (501).
+    pub fn sqlite(&self) -> Result<Arc<SqliteDistrict>, gridwalk_store::StoreError> {
+        self.district
+            .clone()
+            .ok_or(gridwalk_store::StoreError::NotOnPostgres(
+                "the console and the admin API",
+            ))
     }
 }
 

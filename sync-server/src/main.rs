@@ -107,6 +107,14 @@ struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "GRIDWALK_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// The district store on PostgreSQL (`postgres://user@host/db`) instead of the SQLite
+    /// file in --data. Several servers may serve one database.
+    #[arg(
+        long = "database",
+        env = "GRIDWALK_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// Load the demo district on first start (when the store is empty) and print its
     /// users and an enrollment code for the first worker.
     #[arg(long)]
@@ -283,9 +291,13 @@ fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
         login_per_minute: args.login_per_minute,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
+        database_url: args.database,
         log_format: None,
     };
     let config = ServerConfig::resolve(&over, &file)?;
+    if args.demo && config.database_url.is_some() {
+        bail!("--demo is not available on PostgreSQL yet / PostgreSQL 暂不支持演示数据");
+    }
     if args.demo {
         let district = open_district(&config.data_dir)?;
         demo_on_first_start(&district, args.demo_households)?;

@@ -10,6 +10,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Connections to PostgreSQL per server process (the blocking pool runs the store calls).
+const PG_CONNECTIONS: u32 = 16;
+
 /// How long in-flight requests get to finish after a shutdown is asked for.
 const GRACE: Duration = Duration::from_secs(10);
 
@@ -41,8 +44,12 @@ impl RunningServer {
         format!("{scheme}://{}", self.addr)
     }
 
+    /// The SQLite district (tests); panics on a PostgreSQL server.
     pub fn district(&self) -> &Arc<SqliteDistrict> {
-        &self.state.district
+        self.state
+            .district
+            .as_ref()
+            .expect("a SQLite district (this server runs on PostgreSQL)")
     }
 
     /// Stop accepting connections, let in-flight requests finish (up to 10 s), stop.
@@ -77,11 +84,20 @@ impl RunningServer {
 /// Open the store, bind `config.addr` and serve in a tokio task.
 pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
     config.validate()?;
-    let dir = config.data_dir.clone();
-    let district = tokio::task::spawn_blocking(move || open_district(&dir))
+    let state = if let Some(url) = config.database_url.clone() {
+        let store = tokio::task::spawn_blocking(move || {
+            gridwalk_district_postgres::PgDistrict::open(&url, PG_CONNECTIONS)
+        })
         .await
         .map_err(|e| ServerError::Task(e.to_string()))??;
-    let state = AppState::new(Arc::new(district), config);
+        AppState::postgres(Arc::new(store), config)
+    } else {
+        let dir = config.data_dir.clone();
+        let district = tokio::task::spawn_blocking(move || open_district(&dir))
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))??;
+        AppState::new(Arc::new(district), config)
+    };
     spawn_with_state(state).await
 }
 
@@ -120,7 +136,15 @@ pub async fn spawn_with_state(state: AppState) -> Result<RunningServer, ServerEr
             (addr, handle, true)
         }
     };
-    tracing::info!(%addr, tls, data = %config.data_dir.display(), "gridwalk-server listening");
+    match &config.database_url {
+        Some(url) => {
+            let database = gridwalk_district_postgres::redact(url);
+            tracing::info!(%addr, tls, %database, "gridwalk-server listening (PostgreSQL)");
+        }
+        None => {
+            tracing::info!(%addr, tls, data = %config.data_dir.display(), "gridwalk-server listening")
+        }
+    }
     Ok(RunningServer {
         addr,
         tls,

@@ -374,6 +374,12 @@ impl DistrictStore for District {
     fn record_sync(&self, entry: &gridwalk_district_sqlite::SyncLogEntry) -> Result<()> {
         self.store().record_sync(entry)
     }
+    fn ping(&self) -> Result<()> {
+        self.store().ping()
+    }
+    fn area_tree(&self) -> Result<Option<gridwalk_core::area::AreaTree>> {
+        self.store().area_tree()
+    }
     fn sync_logs(
         &self,
         query: &gridwalk_district_sqlite::SyncLogQuery,

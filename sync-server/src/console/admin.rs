@@ -24,7 +24,7 @@ pub(super) async fn admin_session(
 
 pub(super) async fn users(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     admin_session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let users = run(move || Ok(district.user_rows()?)).await?;
     Ok(Json(json!({ "items": users })))
 }
@@ -58,7 +58,7 @@ async fn save_user(
         &body,
         "{username, display_name, role, grids, areas, password?}",
     )?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let saved = run(move || {
         let at = now_ms();
         let user_id = district.save_user(id.as_deref(), &u, at)?;
@@ -98,7 +98,7 @@ pub(super) async fn enrollment_code(
         json_body(&body, "{ttl_hours?}")?
     };
     let hours = b.ttl_hours.unwrap_or(72).clamp(1, 24 * 30);
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let code = run(move || {
         let at = now_ms();
         let code = district.create_enrollment(&id, hours * 3_600_000, at)?;
@@ -117,7 +117,7 @@ pub(super) async fn enrollment_code(
 pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     // The supervisors' device overview, which for an admin's scope is every device.
     let scope = admin_session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let devices = run(move || district.console_devices(&scope, now_ms())).await?;
     Ok(Json(json!({ "items": devices })))
 }
@@ -130,7 +130,7 @@ pub(super) async fn revoke_device(
     Path(id): Path<String>,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let revoked = run(move || {
         let at = now_ms();
         let revoked = district.revoke_device(&id, at)?;
@@ -150,7 +150,7 @@ pub(super) async fn revoke_device(
 
 pub(super) async fn area(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     admin_session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let tree = run(move || Ok(district.area_tree()?.unwrap_or_default())).await?;
     Ok(Json(json!(tree)))
 }
@@ -166,7 +166,7 @@ pub(super) async fn edit_area(
         &body,
         "{level: district|street|community|grid|building, …fields}",
     )?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let tree = run(move || {
         let at = now_ms();
         // A new grid or building gets its id and number here, not from the browser.
@@ -204,7 +204,7 @@ pub(super) async fn settings(
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
     let b: SettingsBody = json_body(&body, "{departments?, categories?, calendar?}")?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     run(move || {
         let mut changed = Vec::new();
         if let Some(d) = &b.departments {
@@ -247,7 +247,7 @@ pub(super) async fn import_buildings(
     body: axum::body::Bytes,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let answer = run(move || {
         let answer = import_buildings_blocking(&district, &body, &q.file_name, q.dry_run)?;
         if answer["applied"] == true {

@@ -17,7 +17,7 @@ pub(super) async fn issues(
     Params(q): Params<IssuesQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let page = run(move || {
         let query = IssueQuery {
             grid_ids: scope.narrow(q.grid.map(|g| vec![g])),
@@ -44,7 +44,7 @@ pub(super) async fn issue(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let id = doc_id(&id)?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (issue, summary) = run(move || district.console_issue(&scope, id)).await?;
     Ok(masked(issue_json(&issue, &summary)))
 }
@@ -81,7 +81,7 @@ pub(super) async fn issue_action(
         &body,
         "{kind: File|Void|Dispatch|Check|Close|Return|Evaluate|Comment, note, …}",
     )?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (issue, summary) = run(move || {
         let author = author(&district, &scope)?;
         let calendar = district.work_calendar()?;

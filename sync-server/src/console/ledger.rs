@@ -16,7 +16,7 @@ pub(super) async fn households(
     Params(q): Params<HouseholdsQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let page = run(move || {
         let query = HouseholdQuery {
             text: q.q.filter(|t| !t.trim().is_empty()),
@@ -38,7 +38,7 @@ pub(super) async fn household(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let id = doc_id(&id)?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let d = run(move || district.console_household(&scope, id)).await?;
     Ok(masked(d))
 }
@@ -58,7 +58,7 @@ pub(super) async fn resolve(
     let scope = session(&state, &headers, true).await?;
     let id = doc_id(&id)?;
     let b: ResolveBody = json_body(&body, "{path, choice}")?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let d = run(move || {
         let author = author(&district, &scope)?;
         district.resolve_conflict(&scope, id, &b.path, b.choice, author, now_ms())?;
@@ -87,7 +87,7 @@ pub(super) async fn indicators(
         params::time_ms("from", q.from)?,
         params::time_ms("to", q.to)?,
     );
-    let district: Arc<SqliteDistrict> = state.district.clone();
+    let district: Arc<SqliteDistrict> = state.sqlite()?;
     let started = std::time::Instant::now();
     let out = run(move || {
         let nonempty = |s: &Option<String>| s.clone().filter(|x| !x.is_empty());

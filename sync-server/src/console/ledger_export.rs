@@ -79,7 +79,7 @@ pub(super) async fn export(
         PiiMode::Masked
     };
     let format = b.format;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (file, summary, name) = run(move || {
         let at = now_ms();
         let dir = tempfile::tempdir()
@@ -160,7 +160,7 @@ pub(super) async fn audit(
             ..Default::default()
         }
     };
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let items = run(move || Ok(district.audit_log(&query)?)).await?;
     Ok(masked(json!({ "items": items })))
 }
@@ -191,7 +191,7 @@ pub(super) async fn reveal_household(
             "state the reason for viewing full ID numbers and phones (4 characters or more)".into(),
         ));
     }
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let household = run(move || {
         let doc = district.load_document(id)?;
         if doc.kind != gridwalk_core::DocKind::Household {

@@ -45,7 +45,7 @@ pub(super) async fn import(
             "mapping as {\"<column index>\": \"<column>\" or null}",
         )?),
     };
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let answer = run(move || {
         import_blocking(
             &district,
@@ -202,7 +202,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 pub(super) async fn runs(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     admin_session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let runs = run(move || Ok(district.import_runs(100)?)).await?;
     Ok(Json(json!({ "items": runs })))
 }
@@ -213,7 +213,7 @@ pub(super) async fn report(
     Path(id): Path<i64>,
 ) -> R<Response> {
     admin_session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let report = run(move || Ok(district.import_report(id)?)).await?;
     match report {
         Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),

@@ -165,6 +165,12 @@ impl IntoResponse for CErr {
     }
 }
 
+impl From<gridwalk_store::StoreError> for CErr {
+    fn from(e: gridwalk_store::StoreError) -> CErr {
+        CErr::from(ConsoleError::Store(e))
+    }
+}
+
 impl From<ConsoleError> for CErr {
     fn from(e: ConsoleError) -> CErr {
         use StatusCode as S;
@@ -231,7 +237,7 @@ async fn session(state: &AppState, headers: &HeaderMap, mutating: bool) -> R<Con
         "unauthorized",
         "not signed in".into(),
     ))?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (csrf, scope) = run(move || district.console_session(&token, now_ms())).await?;
     if mutating {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
@@ -302,7 +308,7 @@ async fn login(
         ));
     }
     let b: LoginBody = json_body(&body, "{username, password}")?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let address = ip.to_string();
     let s = run(move || district.console_login(b.username.trim(), &b.password, &address, now_ms()))
         .await?;
@@ -326,7 +332,7 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> R<Response> {
     let scope = session(&state, &headers, true).await?;
     if let Some(token) = cookie_token(&headers) {
-        let district = state.district.clone();
+        let district = state.sqlite()?;
         run(move || {
             district.console_logout(&token)?;
             district.audit_append(&gridwalk_district_sqlite::AuditEntry::by(
@@ -351,9 +357,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> R<Response
 
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     let token = cookie_token(&headers).unwrap_or_default();
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (csrf, scope) = run(move || district.console_session(&token, now_ms())).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let area = run(move || Ok(district.area_tree()?)).await?;
     // The area tree cut to the scope: grids, their communities and streets.
     let area = area.map(|t| {
@@ -377,7 +383,7 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>>
 
 async fn config(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (deps, overrides, calendar) = run(move || {
         Ok((
             district.departments()?,

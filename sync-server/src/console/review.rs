@@ -39,7 +39,7 @@ pub(super) async fn visits(
         offset: q.offset.unwrap_or(0) as usize,
         limit: q.limit.unwrap_or(50) as usize,
     };
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let (items, total) = run(move || district.console_visits(&scope, &query)).await?;
     Ok(masked(json!({"items": items, "total": total})))
 }
@@ -57,7 +57,7 @@ pub(super) async fn visit(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let id = doc_id(&id)?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let v = run(move || district.console_visit(&scope, id)).await?;
     Ok(masked(v))
 }
@@ -78,7 +78,7 @@ pub(super) async fn review(
     let scope = session(&state, &headers, true).await?;
     let id = doc_id(&id)?;
     let b: ReviewBody = json_body(&body, "{status: Reviewed|Flagged, comment}")?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let v = run(move || {
         let author = author(&district, &scope)?;
         district.review_visit(&scope, id, b.status, &b.comment, author, now_ms())
@@ -89,7 +89,7 @@ pub(super) async fn review(
 
 pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let list = run(move || district.console_devices(&scope, now_ms())).await?;
     Ok(masked(list))
 }
@@ -106,7 +106,7 @@ pub(super) async fn sync_log(
     Params(q): Params<SyncLogQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let store = state.store.clone();
     let entries = run(move || {
         if !district.console_device_in_scope(&scope, &q.device_id)? {
@@ -145,7 +145,7 @@ pub(super) async fn handovers(
     Params(q): Params<HandoversQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.district.clone();
+    let district = state.sqlite()?;
     let items =
         run(move || district.console_handovers(&scope, q.limit.unwrap_or(100).min(1000) as usize))
             .await?;

@@ -93,7 +93,10 @@ pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -
     if let Err(e) = require_admin(&state, &headers) {
         return e.into_response();
     }
-    let district = state.district.clone();
+    let district = match state.sqlite() {
+        Ok(d) => d,
+        Err(e) => return ApiError::from_store(e).into_response(),
+    };
     match blocking(move || district.devices().map_err(ApiError::from_store)).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => e.into_response(),
@@ -110,7 +113,10 @@ pub(super) async fn revoke(
     if let Err(e) = require_admin(&state, &headers) {
         return e.into_response();
     }
-    let district = state.district.clone();
+    let district = match state.sqlite() {
+        Ok(d) => d,
+        Err(e) => return ApiError::from_store(e).into_response(),
+    };
     let result = blocking(move || {
         let now = now_ms();
         let changed = district

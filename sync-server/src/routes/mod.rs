@@ -125,8 +125,8 @@ pub(crate) fn declared_too_large(headers: &HeaderMap, limit: usize) -> bool {
 
 /// `GET /healthz`: 200 `ok` when the store answers.
 async fn healthz(State(state): State<AppState>) -> Response {
-    let district = state.district.clone();
-    match blocking(move || district.ping().map_err(ApiError::from_store)).await {
+    let store = state.store.clone();
+    match blocking(move || store.ping().map_err(ApiError::from_store)).await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -217,12 +217,12 @@ async fn enroll_inner(
     } else {
         req.device_name.trim().to_string()
     };
-    let (store, district) = (state.store.clone(), state.district.clone());
+    let store = state.store.clone();
     let resp = blocking(move || {
         let enrolled = store
             .enroll(&req.code, &name, now_ms())
             .map_err(ApiError::from_store)?;
-        let area = match district.area_tree() {
+        let area = match store.area_tree() {
             Ok(tree) => tree,
             Err(e) => {
                 tracing::error!(error = %e, "area tree could not be read at enrollment");
@@ -247,12 +247,12 @@ async fn area(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return ApiError::unauthorized("missing Authorization: Bearer <device token>")
             .into_response();
     };
-    let (store, district) = (state.store.clone(), state.district.clone());
+    let store = state.store.clone();
     let result = blocking(move || {
         store
             .authenticate(&token, now_ms())
             .map_err(ApiError::from_store)?;
-        district.area_tree().map_err(ApiError::from_store)
+        store.area_tree().map_err(ApiError::from_store)
     })
     .await;
     match result {
