@@ -15,6 +15,8 @@ cargo test --workspace
 echo "== cargo test: the district suite on PostgreSQL"
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-district-sqlite --test sync_engine
+GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
+  cargo test -p gridwalk-server --test pg_two_servers
 
 # ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
 # `cargo test --workspace` above has regenerated the UI's TypeScript types from the Rust
