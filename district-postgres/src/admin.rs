@@ -6,7 +6,7 @@ use gridwalk_core::authorize::Role;
 use gridwalk_district::auth::{
     normalize_code, random_code, random_token, sha256_hex, BAD_ENROLLMENT_CODE,
 };
-use gridwalk_district::{DeviceAuth, Enrolled, NewUser, SyncLogEntry, SyncLogQuery};
+use gridwalk_district::{DeviceAuth, DeviceInfo, Enrolled, NewUser, SyncLogEntry, SyncLogQuery};
 use postgres::types::ToSql;
 use postgres::GenericClient;
 use uuid::Uuid;
@@ -111,6 +111,43 @@ impl PgDistrict {
             )
             .map_err(db)?;
             Ok(())
+        })
+    }
+
+    /// A user by name: id, username, display name.
+    pub fn user_by_name(&self, username: &str) -> Result<Option<(String, String, String)>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT user_id, username, display_name FROM users WHERE username = $1",
+                    &[&username],
+                )
+                .map_err(db)?
+                .map(|r| (r.get(0), r.get(1), r.get(2))))
+        })
+    }
+
+    /// Every enrolled device, revoked ones included.
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        self.read(|tx| {
+            let rows = tx
+                .query(
+                    "SELECT device_id, user_id, name, enrolled_at, revoked_at, last_sync_at
+                     FROM devices ORDER BY enrolled_at",
+                    &[],
+                )
+                .map_err(db)?;
+            Ok(rows
+                .iter()
+                .map(|r| DeviceInfo {
+                    device_id: r.get(0),
+                    user_id: r.get(1),
+                    name: r.get(2),
+                    enrolled_at: r.get(3),
+                    revoked_at: r.get(4),
+                    last_sync_at: r.get(5),
+                })
+                .collect())
         })
     }
 

@@ -4,7 +4,7 @@
 //! random secrets (not passwords), so a fast hash is enough; a revoked device's token is
 //! refused on its very next request.
 
-use super::{DeviceAuth, Enrolled, NewUser, SqliteDistrict};
+use super::{DeviceAuth, DeviceInfo, Enrolled, NewUser, SqliteDistrict};
 use crate::{Result, StoreError};
 use gridwalk_core::authorize::Role;
 use gridwalk_district::auth::{
@@ -21,16 +21,6 @@ pub struct UserInfo {
     pub display_name: String,
     pub role: String,
     pub grids: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceInfo {
-    pub device_id: String,
-    pub user_id: String,
-    pub name: String,
-    pub enrolled_at: i64,
-    pub revoked_at: Option<i64>,
-    pub last_sync_at: Option<i64>,
 }
 
 fn user_grids(conn: &Connection, user_id: &str) -> Result<Vec<String>> {

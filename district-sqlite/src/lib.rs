@@ -27,7 +27,7 @@ mod sync;
 
 pub use admin::DistrictStats;
 pub use audit::{AuditEntry, AuditKind, AuditQuery, AUDIT_PAGE_MAX};
-pub use auth::{DeviceInfo, UserInfo};
+pub use auth::UserInfo;
 pub use console::{
     ConsoleError, ConsoleScope, ConsoleSession, ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES,
     LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
@@ -46,8 +46,8 @@ pub use settings::Department;
 // The device store's pieces the district builds on (this crate was store/src/district/).
 // The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
 pub use gridwalk_district::{
-    handle_sync, DeviceAuth, DistrictStore, Enrolled, HandledSync, NewUser, PullOutcome,
-    PushOutcomeReport, SyncLogEntry, SyncLogQuery,
+    handle_sync, DeviceAuth, DeviceInfo, DistrictStore, Enrolled, HandledSync, NewUser,
+    PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};

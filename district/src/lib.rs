@@ -11,7 +11,9 @@ mod types;
 
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, HandledSync};
-pub use types::{Enrolled, NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery};
+pub use types::{
+    DeviceInfo, Enrolled, NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
+};
 
 use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};

@@ -82,3 +82,14 @@ pub struct NewUser {
     pub role: String,
     pub grids: Vec<String>,
 }
+
+/// An enrolled device as administration lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+}

@@ -8,6 +8,7 @@ mod import_cmd;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_district_postgres::PgDistrict;
 use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use gridwalk_server::{
     load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
@@ -130,8 +131,38 @@ const DEMO_PASSWORD: &str = "gridwalk-demo";
 #[derive(Args)]
 struct DataArg {
     /// Data directory (holds district.sqlite).
-    #[arg(long, env = "GRIDWALK_DATA")]
-    data: PathBuf,
+    #[arg(long, env = "GRIDWALK_DATA", required_unless_present = "database")]
+    data: Option<PathBuf>,
+    /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
+    /// far: `user add` (without --area/--password), `enroll-code`, `device list`.
+    #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+}
+
+impl DataArg {
+    /// The SQLite district, or a clear refusal when the command was pointed at PostgreSQL.
+    fn sqlite(&self, what: &str) -> Result<SqliteDistrict> {
+        if self.database.is_some() {
+            bail!("{what} is not available on PostgreSQL yet / PostgreSQL 暂不支持此命令");
+        }
+        let data = self.data.as_deref().context("--data DIR is needed")?;
+        open(data)
+    }
+
+    /// The PostgreSQL district when `--database` is given.
+    fn postgres(&self) -> Result<Option<PgDistrict>> {
+        self.database
+            .as_deref()
+            .map(|url| {
+                PgDistrict::open(url, 2).with_context(|| {
+                    format!(
+                        "cannot open the district in {}",
+                        gridwalk_district_postgres::redact(url)
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -395,13 +426,23 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                     password,
                 },
         } => {
-            let district = open(&data.data)?;
             let user = NewUser {
                 username: username.clone(),
                 display_name: name,
                 role: role.as_str().into(),
                 grids,
             };
+            if let Some(pg) = data.postgres()? {
+                if !areas.is_empty() || password.is_some() {
+                    bail!(
+                        "--area and --password are not available on PostgreSQL yet / \
+                         PostgreSQL 暂不支持 --area 与 --password"
+                    );
+                }
+                println!("{}", pg.create_user(&user, now_ms())?);
+                return Ok(());
+            }
+            let district = data.sqlite("user add")?;
             let id = district.create_user(&user, now_ms())?;
             for a in &areas {
                 district.add_user_area(&id, a)?;
@@ -419,7 +460,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                     revoke,
                 },
         } => {
-            let district = open(&data.data)?;
+            let district = data.sqlite("user key-persons")?;
             let Some(user) = district.user_by_name(&username)? else {
                 bail!("no user named {username:?}");
             };
@@ -448,7 +489,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                     password,
                 },
         } => {
-            let district = open(&data.data)?;
+            let district = data.sqlite("password set")?;
             district.set_password(&username, &password)?;
             println!("password set for {username}");
         }
@@ -456,27 +497,39 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             if args.ttl_hours <= 0 || args.ttl_hours > 24 * 90 {
                 bail!("--ttl-hours must be between 1 and 2160");
             }
-            let district = open(&args.data.data)?;
-            let Some(user) = district.user_by_name(&args.username)? else {
-                bail!("no user named {:?}", args.username);
+            let ttl_ms = args.ttl_hours * 3_600_000;
+            let (user, code) = if let Some(pg) = args.data.postgres()? {
+                let Some(user) = pg.user_by_name(&args.username)? else {
+                    bail!("no user named {:?}", args.username);
+                };
+                let code = pg.create_enrollment(&user.0, ttl_ms, now_ms())?;
+                (user, code)
+            } else {
+                let district = args.data.sqlite("enroll-code")?;
+                let Some(user) = district.user_by_name(&args.username)? else {
+                    bail!("no user named {:?}", args.username);
+                };
+                let code = district.create_enrollment(&user.user_id, ttl_ms, now_ms())?;
+                ((user.user_id, user.username, user.display_name), code)
             };
-            let code =
-                district.create_enrollment(&user.user_id, args.ttl_hours * 3_600_000, now_ms())?;
             eprintln!(
                 "one-time enrollment code for {} ({}), valid {} h:",
-                user.username, user.display_name, args.ttl_hours
+                user.1, user.2, args.ttl_hours
             );
             println!("{code}");
         }
         Cmd::Device {
             cmd: DeviceCmd::List { data },
         } => {
-            let district = open(&data.data)?;
+            let devices = match data.postgres()? {
+                Some(pg) => pg.devices()?,
+                None => data.sqlite("device list")?.devices()?,
+            };
             println!(
                 "{:<36}  {:<36}  {:<20}  {:<8}  last sync (ms)",
                 "device", "user", "name", "status"
             );
-            for d in district.devices()? {
+            for d in devices {
                 println!(
                     "{:<36}  {:<36}  {:<20}  {:<8}  {}",
                     d.device_id,
@@ -494,7 +547,8 @@ fn run_admin(cmd: Cmd) -> Result<()> {
         Cmd::Device {
             cmd: DeviceCmd::Revoke { data, id },
         } => {
-            let district = open(&data.data)?;
+            // Audited: on PostgreSQL once the audit log is there.
+            let district = data.sqlite("device revoke")?;
             if district.revoke_device(&id, now_ms())? {
                 // The console audits as the signed-in admin; the server's own CLI as itself.
                 district.audit_append(&gridwalk_district_sqlite::AuditEntry {
@@ -522,7 +576,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             import_cmd::run(&district, args)?;
         }
         Cmd::Demo(args) => {
-            let district = open(&args.data.data)?;
+            let district = args.data.sqlite("demo")?;
             let now = now_ms();
             let params = DemoParams {
                 seed: args.seed,

@@ -7,7 +7,6 @@ use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocKind};
 use gridwalk_district_postgres::testing::TestDatabase;
-use gridwalk_district_postgres::{NewUser, PgDistrict};
 use gridwalk_server::now_ms;
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::Store;
@@ -73,23 +72,39 @@ struct Device {
     author: Author,
 }
 
-fn device(district: &PgDistrict, url: &str, name: &str, grid: &str) -> Device {
-    let user_id = district
-        .create_user(
-            &NewUser {
-                username: name.into(),
-                display_name: name.into(),
-                role: "worker".into(),
-                grids: vec![grid.into()],
-            },
-            now_ms(),
-        )
-        .expect("user");
-    let code = district
-        .create_enrollment(&user_id, 3_600_000, now_ms())
-        .expect("code");
+/// `gridwalk-server ARGS --database URL`, which must succeed: its stdout.
+fn cli(database: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--database", database])
+        .env_remove("GRIDWALK_DATA")
+        .output()
+        .expect("gridwalk-server runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A worker made and given a code with the command line, enrolled over HTTP at `url`.
+fn device(database: &str, url: &str, name: &str, grid: &str) -> Device {
+    let user_add = [
+        "user",
+        "add",
+        "--username",
+        name,
+        "--name",
+        name,
+        "--role",
+        "worker",
+    ];
+    cli(database, &[&user_add[..], &["--grid", grid]].concat());
+    let code = cli(database, &["enroll-code", "--username", name]);
+    let code = code.trim();
     let mut store = Store::open_in_memory().expect("store");
-    let e = gridwalk_client::enroll(&mut store, url, &code, name).expect("enroll over HTTP");
+    let e = gridwalk_client::enroll(&mut store, url, code, name).expect("enroll over HTTP");
     let author = Author::new(
         e.user_id.parse().expect("uuid"),
         e.device_id.parse().expect("uuid"),
@@ -116,7 +131,6 @@ fn two_server_processes_on_one_database_carry_changes_between_their_devices() {
         eprintln!("GRIDWALK_TEST_DATABASE is not set: PostgreSQL not tested here");
         return;
     };
-    let district = PgDistrict::open(db.url(), 2).expect("district");
     let one = serve(db.url());
     let two = serve(db.url());
 
@@ -132,9 +146,15 @@ fn two_server_processes_on_one_database_carry_changes_between_their_devices() {
     };
     let mut household = generate(&params).households.remove(0);
     let grid = household.grid_id.clone();
-    let mut a = device(&district, &one.url, "a", &grid);
-    let mut b = device(&district, &two.url, "b", &grid);
-    let mut c = device(&district, &one.url, "c", &grid);
+    let mut a = device(db.url(), &one.url, "a", &grid);
+    let mut b = device(db.url(), &two.url, "b", &grid);
+    let mut c = device(db.url(), &one.url, "c", &grid);
+    let listed = cli(db.url(), &["device", "list"]);
+    assert_eq!(
+        listed.lines().count(),
+        4,
+        "a header and three devices:\n{listed}"
+    );
 
     household.notes = "made on a, through server one".into();
     let id = a
@@ -161,7 +181,13 @@ fn two_server_processes_on_one_database_carry_changes_between_their_devices() {
         assert_eq!(h.notes, "edited on b, through server two");
     }
 
-    // What is not on PostgreSQL yet says so (501), instead of answering wrongly.
+    // What is not on PostgreSQL yet says so, instead of answering wrongly.
+    let out = Command::new(BIN)
+        .args(["device", "revoke", "--database", db.url(), "x"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not available on PostgreSQL yet"));
     let r = reqwest::blocking::get(format!("{}/console/api/me", two.url)).expect("get");
     assert_eq!(r.status(), 501, "{:?}", r.text());
 }
