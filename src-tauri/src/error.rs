@@ -146,7 +146,9 @@ impl From<StoreError> for AppError {
             StoreError::Sqlite(_)
             | StoreError::Migration(_)
             | StoreError::WrongKind { .. }
-            | StoreError::Export(_) => AppError::Storage { message },
+            | StoreError::Export(_)
+            | StoreError::Database(_)
+            | StoreError::NotOnPostgres(_) => AppError::Storage { message },
         }
     }
 }
