@@ -16,6 +16,7 @@
 
 mod admin;
 mod migrate;
+mod pull;
 mod sync;
 pub mod testing;
 

@@ -1,0 +1,181 @@
+//! Pull on PostgreSQL: one REPEATABLE READ snapshot reads `max(seq)` and the page, so a
+//! cursor never passes a change that commits later (the rule is in the crate docs).
+
+use crate::{db, PgDistrict, Result};
+use gridwalk_core::sync::{DocData, GridCursor, PulledDoc};
+use gridwalk_core::DocKind;
+use gridwalk_district::push::{MAX_PAGE_BYTES, MIN_PAGE_BYTES};
+use gridwalk_district::{DeviceAuth, PullOutcome};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::Transaction;
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+impl PgDistrict {
+    pub(crate) fn pull_impl(
+        &self,
+        device: &DeviceAuth,
+        cursors: &[GridCursor],
+        max_bytes: usize,
+    ) -> Result<PullOutcome> {
+        let budget = max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES);
+        self.read(|tx| {
+            let high: i64 = tx
+                .query_one("SELECT coalesce(max(seq), 0) FROM changes", &[])
+                .map_err(db)?
+                .get(0);
+            let mut out = PullOutcome::default();
+            let mut grids = device.grids.clone();
+            grids.sort();
+            for grid in grids {
+                let cursor = cursors
+                    .iter()
+                    .find(|c| c.grid_id == grid)
+                    .cloned()
+                    .unwrap_or_else(|| GridCursor::fresh(grid.clone()));
+                if out.bytes_out >= budget {
+                    out.more = true;
+                    out.cursors.push(cursor);
+                    continue;
+                }
+                let next = if cursor.in_full_pull() {
+                    pull_full(tx, device, &cursor, high, budget, &mut out)?
+                } else {
+                    pull_changes(tx, device, &cursor, high, budget, &mut out)?
+                };
+                out.cursors.push(next);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// A fresh grid: whole documents in id order, from a watermark taken at the start.
+fn pull_full(
+    tx: &mut Transaction<'_>,
+    device: &DeviceAuth,
+    cursor: &GridCursor,
+    high: i64,
+    budget: usize,
+    out: &mut PullOutcome,
+) -> Result<GridCursor> {
+    let watermark = if cursor.seq == 0 {
+        high as u64
+    } else {
+        cursor.seq
+    };
+    let holder = device.may_hold_key_persons();
+    let total: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM docs WHERE grid_id = $1 AND (kind != 'key_persons' OR $2)",
+            &[&cursor.grid_id, &holder],
+        )
+        .map_err(db)?
+        .get(0);
+    out.full_pull_total += total as u64;
+    let params: [&(dyn ToSql + Sync); 3] = [&cursor.grid_id, &cursor.full_after, &holder];
+    let mut rows = tx
+        .query_raw(
+            "SELECT doc_id, kind, snapshot FROM docs
+             WHERE grid_id = $1 AND ($2::uuid IS NULL OR doc_id > $2)
+               AND (kind != 'key_persons' OR $3)
+             ORDER BY doc_id",
+            params,
+        )
+        .map_err(db)?;
+    let mut last: Option<Uuid> = None;
+    while let Some(row) = rows.next().map_err(db)? {
+        if out.bytes_out >= budget {
+            out.more = true;
+            return Ok(GridCursor {
+                grid_id: cursor.grid_id.clone(),
+                seq: watermark,
+                full_after: last,
+            });
+        }
+        let uuid: Uuid = row.get(0);
+        let Some(kind) = DocKind::parse(row.get(1)) else {
+            continue;
+        };
+        let bytes: Vec<u8> = row.get(2);
+        out.bytes_out += bytes.len();
+        out.docs.push(PulledDoc {
+            doc_id: uuid,
+            kind,
+            grid_id: cursor.grid_id.clone(),
+            data: DocData::Snapshot(ByteBuf::from(bytes)),
+        });
+        last = Some(uuid);
+    }
+    Ok(GridCursor {
+        grid_id: cursor.grid_id.clone(),
+        seq: watermark,
+        full_after: None,
+    })
+}
+
+/// A grid the device has: the changes after its cursor, in sequence order, except the
+/// ones this device pushed itself.
+fn pull_changes(
+    tx: &mut Transaction<'_>,
+    device: &DeviceAuth,
+    cursor: &GridCursor,
+    high: i64,
+    budget: usize,
+    out: &mut PullOutcome,
+) -> Result<GridCursor> {
+    let after = cursor.seq as i64;
+    let holder = device.may_hold_key_persons();
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&cursor.grid_id, &after, &high, &device.device_id, &holder];
+    let mut rows = tx
+        .query_raw(
+            "SELECT seq, doc_id, kind, bytes FROM changes
+             WHERE grid_id = $1 AND seq > $2 AND seq <= $3
+               AND (pushed_by IS NULL OR pushed_by != $4)
+               AND (kind != 'key_persons' OR $5)
+             ORDER BY seq",
+            params,
+        )
+        .map_err(db)?;
+    let mut by_doc: BTreeMap<Uuid, usize> = BTreeMap::new();
+    let mut seq = cursor.seq;
+    while let Some(row) = rows.next().map_err(db)? {
+        if out.bytes_out >= budget {
+            out.more = true;
+            return Ok(GridCursor {
+                grid_id: cursor.grid_id.clone(),
+                seq,
+                full_after: None,
+            });
+        }
+        let row_seq: i64 = row.get(0);
+        let uuid: Uuid = row.get(1);
+        seq = row_seq as u64;
+        let Some(kind) = DocKind::parse(row.get(2)) else {
+            continue;
+        };
+        let bytes: Vec<u8> = row.get(3);
+        out.bytes_out += bytes.len();
+        out.changes_out += 1;
+        let idx = *by_doc.entry(uuid).or_insert_with(|| {
+            out.docs.push(PulledDoc {
+                doc_id: uuid,
+                kind,
+                grid_id: cursor.grid_id.clone(),
+                data: DocData::Changes(Vec::new()),
+            });
+            out.docs.len() - 1
+        });
+        if let DocData::Changes(list) = &mut out.docs[idx].data {
+            list.push(ByteBuf::from(bytes));
+        }
+    }
+    Ok(GridCursor {
+        grid_id: cursor.grid_id.clone(),
+        seq: high.max(0) as u64,
+        full_after: None,
+    })
+}
