@@ -20,7 +20,9 @@ pub const SERVICE: &str = "gridwalk-device-store";
 pub enum KeyHome {
     SecretStore,
     /// No OS secret store could be used: a key file (mode 0600) in the data directory.
-    KeyFile { reason: String },
+    KeyFile {
+        reason: String,
+    },
 }
 
 /// The OS secret store, or a fake in tests.
@@ -223,7 +225,9 @@ pub(crate) mod tests {
         let db = dir.path().join("device.sqlite");
         let secrets = FakeSecrets::unreachable();
         let (a, home) = obtain(dir.path(), &db, &secrets).unwrap();
-        assert!(matches!(&home, KeyHome::KeyFile { reason } if reason.contains("no secret service")));
+        assert!(
+            matches!(&home, KeyHome::KeyFile { reason } if reason.contains("no secret service"))
+        );
         assert!(key_file_path(dir.path()).exists());
         let (b, home) = obtain(dir.path(), &db, &secrets).unwrap();
         assert!(matches!(home, KeyHome::KeyFile { .. }));
@@ -250,6 +254,9 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("key cannot be found"), "{err}");
-        assert!(!key_file_path(dir.path()).exists(), "no key file made for it");
+        assert!(
+            !key_file_path(dir.path()).exists(),
+            "no key file made for it"
+        );
     }
 }

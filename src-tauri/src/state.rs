@@ -79,8 +79,7 @@ impl DeviceStore {
         *store = Store::open_in_memory()?;
         let db = self.db_path();
         gridwalk_store::encrypt::remove_store_files(&db)?;
-        let (new_key, home) =
-            crate::keystore::obtain(&self.data_dir, &db, self.secrets.as_ref())?;
+        let (new_key, home) = crate::keystore::obtain(&self.data_dir, &db, self.secrets.as_ref())?;
         *store = open_with(&db, &new_key)?;
         *key = (new_key, home);
         Ok(())
@@ -156,7 +155,6 @@ pub fn arg_value(args: &[String], name: &str) -> Option<String> {
     }
     None
 }
-
 
 #[cfg(test)]
 mod tests {

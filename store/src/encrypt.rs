@@ -98,7 +98,10 @@ pub fn is_plaintext(path: &Path) -> Result<bool> {
 fn keyed_connection(path: &Path, key: &DeviceKey) -> Result<Connection> {
     let conn = Connection::open(path)?;
     // The key is set before anything else touches the file.
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sqlcipher_literal().as_str()))?;
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"{}\";",
+        key.sqlcipher_literal().as_str()
+    ))?;
     let cipher: Option<String> = conn
         .query_row("PRAGMA cipher_version", [], |r| r.get(0))
         .ok();
@@ -242,8 +245,7 @@ fn scrub(path: &Path) -> Result<()> {
             .map_err(|e| io_err(path, "cannot overwrite", e))?;
         left -= n as u64;
     }
-    f.sync_all()
-        .map_err(|e| io_err(path, "cannot sync", e))?;
+    f.sync_all().map_err(|e| io_err(path, "cannot sync", e))?;
     drop(f);
     std::fs::remove_file(path).map_err(|e| io_err(path, "cannot remove", e))?;
     sync_dir(path);

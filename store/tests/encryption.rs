@@ -90,7 +90,10 @@ fn write_demo(store: &mut Store, demo: &DemoDistrict) {
             .expect("issue");
     }
     store
-        .meta_set("draft:visit:1", &demo.households[0].members.values().next().unwrap().name)
+        .meta_set(
+            "draft:visit:1",
+            &demo.households[0].members.values().next().unwrap().name,
+        )
         .expect("draft");
 }
 
@@ -110,7 +113,11 @@ fn the_demo_grid_leaves_no_name_id_number_or_phone_in_any_file() {
         let mut store = Store::open(plain.path().join(DB)).expect("plain store");
         write_demo(&mut store, &demo);
         let (hits, _) = scan_files(plain.path(), &needles);
-        assert!(hits.len() > 30, "the scan finds a plaintext grid: {}", hits.len());
+        assert!(
+            hits.len() > 30,
+            "the scan finds a plaintext grid: {}",
+            hits.len()
+        );
     }
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -129,7 +136,11 @@ fn the_demo_grid_leaves_no_name_id_number_or_phone_in_any_file() {
         files.iter().any(|f| f.starts_with("device.sqlite-wal")),
         "the WAL is scanned too: {files:?}"
     );
-    assert!(hits.is_empty(), "found in {files:?}: {:?}", &hits[..hits.len().min(5)]);
+    assert!(
+        hits.is_empty(),
+        "found in {files:?}: {:?}",
+        &hits[..hits.len().min(5)]
+    );
     assert!(!is_plaintext(&db).expect("header"));
     drop(other);
     drop(store);
@@ -138,7 +149,10 @@ fn the_demo_grid_leaves_no_name_id_number_or_phone_in_any_file() {
 
     // Reopened with its key, everything is there.
     let store = Store::open_encrypted(&db, &key).expect("reopen");
-    assert_eq!(doc_count(&store), demo.households.len() + demo.visits.len() + demo.issues.len());
+    assert_eq!(
+        doc_count(&store),
+        demo.households.len() + demo.visits.len() + demo.issues.len()
+    );
 }
 
 #[test]
@@ -151,7 +165,9 @@ fn a_wrong_key_or_no_key_is_a_clear_error() {
         write_demo(&mut store, &demo());
     }
     let wrong = DeviceKey::generate().expect("key");
-    let err = Store::open_encrypted(&db, &wrong).err().expect("wrong key refused");
+    let err = Store::open_encrypted(&db, &wrong)
+        .err()
+        .expect("wrong key refused");
     assert!(matches!(err, StoreError::WrongKey), "{err:?}");
     assert_eq!(
         err.to_string(),
@@ -241,7 +257,9 @@ fn a_plaintext_store_is_encrypted_in_place_and_the_plaintext_removed() {
     let (hits, files) = scan_files(dir.path(), &needles);
     assert!(hits.is_empty(), "in {files:?}: {hits:?}");
     assert!(
-        files.iter().all(|f| !f.contains(".encrypting") && !f.contains(".plaintext-old")),
+        files
+            .iter()
+            .all(|f| !f.contains(".encrypting") && !f.contains(".plaintext-old")),
         "{files:?}"
     );
     // Opening again does nothing more.
@@ -288,7 +306,12 @@ fn a_migration_killed_at_any_step_resumes_or_rolls_back() {
             write_demo(&mut store, &demo);
         }
         let mut child = Command::new(std::env::current_exe().expect("exe"))
-            .args(["--exact", "migration_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "migration_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("GRIDWALK_MIGRATE_DIR", dir.path())
             .env("GRIDWALK_MIGRATE_STOP", stop)
             .stdout(Stdio::piped())
@@ -317,10 +340,16 @@ fn a_migration_killed_at_any_step_resumes_or_rolls_back() {
             .collect();
         if stop == "Renamed" {
             assert!(!is_plaintext(&db).expect("header"), "{stop}: renamed");
-            assert!(left.iter().any(|f| f.ends_with(".plaintext-old")), "{left:?}");
+            assert!(
+                left.iter().any(|f| f.ends_with(".plaintext-old")),
+                "{left:?}"
+            );
         } else if !stop.ends_with('+') {
             // (Killed a moment after the start, it may be anywhere.)
-            assert!(is_plaintext(&db).expect("header"), "{stop}: not yet renamed");
+            assert!(
+                is_plaintext(&db).expect("header"),
+                "{stop}: not yet renamed"
+            );
         }
 
         // The next start resumes (or redoes) the migration.
