@@ -182,7 +182,7 @@ pub(crate) mod tests {
         pub fn unreachable() -> FakeSecrets {
             FakeSecrets(None)
         }
-        pub fn len(&self) -> usize {
+        pub fn entries(&self) -> usize {
             self.0.as_ref().map_or(0, |m| m.lock().unwrap().len())
         }
     }
@@ -216,7 +216,7 @@ pub(crate) mod tests {
         let (b, _) = obtain(dir.path(), &db, &secrets).unwrap();
         assert_eq!(a.to_hex(), b.to_hex());
         destroy(dir.path(), &KeyHome::SecretStore, &secrets).unwrap();
-        assert_eq!(secrets.len(), 0);
+        assert_eq!(secrets.entries(), 0);
     }
 
     #[test]
