@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in build-essential pkg-config curl ca-certificates; do
+# perl and make (build-essential): rusqlite's SQLCipher builds OpenSSL from source.
+for pkg in build-essential pkg-config curl ca-certificates perl; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -43,6 +43,9 @@ enum Command {
         /// Full pulls to take the median of.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Devices keep their store encrypted (SQLCipher), as the app and CLI do.
+        #[arg(long)]
+        encrypted: bool,
     },
     /// Many devices doing incremental syncs at once against one server process.
     Load {
@@ -116,7 +119,11 @@ fn main() -> Result<()> {
             households,
             seed,
             runs,
-        } => sync_bench::run(households, seed, runs),
+            encrypted,
+        } => {
+            sync_bench::ENCRYPTED_DEVICES.store(encrypted, std::sync::atomic::Ordering::Relaxed);
+            sync_bench::run(households, seed, runs)
+        }
         Command::Load {
             devices,
             rounds,

@@ -1,42 +1,145 @@
-//! The device's local store with a grid of N households (plus their visits and issues).
+//! The device's local store with a grid of N households (plus their visits and issues),
+//! encrypted (SQLCipher) and plaintext side by side.
 
 use crate::stats::{median, ms, quantile, row};
 use anyhow::Result;
-use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_core::demo::{generate, DemoDistrict, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_store::{HouseholdQuery, Store};
+use gridwalk_store::{DeviceKey, HouseholdQuery, Store};
 use rand::{Rng, SeedableRng};
+use std::path::Path;
 use std::time::Instant;
 use uuid::Uuid;
 
 const NOW: i64 = 1_795_000_000_000;
 
+/// What one store (plaintext or encrypted) measured.
+struct Figures {
+    open: f64,
+    search_p50: f64,
+    search_p95: f64,
+    hits: usize,
+    queries: usize,
+    edit: f64,
+    edit_p95: f64,
+}
+
+fn open(path: &Path, key: Option<&DeviceKey>) -> Result<Store> {
+    Ok(match key {
+        Some(key) => Store::open_encrypted(path, key)?,
+        None => Store::open(path)?,
+    })
+}
+
+/// The device store: SQLCipher-encrypted as the app and CLI keep it (issue 14), and
+/// plaintext beside it, the same grid and the same queries and edits.
 pub fn run(households: usize, seed: u64) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("device.sqlite");
     let district = generate(&DemoParams::single_grid(households, seed, NOW));
     let author = Author::new(Uuid::from_u128(1), Uuid::from_u128(2));
     let t = Instant::now();
     let docs = crate::stats::demo_documents(&district, author, NOW)?;
-    {
-        let mut store = Store::open(&path)?;
-        store.import_documents(&docs, NOW, false)?;
-    }
     let setup = t.elapsed();
     println!(
-        "store benchmark: {} households, {} visits, {} issues (setup {:.1} s)",
+        "store benchmark: {} households, {} visits, {} issues (documents made in {:.1} s)",
         district.households.len(),
         district.visits.len(),
         district.issues.len(),
         setup.as_secs_f64()
     );
+    let key = DeviceKey::generate()?;
+    let plain = measure(&district, &docs, None, seed)?;
+    let enc = measure(&district, &docs, Some(&key), seed)?;
 
-    // Open cold (a new connection: migrations check, first page).
+    println!(
+        "{:<40} {:>10} {:>10} {:>7} {:<6} target (encrypted)",
+        "measure", "plaintext", "encrypted", "enc/pl", "unit"
+    );
+    let line = |what: &str, p: f64, e: f64, unit: &str, target: Option<f64>| {
+        let target_text = target
+            .map(|t| format!("≤ {t} {unit}  {}", if e <= t { "met" } else { "NOT met" }))
+            .unwrap_or_default();
+        println!(
+            "{what:<40} {p:>10.2} {e:>10.2} {:>7.2} {unit:<6} {target_text}",
+            e / p
+        );
+    };
+    line(
+        "open cold + first page (median of 5)",
+        plain.open,
+        enc.open,
+        "ms",
+        Some(300.0),
+    );
+    line("search p50", plain.search_p50, enc.search_p50, "ms", None);
+    line(
+        "search p95 (name/pinyin/address/phone)",
+        plain.search_p95,
+        enc.search_p95,
+        "ms",
+        Some(10.0),
+    );
+    line(
+        "edit, durable (median of 200)",
+        plain.edit,
+        enc.edit,
+        "ms",
+        Some(5.0),
+    );
+    line("edit p95", plain.edit_p95, enc.edit_p95, "ms", None);
+    row("queries with results", enc.hits as f64, "of", None);
+    row("  (of queries)", enc.queries as f64, "", None);
+    for (what, p, e) in [
+        ("search p95", plain.search_p95, enc.search_p95),
+        ("durable edit", plain.edit, enc.edit),
+    ] {
+        println!(
+            "encrypted {what}: {:+.0}% of plaintext (target: within 15%)",
+            (e / p - 1.0) * 100.0
+        );
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "store",
+            "households": district.households.len(),
+            "visits": district.visits.len(),
+            "issues": district.issues.len(),
+            "encrypted": true,
+            "open_first_page_ms": enc.open,
+            "search_p50_ms": enc.search_p50,
+            "search_p95_ms": enc.search_p95,
+            "edit_durable_median_ms": enc.edit,
+            "edit_durable_p95_ms": enc.edit_p95,
+            "plaintext": {
+                "open_first_page_ms": plain.open,
+                "search_p50_ms": plain.search_p50,
+                "search_p95_ms": plain.search_p95,
+                "edit_durable_median_ms": plain.edit,
+                "edit_durable_p95_ms": plain.edit_p95,
+            },
+        })
+    );
+    Ok(())
+}
+
+fn measure(
+    district: &DemoDistrict,
+    docs: &[(gridwalk_core::Document, String)],
+    key: Option<&DeviceKey>,
+    seed: u64,
+) -> Result<Figures> {
+    let households = district.households.len();
+    let author = Author::new(Uuid::from_u128(1), Uuid::from_u128(2));
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("device.sqlite");
+    open(&path, key)?.import_documents(docs, NOW, false)?;
+
+    // Open cold (a new connection: key, migrations check, first page).
     let mut open_samples = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let store = Store::open(&path)?;
+        let store = open(&path, key)?;
         let page = store.search_households(&HouseholdQuery {
             limit: 50,
             ..Default::default()
@@ -44,7 +147,7 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
         assert_eq!(page.items.len(), 50.min(households));
         open_samples.push(ms(t.elapsed()));
     }
-    let mut store = Store::open(&path)?;
+    let mut store = open(&path, key)?;
 
     // A mix of queries a worker types: name fragments, pinyin initials, address
     // fragments, phone tails.
@@ -92,46 +195,13 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
         })?;
         edit_samples.push(ms(t.elapsed()));
     }
-
-    let open = median(&open_samples);
-    let p95 = quantile(&search_samples, 0.95);
-    let edit = median(&edit_samples);
-    println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
-    row(
-        "open cold + first page (median of 5)",
-        open,
-        "ms",
-        Some((300.0, true)),
-    );
-    row("search p50", median(&search_samples), "ms", None);
-    row(
-        "search p95 (name/pinyin/address/phone)",
-        p95,
-        "ms",
-        Some((10.0, true)),
-    );
-    row("queries with results", hits as f64, "of", None);
-    row("  (of queries)", queries.len() as f64, "", None);
-    row(
-        "edit, durable (median of 200)",
-        edit,
-        "ms",
-        Some((5.0, true)),
-    );
-    row("edit p95", quantile(&edit_samples, 0.95), "ms", None);
-    println!(
-        "{}",
-        serde_json::json!({
-            "bench": "store",
-            "households": district.households.len(),
-            "visits": district.visits.len(),
-            "issues": district.issues.len(),
-            "open_first_page_ms": open,
-            "search_p50_ms": median(&search_samples),
-            "search_p95_ms": p95,
-            "edit_durable_median_ms": edit,
-            "edit_durable_p95_ms": quantile(&edit_samples, 0.95),
-        })
-    );
-    Ok(())
+    Ok(Figures {
+        open: median(&open_samples),
+        search_p50: median(&search_samples),
+        search_p95: quantile(&search_samples, 0.95),
+        hits,
+        queries: queries.len(),
+        edit: median(&edit_samples),
+        edit_p95: quantile(&edit_samples, 0.95),
+    })
 }

@@ -24,6 +24,10 @@ pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
     Ok(enc.finish()?.len())
 }
 
+/// `gridwalk-bench sync --encrypted`: devices keep their store encrypted (issue 14).
+pub static ENCRYPTED_DEVICES: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 pub struct Device {
     pub store: Store,
     pub author: Author,
@@ -37,7 +41,12 @@ pub fn new_device(
     name: &str,
 ) -> Result<Device> {
     let dir = tempfile::tempdir()?;
-    let mut store = Store::open(dir.path().join("device.sqlite"))?;
+    let path = dir.path().join("device.sqlite");
+    let mut store = if ENCRYPTED_DEVICES.load(std::sync::atomic::Ordering::Relaxed) {
+        Store::open_encrypted(&path, &gridwalk_store::DeviceKey::generate()?)?
+    } else {
+        Store::open(&path)?
+    };
     let code = district.create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())?;
     let e = enroll(&mut store, base, &code, name)?;
     let author = Author::new(e.user_id.parse()?, e.device_id.parse()?);

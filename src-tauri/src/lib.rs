@@ -8,6 +8,7 @@
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod keystore;
 pub mod local;
 pub mod mask;
 pub mod queries;
@@ -58,13 +59,14 @@ pub fn run() {
             let dir =
                 state::resolve_data_dir(&args, std::env::var("GRIDWALK_DATA_DIR").ok(), platform)
                     .ok_or("no data directory: set GRIDWALK_DATA_DIR")?;
-            let store = state::open_store(&dir).map_err(|e| e.to_string())?;
+            let device = state::DeviceStore::open(&dir, Box::new(keystore::OsSecretStore))
+                .map_err(|e| e.to_string())?;
             let sync = sync_worker::start(
-                dir.join(state::STORE_FILE),
+                device.clone(),
                 sync_interval(),
                 TauriEvents(app.handle().clone()),
             );
-            app.manage(state::AppState::new(store, dir, sync));
+            app.manage(state::AppState::new(device, sync));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -25,12 +25,6 @@ pub fn init(store: &Store) -> AppResult<()> {
     Ok(())
 }
 
-/// Forget everything the app keeps (a revoked device).
-pub fn wipe(store: &Store) -> AppResult<()> {
-    store.connection().execute("DELETE FROM app_audit", [])?;
-    Ok(())
-}
-
 pub fn record_reveal(store: &Store, e: &AuditEntry) -> AppResult<()> {
     store.connection().execute(
         "INSERT INTO app_audit (at, user_id, household_id, person_id, field, reason)

@@ -1,17 +1,99 @@
-//! The app's state: one store connection for the UI's commands (one writer, behind a
-//! mutex), the data directory, and the handle of the background sync worker.
+//! The app's state: the device store (one connection for the UI's commands, one writer
+//! behind a mutex; its key), the data directory, and the handle of the background sync
+//! worker.
 
 use crate::error::{AppError, AppResult};
+use crate::keystore::{KeyHome, SecretStore};
 use crate::sync_worker::SyncHandle;
 use gridwalk_core::Author;
-use gridwalk_store::Store;
+use gridwalk_store::{DeviceKey, Store};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const STORE_FILE: &str = "device.sqlite";
 
-pub struct AppState {
+/// The encrypted device store of a data directory: the UI's connection, and the key
+/// every other connection (the sync thread's, enrollment's) opens it with.
+pub struct DeviceStore {
+    pub data_dir: PathBuf,
     store: Mutex<Store>,
+    key: Mutex<(DeviceKey, KeyHome)>,
+    secrets: Box<dyn SecretStore + Send + Sync>,
+}
+
+impl DeviceStore {
+    /// Open the store of `dir` with its key (found or made: [`crate::keystore::obtain`]).
+    /// A plaintext store of an older version is encrypted in place on the way.
+    pub fn open(
+        dir: &Path,
+        secrets: Box<dyn SecretStore + Send + Sync>,
+    ) -> AppResult<Arc<DeviceStore>> {
+        std::fs::create_dir_all(dir).map_err(|e| AppError::Storage {
+            message: format!("cannot create {}: {e}", dir.display()),
+        })?;
+        let db = dir.join(STORE_FILE);
+        let (key, home) = crate::keystore::obtain(dir, &db, secrets.as_ref())?;
+        let store = open_with(&db, &key)?;
+        Ok(Arc::new(DeviceStore {
+            data_dir: dir.to_path_buf(),
+            store: Mutex::new(store),
+            key: Mutex::new((key, home)),
+            secrets,
+        }))
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join(STORE_FILE)
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves the store usable: every write is one
+        // transaction, so nothing half-written stays behind.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn key_state(&self) -> MutexGuard<'_, (DeviceKey, KeyHome)> {
+        self.key.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn key_home(&self) -> KeyHome {
+        self.key_state().1.clone()
+    }
+
+    /// Another connection to the store (the sync thread's, enrollment's).
+    pub fn connect(&self) -> AppResult<Store> {
+        let key = self.key_state().0.clone();
+        open_with(&self.db_path(), &key)
+    }
+
+    /// Crypto-erase (a revoked device): destroy the key first, so that the files, and any
+    /// copy of them, are unreadable; then close the connections and remove the files; then
+    /// a new key and an empty store for the next enrollment. `other` is the caller's own
+    /// connection, closed after the key is gone and before the files are.
+    pub fn erase(&self, other: Option<Store>) -> AppResult<()> {
+        let mut key = self.key_state();
+        crate::keystore::destroy(&self.data_dir, &key.1, self.secrets.as_ref())?;
+        key.0 = DeviceKey::generate()?; // the old key's bytes are zeroed as it drops
+        drop(other);
+        let mut store = self.store();
+        *store = Store::open_in_memory()?;
+        let db = self.db_path();
+        gridwalk_store::encrypt::remove_store_files(&db)?;
+        let (new_key, home) = crate::keystore::obtain(&self.data_dir, &db, self.secrets.as_ref())?;
+        *store = open_with(&db, &new_key)?;
+        *key = (new_key, home);
+        Ok(())
+    }
+}
+
+fn open_with(db: &Path, key: &DeviceKey) -> AppResult<Store> {
+    let store = Store::open_encrypted(db, key)?;
+    crate::local::init(&store)?;
+    Ok(store)
+}
+
+pub struct AppState {
+    pub device: Arc<DeviceStore>,
     pub data_dir: PathBuf,
     pub sync: SyncHandle,
     /// When the process started, for the benchmark's marks.
@@ -21,10 +103,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, data_dir: PathBuf, sync: SyncHandle) -> AppState {
+    pub fn new(device: Arc<DeviceStore>, sync: SyncHandle) -> AppState {
         AppState {
-            store: Mutex::new(store),
-            data_dir,
+            data_dir: device.data_dir.clone(),
+            device,
             sync,
             started: crate::process_start(),
             start_route: arg_value(&std::env::args().collect::<Vec<_>>(), "--start-route"),
@@ -32,9 +114,7 @@ impl AppState {
     }
 
     pub fn store(&self) -> AppResult<MutexGuard<'_, Store>> {
-        // A panic while holding the lock leaves the store usable: every write is one
-        // transaction, so nothing half-written stays behind.
-        Ok(self.store.lock().unwrap_or_else(|p| p.into_inner()))
+        Ok(self.device.store())
     }
 }
 
@@ -74,15 +154,6 @@ pub fn arg_value(args: &[String], name: &str) -> Option<String> {
         }
     }
     None
-}
-
-pub fn open_store(dir: &Path) -> AppResult<Store> {
-    std::fs::create_dir_all(dir).map_err(|e| AppError::Storage {
-        message: format!("cannot create {}: {e}", dir.display()),
-    })?;
-    let store = Store::open(dir.join(STORE_FILE))?;
-    crate::local::init(&store)?;
-    Ok(store)
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
 //! Background sync: one thread with its own store connection (SQLite serialises it with
 //! the UI's writer; the UI's reads never wait for it). It syncs every `interval` while the
 //! device is enrolled, and at once when asked; it emits `sync-state` events as it goes.
-//! A revoked device is wiped and the UI told (`device-revoked`) to go back to first run.
+//! A revoked device is crypto-erased (its key destroyed, then its files:
+//! [`DeviceStore::erase`]) and the UI told (`device-revoked`) to go back to first run.
 
 use crate::dto::{SyncProgress, SyncReport, SyncState};
 use crate::error::AppError;
+use crate::state::DeviceStore;
 use gridwalk_client::HttpTransport;
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -52,8 +53,8 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Start the worker on the store at `db`. It syncs once at start when enrolled.
-pub fn start(db: PathBuf, interval: Duration, events: impl SyncEvents) -> SyncHandle {
+/// Start the worker on `device`'s store. It syncs once at start when enrolled.
+pub fn start(device: Arc<DeviceStore>, interval: Duration, events: impl SyncEvents) -> SyncHandle {
     let (tx, rx) = channel();
     let state = Arc::new(Mutex::new(SyncState {
         interval_secs: interval.as_secs() as u32,
@@ -83,10 +84,13 @@ pub fn start(db: PathBuf, interval: Duration, events: impl SyncEvents) -> SyncHa
                 }
                 first = false;
                 if store.is_none() {
-                    store = Store::open(&db).ok();
+                    store = device.connect().ok();
                 }
-                if let Some(s) = store.as_mut() {
-                    run_once(s, &state, &events);
+                let revoked = store
+                    .as_mut()
+                    .is_some_and(|s| run_once(s, &state, &events) == Outcome::Revoked);
+                if revoked {
+                    erase(&device, store.take(), &state, &events);
                 }
             }
         })
@@ -103,15 +107,48 @@ fn set(state: &Mutex<SyncState>, events: &impl SyncEvents, f: impl FnOnce(&mut S
     events.state(&snapshot);
 }
 
-fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) {
+#[derive(PartialEq)]
+enum Outcome {
+    Done,
+    Revoked,
+}
+
+/// The district revoked this device: crypto-erase it, tell the UI.
+fn erase(
+    device: &DeviceStore,
+    own: Option<Store>,
+    state: &Mutex<SyncState>,
+    events: &impl SyncEvents,
+) {
+    let error = match device.erase(own) {
+        Ok(()) => AppError::Revoked {
+            message: "this device was revoked by the district; its data was wiped".into(),
+        },
+        Err(e) => {
+            // The key may be gone already; the empty tables are the fallback.
+            let _ = device.store().wipe();
+            e
+        }
+    };
+    set(state, events, |s| {
+        s.running = false;
+        s.online = Some(true);
+        s.last_report = None;
+        s.progress = None;
+        s.last_error = Some(error);
+    });
+    events.revoked();
+}
+
+fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) -> Outcome {
     if !matches!(store.device_author(), Ok(Some(_))) {
-        return;
+        return Outcome::Done;
     }
     let mut transport = match HttpTransport::from_store(store) {
         Ok(t) => t,
         Err(e) => {
             set(state, events, |s| s.last_error = Some(e.into()));
-            return;
+            return Outcome::Done;
         }
     };
     // Fail fast when offline: the next attempt comes with the next interval anyway.
@@ -162,20 +199,7 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
                 events.data_changed();
             }
         }
-        Err(StoreError::Revoked { .. }) => {
-            let _ = store.wipe();
-            let _ = crate::local::wipe(store);
-            set(state, events, |s| {
-                s.running = false;
-                s.online = Some(true);
-                s.last_report = None;
-                s.progress = None;
-                s.last_error = Some(AppError::Revoked {
-                    message: "this device was revoked by the district; its data was wiped".into(),
-                });
-            });
-            events.revoked();
-        }
+        Err(StoreError::Revoked { .. }) => return Outcome::Revoked,
         Err(e) => {
             let offline = matches!(e, StoreError::Transport { .. });
             let err: AppError = e.into();
@@ -186,4 +210,5 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
             });
         }
     }
+    Outcome::Done
 }

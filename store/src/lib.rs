@@ -7,9 +7,11 @@
 //! write is one transaction, so a crash leaves either all of it or none of it.
 
 pub mod client;
+pub mod device_key;
 // The district store (crate gridwalk-district-sqlite) builds on these two.
 #[doc(hidden)]
 pub mod docs;
+pub mod encrypt;
 mod outbox;
 #[doc(hidden)]
 pub mod projection;
@@ -17,6 +19,8 @@ mod schema;
 mod scope_change;
 mod search;
 
+pub use device_key::DeviceKey;
+pub use encrypt::MigrationStep;
 pub use outbox::OutboxEntry;
 pub use scope_change::DRAFT_META_PREFIX;
 pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
@@ -76,6 +80,18 @@ pub enum StoreError {
     /// Writing an export file failed (the message names the file).
     #[error("export failed: {0}")]
     Export(String),
+    /// The encrypted device store does not open with the key given (another device's
+    /// key, a key lost or destroyed).
+    #[error("the device store cannot be read with this key")]
+    WrongKey,
+    /// This build's SQLite has no encryption (SQLCipher): the device store is refused
+    /// rather than written in plaintext.
+    #[error("this build cannot encrypt the device store (no SQLCipher)")]
+    NoEncryption,
+    /// The device key or its file, or the files of the store being encrypted (the
+    /// message names the file).
+    #[error("device key: {0}")]
+    Key(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -3,11 +3,12 @@
 //!
 //! The test binary runs itself as the writer (the `crash_writer_child` test, which does
 //! nothing unless GRIDWALK_CRASH_DIR is set). The child prints a line after each commit
-//! returns; the parent kills it with SIGKILL after a varying number of lines.
+//! returns; the parent kills it with SIGKILL after a varying number of lines. The same
+//! runs on the encrypted device store (SQLCipher, GRIDWALK_CRASH_KEY).
 
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_store::Store;
+use gridwalk_store::{DeviceKey, Store};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -30,7 +31,12 @@ fn crash_writer_child() {
     let Ok(dir) = std::env::var("GRIDWALK_CRASH_DIR") else {
         return; // only runs as the child of `kill_9_mid_write_loses_no_committed_edit`
     };
-    let mut store = Store::open(format!("{dir}/store.sqlite")).expect("open");
+    let path = format!("{dir}/store.sqlite");
+    let mut store = match std::env::var("GRIDWALK_CRASH_KEY") {
+        Ok(hex) => Store::open_encrypted(&path, &DeviceKey::from_hex(&hex).expect("key")),
+        Err(_) => Store::open(&path),
+    }
+    .expect("open");
     let mut out = std::io::stdout().lock();
     for i in 0..HOUSEHOLDS {
         if store
@@ -67,9 +73,30 @@ fn crash_writer_child() {
 
 #[test]
 fn kill_9_mid_write_loses_no_committed_edit() {
+    kill_9_rounds(None);
+}
+
+#[test]
+fn kill_9_mid_write_loses_no_committed_edit_in_the_encrypted_store() {
+    kill_9_rounds(Some(DeviceKey::generate().expect("key")));
+}
+
+fn open(path: &std::path::Path, key: Option<&DeviceKey>) -> Store {
+    match key {
+        Some(key) => Store::open_encrypted(path, key),
+        None => Store::open(path),
+    }
+    .expect("reopen")
+}
+
+fn kill_9_rounds(key: Option<DeviceKey>) {
     for (round, kill_after) in [37usize, 211, 503].into_iter().enumerate() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
+        let mut command = Command::new(std::env::current_exe().expect("exe"));
+        if let Some(key) = &key {
+            command.env("GRIDWALK_CRASH_KEY", key.to_hex().as_str());
+        }
+        let mut child = command
             .args([
                 "--exact",
                 "crash_writer_child",
@@ -106,7 +133,11 @@ fn kill_9_mid_write_loses_no_committed_edit() {
             "round {round}: child stopped early after {seen} edits"
         );
 
-        let mut store = Store::open(dir.path().join("store.sqlite")).expect("reopen");
+        let mut store = open(&dir.path().join("store.sqlite"), key.as_ref());
+        if key.is_some() {
+            // It is the encrypted store that was written and reopened.
+            assert!(Store::open(dir.path().join("store.sqlite")).is_err());
+        }
         for i in 0..HOUSEHOLDS {
             let id = DocId(Uuid::from_u128(0x1000 + i as u128));
             let h: Household = store.read(id).expect("every document loads whole");

@@ -4,7 +4,7 @@
 // test-artifacts/e2e-app/.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { APP_BIN, SERVER_BIN, Session, freePort, run, sleep, start, startDriver, stop, stopAll, waitPort } from './lib.mjs'
@@ -100,7 +100,12 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     }
     port = await freePort()
     await startServer()
-    driver = await startDriver({ GRIDWALK_SYNC_INTERVAL_SECS: '3600' })
+    // No OS secret store, as on CI (and a developer's own keyring is left alone): the
+    // device key goes to a key file, and the app must say so (issue 14).
+    driver = await startDriver({
+      GRIDWALK_SYNC_INTERVAL_SECS: '3600',
+      DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/gridwalk-e2e-no-secret-service',
+    })
   })
 
   await t.test('device A enrolls and downloads its grid', async () => {
@@ -163,8 +168,24 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.waitFor('[data-test="timeline"]')
       await s.screenshot('09-issue')
       await syncAndWait(s, '10-device-a-synced')
+      // No OS secret store under Xvfb: the key is in a key file, and the app says so.
+      const notice = await s.waitFor('[data-test="key-file-notice"]')
+      assert.match(await s.text(notice), /系统密钥库/)
+      await s.exec(`document.querySelector('[data-test="key-storage"]').scrollIntoView()`)
+      await sleep(300)
+      await s.screenshot('10b-device-a-key-file-notice')
     } finally {
       await s.close()
+    }
+    // The data directory at rest (issue 14): an encrypted store and a 0600 key file; no
+    // byte of any file holds the visit's findings, the issue's title or the head's name.
+    assert.equal(statSync(join(dirA, 'device.key')).mode & 0o777, 0o600)
+    assert.notEqual(readFileSync(join(dirA, 'device.sqlite')).subarray(0, 15).toString(), 'SQLite format 3')
+    for (const f of readdirSync(dirA)) {
+      const bytes = readFileSync(join(dirA, f))
+      for (const secret of [`E2E走访${token}`, ISSUE_TITLE, found.name]) {
+        assert.equal(bytes.indexOf(Buffer.from(secret)), -1, `${secret} in the raw bytes of ${f}`)
+      }
     }
   })
 
@@ -244,6 +265,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     const devices = run(SERVER_BIN, ['device', 'list', '--data', serverDir]).trim().split('\n').slice(1)
     const deviceB = devices[devices.length - 1].split(/\s+/)[0]
     run(SERVER_BIN, ['device', 'revoke', '--data', serverDir, deviceB])
+    const keyBefore = readFileSync(join(dirB, 'device.key'), 'utf8')
     const s = await openApp(dirB)
     try {
       // Its sync at start is refused; the app wipes its data and shows first run, saying why.
@@ -253,6 +275,8 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     } finally {
       await s.close()
     }
+    // Crypto-erase: the old key was destroyed (a new one made for the next enrollment).
+    assert.notEqual(readFileSync(join(dirB, 'device.key'), 'utf8'), keyBefore, 'the revoked key is gone')
     const again = await openApp(dirB)
     try {
       await again.waitFor('[data-test="first-run"]')

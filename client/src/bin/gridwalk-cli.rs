@@ -7,6 +7,8 @@ use gridwalk_client::{enroll, HttpTransport};
 use gridwalk_core::model::{Household, Issue, Visit, VisitMode};
 use gridwalk_core::{workflow, DocId, DocKind};
 use gridwalk_store::client::SyncOptions;
+use gridwalk_store::device_key::{destroy_key_file, key_file_path, load_or_create_key_file};
+use gridwalk_store::encrypt::{is_plaintext, remove_store_files};
 use gridwalk_store::{HouseholdQuery, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +17,8 @@ use std::sync::atomic::AtomicBool;
 #[derive(Parser)]
 #[command(name = "gridwalk-cli", about = "Gridwalk device from the command line")]
 struct Cli {
-    /// The device's data directory (its local store lives there).
+    /// The device's data directory: its local store, encrypted with the key in
+    /// `device.key` beside it (created on first use, mode 0600).
     #[arg(long, env = "GRIDWALK_DATA", default_value = "gridwalk-device")]
     data: PathBuf,
     #[command(subcommand)]
@@ -118,7 +121,19 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     std::fs::create_dir_all(&cli.data)
         .with_context(|| format!("cannot create {}", cli.data.display()))?;
-    let mut store = Store::open(cli.data.join("device.sqlite")).context("open local store")?;
+    let db = cli.data.join("device.sqlite");
+    let key_path = key_file_path(&cli.data);
+    let encrypted_store = std::fs::metadata(&db).is_ok_and(|m| m.len() > 0) && !is_plaintext(&db)?;
+    if encrypted_store && !key_path.exists() {
+        bail!(
+            "the device store {} is encrypted and its key file {} is missing: its data cannot be read",
+            db.display(),
+            key_path.display()
+        );
+    }
+    let (key, _) = load_or_create_key_file(&key_path)?;
+    let mut store = Store::open_encrypted(&db, &key).context("open local store")?;
+    drop(key);
     let author = store.device_author()?;
     match cli.command {
         Command::Enroll { server, code, name } => {
@@ -155,7 +170,11 @@ fn main() -> Result<()> {
                     println!("{v}");
                 }
                 Err(gridwalk_store::StoreError::Revoked { .. }) => {
-                    store.wipe()?;
+                    // Crypto-erase: the key first (a copy of the files is noise without
+                    // it), then the files.
+                    destroy_key_file(&key_path)?;
+                    drop(store);
+                    remove_store_files(&db)?;
                     bail!("this device was revoked by the district; its local data has been wiped");
                 }
                 Err(e) => return Err(e.into()),

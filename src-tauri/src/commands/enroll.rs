@@ -3,8 +3,7 @@
 
 use crate::dto::{EnrollInput, Status};
 use crate::error::{AppError, AppResult};
-use crate::state::{AppState, STORE_FILE};
-use gridwalk_store::Store;
+use crate::state::AppState;
 use tauri::State;
 
 #[tauri::command]
@@ -32,10 +31,10 @@ pub async fn enroll(state: State<'_, AppState>, input: EnrollInput) -> AppResult
     };
     // The blocking HTTP client must not run on the async runtime: its own thread, its own
     // connection (SQLite serialises it with the UI's).
-    let db = state.data_dir.join(STORE_FILE);
+    let device = state.device.clone();
     let result = tauri::async_runtime::spawn_blocking(move || {
         std::thread::spawn(move || -> AppResult<()> {
-            let mut store = Store::open(&db)?;
+            let mut store = device.connect()?;
             gridwalk_client::enroll(&mut store, &server, &code, &name)?;
             Ok(())
         })

@@ -2,10 +2,15 @@
 
 use crate::dto::{Label, Reference, Status};
 use crate::error::AppResult;
+use crate::keystore::KeyHome;
 use crate::state::AppState;
 use tauri::State;
 
 pub(crate) fn status_of(state: &AppState) -> AppResult<Status> {
+    let (key_storage, key_storage_reason) = match state.device.key_home() {
+        KeyHome::SecretStore => ("secret_store", None),
+        KeyHome::KeyFile { reason } => ("key_file", Some(reason)),
+    };
     let store = state.store()?;
     let author = store.device_author()?;
     let actor = store.device_actor()?;
@@ -39,6 +44,8 @@ pub(crate) fn status_of(state: &AppState) -> AppResult<Status> {
         may_record_visit: actor.is_some_and(|a| {
             gridwalk_core::authorize::may(&a, gridwalk_core::authorize::Action::RecordVisit)
         }),
+        key_storage: key_storage.to_string(),
+        key_storage_reason,
     })
 }
 

@@ -70,6 +70,11 @@ pub struct Status {
     /// Whether the user may record visits (only grid workers do): the UI hides the
     /// button otherwise, as the server would refuse the visit.
     pub may_record_visit: bool,
+    /// Where the key of the encrypted device store is kept: `secret_store` (the OS's) or
+    /// `key_file` (none could be used: a 0600 file in the data directory; the UI says so).
+    pub key_storage: String,
+    /// Why no OS secret store was used, when `key_storage` is `key_file`.
+    pub key_storage_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -11,4 +11,13 @@ role: string | null,
  * Whether the user may record visits (only grid workers do): the UI hides the
  * button otherwise, as the server would refuse the visit.
  */
-may_record_visit: boolean, };
+may_record_visit: boolean, 
+/**
+ * Where the key of the encrypted device store is kept: `secret_store` (the OS's) or
+ * `key_file` (none could be used: a 0600 file in the data directory; the UI says so).
+ */
+key_storage: string, 
+/**
+ * Why no OS secret store was used, when `key_storage` is `key_file`.
+ */
+key_storage_reason: string | null, };

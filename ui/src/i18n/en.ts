@@ -82,6 +82,8 @@ export default {
     background: 'Syncs every {n} s when online', server: 'Server', device: 'This device', grids: 'Grids',
     lastResult: 'Last result: {pushed} changes up, {pulled} records down', language: 'Language',
     reveals: 'Full numbers shown', dataDir: 'Data directory', revoked: 'This device was revoked and its data wiped. Enroll again.',
+    encrypted: 'Data on this device is encrypted', keyInSecretStore: 'Its key is kept in the system keyring',
+    keyFileNotice: 'No system keyring can be used on this device: the encryption key of its data is kept in a key file in the data directory (readable by this user only). Whoever has this device and can sign in to this account can read the data.',
   },
   errors: {
     invalid: 'Some fields are not right: see the ones in red', not_enrolled: 'This device is not enrolled yet', not_found: 'That record is not here',

@@ -82,6 +82,8 @@ export default {
     background: '联网时每 {n} 秒自动同步', server: '服务器', device: '本设备', grids: '网格',
     lastResult: '上次结果：上传 {pushed} 条修改，下载 {pulled} 条记录', language: '语言',
     reveals: '查看完整号码的记录', dataDir: '数据目录', revoked: '本设备已被停用，本机数据已清除。请重新登记。',
+    encrypted: '本机数据已加密', keyInSecretStore: '密钥保存在系统密钥库中',
+    keyFileNotice: '本机没有可用的系统密钥库：数据的加密密钥保存在数据目录中的密钥文件里（仅本用户可读）。拿到这台设备并能登录此账户的人可以读取数据。',
   },
   errors: {
     invalid: '有几项填得不对，请看标红的地方', not_enrolled: '本设备还没有登记', not_found: '找不到这条记录',

@@ -1,0 +1,262 @@
+//! Where the device store's key lives (issue 14). In the operating system's secret store
+//! (Secret Service on Linux, Keychain on macOS and iOS, Credential Manager on Windows,
+//! through the `keyring` crate), one entry per data directory. Where there is none (a
+//! headless Linux box, CI, the e2e test under Xvfb; Android until its Keystore is wired),
+//! a 0600 key file beside the data, and the app says so ([`KeyHome::KeyFile`] reaches
+//! the Sync screen as a notice). Never plaintext.
+
+use crate::error::{AppError, AppResult};
+use gridwalk_store::device_key::{
+    destroy_key_file, key_file_path, load_or_create_key_file, read_key_file,
+};
+use gridwalk_store::DeviceKey;
+use std::path::Path;
+
+/// The service name of the key's entry in the OS secret store.
+pub const SERVICE: &str = "gridwalk-device-store";
+
+/// Where this device's key is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyHome {
+    SecretStore,
+    /// No OS secret store could be used: a key file (mode 0600) in the data directory.
+    KeyFile {
+        reason: String,
+    },
+}
+
+/// The OS secret store, or a fake in tests.
+pub trait SecretStore {
+    /// The secret of `account`; `Ok(None)` when there is no entry; `Err` when the store
+    /// cannot be reached (with why).
+    fn get(&self, account: &str) -> Result<Option<String>, String>;
+    fn set(&self, account: &str, secret: &str) -> Result<(), String>;
+    /// Delete the entry; no entry is no error.
+    fn delete(&self, account: &str) -> Result<(), String>;
+}
+
+/// The platform's secret store through `keyring`.
+pub struct OsSecretStore;
+
+#[cfg(not(target_os = "android"))]
+impl SecretStore for OsSecretStore {
+    fn get(&self, account: &str) -> Result<Option<String>, String> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| e.to_string())?;
+        match entry.get_password() {
+            Ok(s) => Ok(Some(s)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    fn set(&self, account: &str, secret: &str) -> Result<(), String> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| e.to_string())?;
+        entry.set_password(secret).map_err(|e| e.to_string())
+    }
+    fn delete(&self, account: &str) -> Result<(), String> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| e.to_string())?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Android: the Keystore is not wired yet (README, "Android and iOS builds"): the key
+/// file in the app's private storage, and the notice.
+#[cfg(target_os = "android")]
+impl SecretStore for OsSecretStore {
+    fn get(&self, _: &str) -> Result<Option<String>, String> {
+        Err("the Android Keystore is not used by this build".into())
+    }
+    fn set(&self, _: &str, _: &str) -> Result<(), String> {
+        Err("the Android Keystore is not used by this build".into())
+    }
+    fn delete(&self, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The account of a data directory's key: its absolute path, so that two app instances
+/// with two data directories (two devices side by side) have two keys.
+fn account(data_dir: &Path) -> String {
+    std::path::absolute(data_dir)
+        .unwrap_or_else(|_| data_dir.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Whether `db` holds an encrypted store (it exists, is not empty and not plaintext).
+fn encrypted_store_exists(db: &Path) -> AppResult<bool> {
+    let non_empty = std::fs::metadata(db).is_ok_and(|m| m.len() > 0);
+    Ok(non_empty && !gridwalk_store::encrypt::is_plaintext(db)?)
+}
+
+fn key_lost(why: &str) -> AppError {
+    AppError::Storage {
+        message: format!(
+            "本机数据已加密，但找不到其密钥（{why}）/ the device's data is encrypted and its key cannot be found ({why})"
+        ),
+    }
+}
+
+/// The key of the store in `data_dir` (`db` its store file): the key file when there is
+/// one (the fallback was taken before), else the secret store's entry, else a new key,
+/// kept in the secret store or, when that fails, in a new key file.
+pub fn obtain(
+    data_dir: &Path,
+    db: &Path,
+    secrets: &dyn SecretStore,
+) -> AppResult<(DeviceKey, KeyHome)> {
+    let key_path = key_file_path(data_dir);
+    if let Some(key) = read_key_file(&key_path)? {
+        let reason = match secrets.get(&account(data_dir)) {
+            Err(e) => e,
+            Ok(_) => "the key was created when no secret store could be used".into(),
+        };
+        return Ok((key, KeyHome::KeyFile { reason }));
+    }
+    let account = account(data_dir);
+    let reason = match secrets.get(&account) {
+        Ok(Some(hex)) => return Ok((DeviceKey::from_hex(&hex)?, KeyHome::SecretStore)),
+        Ok(None) => {
+            if encrypted_store_exists(db)? {
+                return Err(key_lost("no entry in the OS secret store"));
+            }
+            let key = DeviceKey::generate()?;
+            // Kept only if it reads back: a store that forgets (a mock, a locked
+            // keyring) must not hold the only copy.
+            match secrets.set(&account, key.to_hex().as_str()).and_then(|_| {
+                match secrets.get(&account)? {
+                    Some(back) if back == *key.to_hex() => Ok(()),
+                    _ => Err("the secret store did not keep the key".to_string()),
+                }
+            }) {
+                Ok(()) => return Ok((key, KeyHome::SecretStore)),
+                Err(e) => {
+                    let _ = secrets.delete(&account);
+                    e
+                }
+            }
+        }
+        Err(e) => {
+            if encrypted_store_exists(db)? {
+                return Err(key_lost(&format!("OS secret store: {e}")));
+            }
+            e
+        }
+    };
+    eprintln!(
+        "gridwalk: no OS secret store ({reason}): the device key is kept in {}",
+        key_path.display()
+    );
+    let (key, _) = load_or_create_key_file(&key_path)?;
+    Ok((key, KeyHome::KeyFile { reason }))
+}
+
+/// Destroy the key of `data_dir` wherever it may be: the key file, and the secret store's
+/// entry (which must go when the key lives there; otherwise it is tried and let be).
+pub fn destroy(data_dir: &Path, home: &KeyHome, secrets: &dyn SecretStore) -> AppResult<()> {
+    destroy_key_file(&key_file_path(data_dir))?;
+    match (secrets.delete(&account(data_dir)), home) {
+        (Err(e), KeyHome::SecretStore) => Err(AppError::Storage {
+            message: format!("cannot delete the device key from the OS secret store: {e}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// An in-memory secret store; `None` plays one that cannot be reached.
+    #[derive(Default)]
+    pub struct FakeSecrets(pub Option<Mutex<HashMap<String, String>>>);
+
+    impl FakeSecrets {
+        pub fn working() -> FakeSecrets {
+            FakeSecrets(Some(Mutex::new(HashMap::new())))
+        }
+        pub fn unreachable() -> FakeSecrets {
+            FakeSecrets(None)
+        }
+        pub fn entries(&self) -> usize {
+            self.0.as_ref().map_or(0, |m| m.lock().unwrap().len())
+        }
+    }
+
+    impl SecretStore for FakeSecrets {
+        fn get(&self, account: &str) -> Result<Option<String>, String> {
+            let m = self.0.as_ref().ok_or("no secret service")?;
+            Ok(m.lock().unwrap().get(account).cloned())
+        }
+        fn set(&self, account: &str, secret: &str) -> Result<(), String> {
+            let m = self.0.as_ref().ok_or("no secret service")?;
+            m.lock().unwrap().insert(account.into(), secret.into());
+            Ok(())
+        }
+        fn delete(&self, account: &str) -> Result<(), String> {
+            if let Some(m) = &self.0 {
+                m.lock().unwrap().remove(account);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_secret_store_keeps_the_key_when_it_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("device.sqlite");
+        let secrets = FakeSecrets::working();
+        let (a, home) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert_eq!(home, KeyHome::SecretStore);
+        assert!(!key_file_path(dir.path()).exists(), "no key file");
+        let (b, _) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert_eq!(a.to_hex(), b.to_hex());
+        destroy(dir.path(), &KeyHome::SecretStore, &secrets).unwrap();
+        assert_eq!(secrets.entries(), 0);
+    }
+
+    #[test]
+    fn without_a_secret_store_a_key_file_and_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("device.sqlite");
+        let secrets = FakeSecrets::unreachable();
+        let (a, home) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert!(
+            matches!(&home, KeyHome::KeyFile { reason } if reason.contains("no secret service"))
+        );
+        assert!(key_file_path(dir.path()).exists());
+        let (b, home) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert!(matches!(home, KeyHome::KeyFile { .. }));
+        assert_eq!(a.to_hex(), b.to_hex());
+        // A key file made earlier is used even once a secret store works.
+        let (c, home) = obtain(dir.path(), &db, &FakeSecrets::working()).unwrap();
+        assert!(matches!(home, KeyHome::KeyFile { .. }));
+        assert_eq!(a.to_hex(), c.to_hex());
+        destroy(dir.path(), &home, &secrets).unwrap();
+        assert!(!key_file_path(dir.path()).exists());
+    }
+
+    #[test]
+    fn an_encrypted_store_without_its_key_is_an_error_not_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("device.sqlite");
+        let secrets = FakeSecrets::working();
+        let (key, _) = obtain(dir.path(), &db, &secrets).unwrap();
+        gridwalk_store::Store::open_encrypted(&db, &key).unwrap();
+        destroy(dir.path(), &KeyHome::SecretStore, &secrets).unwrap();
+        let err = obtain(dir.path(), &db, &secrets).unwrap_err().to_string();
+        assert!(err.contains("key cannot be found"), "{err}");
+        let err = obtain(dir.path(), &db, &FakeSecrets::unreachable())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key cannot be found"), "{err}");
+        assert!(
+            !key_file_path(dir.path()).exists(),
+            "no key file made for it"
+        );
+    }
+}
