@@ -6,16 +6,19 @@
 //! One writer: a [`Store`] owns one connection and takes `&mut self` for every write; each
 //! write is one transaction, so a crash leaves either all of it or none of it.
 
+pub mod blobs;
 pub mod client;
 pub mod district;
 mod docs;
 mod outbox;
+mod photos;
 mod projection;
 mod schema;
 mod scope_change;
 mod search;
 
 pub use outbox::OutboxEntry;
+pub use photos::{LocalPhoto, NewPhoto, PhotoStorage};
 pub use scope_change::DRAFT_META_PREFIX;
 pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
 
