@@ -25,6 +25,7 @@ pub use metrics::Metrics;
 pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
+use gridwalk_store::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
 use gridwalk_store::district::{DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 
@@ -39,11 +40,15 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Per-address rate limits (enrollment, console sign-in).
     pub limits: Arc<limits::Limiters>,
+    /// Photo bytes (`blobs.sqlite` beside the district store; a trait for PostgreSQL).
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl AppState {
     pub fn new(district: Arc<SqliteDistrict>, config: ServerConfig) -> AppState {
+        let blobs = SqliteBlobs::beside(district.path(), DEFAULT_DEVICE_QUOTA);
         AppState {
+            blobs: Arc::new(blobs),
             store: district.clone(),
             district,
             metrics: Arc::new(Metrics::default()),
