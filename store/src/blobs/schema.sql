@@ -1,5 +1,6 @@
 -- The server's blob store (blobs.sqlite, beside district.sqlite): photo bytes by hash.
-CREATE TABLE blobs (
+-- IF NOT EXISTS: two processes opening a new file at once both run this.
+CREATE TABLE IF NOT EXISTS blobs (
     sha256    TEXT PRIMARY KEY,
     bytes     BLOB NOT NULL,
     -- Made by the server from the stored bytes; NULL until made (or not an image).
@@ -9,15 +10,15 @@ CREATE TABLE blobs (
     device_id TEXT NOT NULL,
     stored_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX blobs_device ON blobs (device_id);
-CREATE INDEX blobs_stored_at ON blobs (stored_at);
+CREATE INDEX IF NOT EXISTS blobs_device ON blobs (device_id);
+CREATE INDEX IF NOT EXISTS blobs_stored_at ON blobs (stored_at);
 
 -- Uploads under way: the bytes so far, one per hash.
-CREATE TABLE blob_parts (
+CREATE TABLE IF NOT EXISTS blob_parts (
     sha256     TEXT PRIMARY KEY,
     bytes      BLOB NOT NULL,
     total      INTEGER NOT NULL,
     device_id  TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX blob_parts_device ON blob_parts (device_id);
+CREATE INDEX IF NOT EXISTS blob_parts_device ON blob_parts (device_id);

@@ -39,6 +39,16 @@ impl SqliteBlobs {
         self.quota
     }
 
+    /// Every stored blob and its size, by hash (tests, an admin's check).
+    pub fn stored(&self) -> Result<Vec<(String, u64)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let conn = match guard.take() {
