@@ -42,11 +42,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/sync-log", [401, 401, 401, 401, 401, 401, 200]),
     ("GET", "/api/v1/devices", [401, 401, 401, 401, 401, 401, 200]),
     ("POST", "/api/v1/devices/{id}/revoke", [401, 401, 401, 401, 401, 401, 404]),
-    // A photo referenced by a document of grid B, not uploaded yet: worker B may ask
-    // (HEAD 200, GET 404 not uploaded, PUT without offset 400); worker A is out of scope.
+    // A stored photo referenced by a document of grid B: worker B may read it (a PUT
+    // without offset is a 400); worker A is out of scope; console sessions are no devices.
     ("HEAD", "/api/v1/blobs/{sha256}", [401, 403, 200, 401, 401, 401, 401]),
     ("PUT", "/api/v1/blobs/{sha256}", [401, 403, 400, 401, 401, 401, 401]),
-    ("GET", "/api/v1/blobs/{sha256}", [401, 403, 404, 401, 401, 401, 401]),
+    ("GET", "/api/v1/blobs/{sha256}", [401, 403, 200, 401, 401, 401, 401]),
     ("POST", "/console/api/login", [400, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/me", [401, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/config", [401, 401, 401, 200, 200, 200, 200]),
@@ -56,6 +56,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/console/api/visits", [401, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/visits/{id}", [401, 401, 401, 404, 404, 200, 200]),
     ("POST", "/console/api/visits/{id}/review", [401, 401, 401, 400, 400, 400, 400]),
+    // The same photo of grid B, scoped like its issue (out of scope shows as 404).
+    ("GET", "/console/api/photos/{sha256}", [401, 401, 401, 404, 404, 200, 200]),
     ("GET", "/console/api/devices", [401, 401, 401, 200, 200, 200, 200]),
     // The sync log of worker B's device (grid B).
     ("GET", "/console/api/sync-log", [401, 401, 401, 404, 404, 200, 200]),
@@ -283,8 +285,9 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
         .build()
         .expect("client");
     let pull_a = encode(&request(vec![GridCursor::fresh(grid_a.clone())]));
-    // A photo of an issue of grid B (the projection row its document would write).
-    let photo_b = "b".repeat(64);
+    // A photo of an issue of grid B (the projection row its document would write), stored.
+    let photo_bytes = b"a photo of grid B".to_vec();
+    let photo_b = gridwalk_photo::sha256_hex(&photo_bytes);
     d.with_writer(|s| {
         s.connection().execute(
             "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES (?1, ?2, ?3)",
@@ -293,6 +296,18 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
         Ok(())
     })
     .expect("photo reference");
+    let stored = h.server.state.blobs.append(
+        "setup",
+        &photo_b,
+        0,
+        photo_bytes.len() as u64,
+        &photo_bytes,
+        0,
+    );
+    assert_eq!(
+        stored.expect("stored"),
+        gridwalk_store::blobs::Appended::Stored
+    );
 
     let mut wrong = vec![];
     for (method, route, expected) in MATRIX {
