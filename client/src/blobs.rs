@@ -2,9 +2,49 @@
 //! upload queue ([`gridwalk_core::upload`]) driven against the server, after document
 //! sync and never blocking it, and downloads on demand (thumbnail first).
 
+use gridwalk_core::model::{Gps, PhotoRef, MAX_PHOTO_BYTES};
 use gridwalk_core::upload::{Action, Answer, Outcome, Queue, Refusal, DEFAULT_CHUNK};
-use gridwalk_store::{Store, StoreError};
+use gridwalk_store::{NewPhoto, Store, StoreError};
 use std::time::{Duration, Instant};
+
+/// Prepares a photo the worker took ([`gridwalk_photo::prepare`]), keeps it and queues it
+/// for upload in one transaction, and returns the reference for its document. GPS only
+/// where the worker allowed it (the caller passes the device's position, never EXIF's).
+/// Too large or unreadable photos are refused here, when taken, not when sent.
+pub fn take_photo(
+    store: &mut Store,
+    original: &[u8],
+    now_ms: i64,
+    gps: Option<Gps>,
+) -> Result<PhotoRef, StoreError> {
+    let p = gridwalk_photo::prepare(original, &gridwalk_photo::Options::default())
+        .map_err(|e| StoreError::BadRequest(e.to_string()))?;
+    if p.bytes.len() as i64 > MAX_PHOTO_BYTES {
+        return Err(StoreError::BadRequest(format!(
+            "照片处理后仍超过{MAX_PHOTO_BYTES}字节 / the prepared photo is still over {MAX_PHOTO_BYTES} bytes"
+        )));
+    }
+    store.put_photo(
+        &NewPhoto {
+            sha256: &p.sha256,
+            bytes: &p.bytes,
+            thumb: &p.thumb,
+            width: p.width,
+            height: p.height,
+            mime: p.mime,
+        },
+        now_ms,
+    )?;
+    Ok(PhotoRef {
+        sha256: p.sha256,
+        bytes: p.bytes.len() as i64,
+        width: i64::from(p.width),
+        height: i64::from(p.height),
+        mime: p.mime.to_string(),
+        taken_at: now_ms,
+        gps,
+    })
+}
 
 /// Which bytes to download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

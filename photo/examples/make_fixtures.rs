@@ -4,6 +4,8 @@
 //!   EXIF block saying orientation 6 (rotate 90° clockwise to show) and a GPS position
 //!   (28°12'30"N 112°58'0"E), as a phone writes it.
 //! - `iphone.heic`: the first bytes of an iPhone HEIC (an ISO-BMFF `ftyp heic` box).
+//! - `tests/e2e-console/fixtures/{before,after}.jpg`: two 2000×1500 "photos" of a stairwell
+//!   (piled boxes, then cleared) for the console's photo test.
 //!
 //! `cargo run -p gridwalk-photo --example make_fixtures`
 
@@ -33,6 +35,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
     heic.extend_from_slice(&[0u8; 40]);
     std::fs::write(dir.join("iphone.heic"), heic)?;
+
+    let e2e =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e-console/fixtures");
+    for (name, boxes) in [("before.jpg", true), ("after.jpg", false)] {
+        let img = RgbImage::from_fn(2000, 1500, |x, y| {
+            let wall = 180 - (y / 20) as u8;
+            let floor = y > 1000;
+            let in_box = boxes && floor && (x / 220) % 2 == 0 && y > 1100 + (x % 300) / 3;
+            match (floor, in_box) {
+                (_, true) => Rgb([150, 105, 60]),
+                (true, false) => Rgb([120, 120, 125]),
+                (false, _) => Rgb([wall, wall, wall.saturating_sub(10)]),
+            }
+        });
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img)?;
+        std::fs::write(e2e.join(name), out)?;
+    }
     Ok(())
 }
 
