@@ -483,3 +483,34 @@ fn server_killed_mid_upload_resumes_where_it_was() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn the_server_collects_old_unreferenced_blobs_when_it_starts() {
+    let old = b"a photo whose record never arrived".to_vec();
+    let young = b"a photo whose record is still on its way".to_vec();
+    let (old_sha, young_sha) = (
+        gridwalk_photo::sha256_hex(&old),
+        gridwalk_photo::sha256_hex(&young),
+    );
+    let server = TestServer::start_with(|state| {
+        let n = |b: &[u8]| b.len() as u64;
+        state
+            .blobs
+            .append("d", &old_sha, 0, n(&old), &old, 0)
+            .expect("old");
+        let now = gridwalk_server::now_ms();
+        state
+            .blobs
+            .append("d", &young_sha, 0, n(&young), &young, now)
+            .expect("young");
+    });
+    let mut left = stored(server.dir.path());
+    for _ in 0..100 {
+        if left.len() == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        left = stored(server.dir.path());
+    }
+    assert_eq!(left, [(young_sha, young.len() as u64)]);
+}

@@ -327,3 +327,41 @@ pub async fn serve_blob(state: &AppState, sha256: String, size: BlobSize) -> Res
         Err(e) => e.into_response(),
     }
 }
+
+/// How often unreferenced blobs are collected.
+const GC_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Collects blobs no document references (and abandoned partial uploads) older than the
+/// grace period, once at start and then daily, in a background task. The task holds the
+/// stores only weakly: it ends once the server's state is gone.
+pub fn spawn_gc(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let district = std::sync::Arc::downgrade(&state.district);
+    let blobs = std::sync::Arc::downgrade(&state.blobs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(GC_EVERY);
+        loop {
+            tick.tick().await;
+            let (Some(district), Some(blobs)) = (district.upgrade(), blobs.upgrade()) else {
+                return;
+            };
+            let done = blocking(move || {
+                let referenced = district.referenced_photos().map_err(ApiError::from_store)?;
+                let before = now_ms() - gridwalk_store::blobs::GC_GRACE_MS;
+                blobs
+                    .collect_garbage(&|h| referenced.contains(h), before)
+                    .map_err(ApiError::from_store)
+            })
+            .await;
+            match done {
+                Ok(r) if r.blobs + r.partials > 0 => tracing::info!(
+                    blobs = r.blobs,
+                    bytes = r.bytes,
+                    partials = r.partials,
+                    "unreferenced photo blobs collected"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e.message, "photo blob collection failed"),
+            }
+        }
+    })
+}
