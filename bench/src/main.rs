@@ -3,7 +3,8 @@
 //! `store` — the device's local store; `sync` — a fresh device and an incremental sync
 //! against a real server on loopback; `load` — many devices syncing at once; `console` —
 //! the dashboard indicators; `export` — the household ledger export; `import` — a ledger
-//! import (XLSX with merged cells and CSV, dry run and valid-only).
+//! import (XLSX with merged cells and CSV, dry run and valid-only); `photos` — photo
+//! preparation and upload.
 
 mod console_bench;
 mod export_bench;
@@ -11,6 +12,7 @@ mod fill;
 mod import_bench;
 mod ledger_gen;
 mod load;
+mod photos_bench;
 mod stats;
 mod store_bench;
 mod sync_bench;
@@ -82,6 +84,11 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Photos: prepare 12 MP photos, upload them over loopback, resume after a cut.
+    Photos {
+        #[arg(long, default_value_t = 100)]
+        photos: usize,
+    },
     /// Internal: one import in this process (the import benchmark's child).
     #[command(hide = true)]
     ImportInternal {
@@ -137,6 +144,7 @@ fn main() -> Result<()> {
         } => console_bench::run(households, issues, visits, seed),
         Command::Export { households, seed } => export_bench::run(households, seed),
         Command::Import { households, seed } => import_bench::run(households, seed),
+        Command::Photos { photos } => photos_bench::run(photos),
         Command::ImportInternal { data, file, mode } => {
             import_bench::import_internal(data, file, mode)
         }

@@ -1,6 +1,8 @@
 //! The device's side of the wire: a blocking reqwest [`Transport`] for the sync engine,
 //! and enrollment. Used by `gridwalk-cli` and by the app shell.
 
+pub mod blobs;
+
 use gridwalk_core::authorize::Role;
 use gridwalk_core::sync::{decode_response, encode, SyncRequest, SyncResponse, CONTENT_TYPE};
 use gridwalk_district::Enrolled;

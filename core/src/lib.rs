@@ -15,6 +15,7 @@ pub mod model;
 pub mod privacy;
 pub mod search_keys;
 pub mod sync;
+pub mod upload;
 pub mod validate;
 pub mod workflow;
 

@@ -281,6 +281,7 @@ pub fn new_event(
         department: None,
         deadline: None,
         satisfaction: None,
+        photos: Default::default(),
     }
 }
 

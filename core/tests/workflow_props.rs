@@ -68,6 +68,7 @@ fn make_event(p: &Parts, tag: &str) -> IssueEvent {
         department: (p.kind == EventKind::Dispatch).then(|| format!("dept-{}", p.salt % 3)),
         deadline: (p.kind == EventKind::Dispatch).then_some(p.at + 40),
         satisfaction: (p.kind == EventKind::Evaluate).then_some(i64::from(p.salt % 7)),
+        photos: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! One writer: a [`Store`] owns one connection and takes `&mut self` for every write; each
 //! write is one transaction, so a crash leaves either all of it or none of it.
 
+pub mod blobs;
 pub mod client;
 pub mod device_key;
 // The district store (crate gridwalk-district-sqlite) builds on these two.
@@ -13,6 +14,7 @@ pub mod device_key;
 pub mod docs;
 pub mod encrypt;
 mod outbox;
+mod photos;
 #[doc(hidden)]
 pub mod projection;
 mod schema;
@@ -22,6 +24,7 @@ mod search;
 pub use device_key::DeviceKey;
 pub use encrypt::MigrationStep;
 pub use outbox::OutboxEntry;
+pub use photos::{LocalPhoto, NewPhoto, PhotoStorage};
 pub use scope_change::DRAFT_META_PREFIX;
 pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
 

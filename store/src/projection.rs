@@ -3,7 +3,7 @@
 //! can always throw it away and derive it again.
 
 use crate::Result;
-use gridwalk_core::model::{Household, Issue, KeyPersons, Visit};
+use gridwalk_core::model::{Household, Issue, KeyPersons, PhotoRef, Visit};
 use gridwalk_core::search_keys::{id_tail, phone_tail, pinyin_full, pinyin_initials};
 use gridwalk_core::{workflow, DocKind, Document};
 use rusqlite::{params, Connection};
@@ -18,7 +18,7 @@ pub const VERSION_KEY: &str = "projection.version";
 pub fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM persons; DELETE FROM households; DELETE FROM visits; DELETE FROM issues;
-         DELETE FROM key_persons;",
+         DELETE FROM key_persons; DELETE FROM photo_refs;",
     )?;
     Ok(())
 }
@@ -36,11 +36,14 @@ pub fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result<()> {
         DocKind::Visit => {
             if let Ok(v) = doc.read::<Visit>() {
                 upsert_visit(conn, &v, grid_id)?;
+                photo_refs(conn, &v.id, grid_id, [&v.photos])?;
             }
         }
         DocKind::Issue => {
             if let Ok(i) = doc.read::<Issue>() {
                 upsert_issue(conn, &i, grid_id, conflicts)?;
+                let events = i.events.values().map(|e| &e.photos);
+                photo_refs(conn, &i.id, grid_id, events.chain([&i.photos]))?;
             }
         }
         DocKind::KeyPersons => {
@@ -55,6 +58,24 @@ pub fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result<()> {
                 .execute(params![k.id, k.household_id, grid_id, persons])?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The photos a document references (photos are append-only, so rows are only added;
+/// a grid change moves them).
+fn photo_refs<'a>(
+    conn: &Connection,
+    doc_id: &str,
+    grid_id: &str,
+    maps: impl IntoIterator<Item = &'a std::collections::BTreeMap<String, PhotoRef>>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (sha256, doc_id) DO UPDATE SET grid_id = excluded.grid_id",
+    )?;
+    for sha in gridwalk_core::model::referenced_hashes(maps) {
+        stmt.execute(params![sha, doc_id, grid_id])?;
     }
     Ok(())
 }

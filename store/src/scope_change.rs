@@ -87,6 +87,7 @@ impl Store {
                 "DELETE FROM doc_chunks WHERE doc_id = ?1",
                 "DELETE FROM docs WHERE doc_id = ?1",
                 "DELETE FROM push_rejections WHERE doc_id = ?1",
+                "DELETE FROM photo_refs WHERE doc_id = ?1",
             ] {
                 tx.execute(sql, [id])?;
             }

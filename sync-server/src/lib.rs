@@ -25,6 +25,7 @@ pub use metrics::Metrics;
 pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
+use gridwalk_store::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
 use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 
@@ -40,11 +41,15 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Per-address rate limits (enrollment, console sign-in).
     pub limits: Arc<limits::Limiters>,
+    /// Photo bytes (`blobs.sqlite` beside the district store; a trait for PostgreSQL).
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl AppState {
     pub fn new(district: Arc<SqliteDistrict>, config: ServerConfig) -> AppState {
+        let blobs = SqliteBlobs::beside(district.path(), DEFAULT_DEVICE_QUOTA);
         AppState {
+            blobs: Arc::new(blobs),
             store: district.clone(),
             district: Some(district),
             metrics: Arc::new(Metrics::default()),
@@ -61,7 +66,12 @@ impl AppState {
         store: Arc<gridwalk_district_postgres::PgDistrict>,
         config: ServerConfig,
     ) -> AppState {
+        // Photo bytes stay in `blobs.sqlite` in this server's --data directory: a
+        // PostgreSQL `BlobStore` is not there yet, so servers sharing one database do not
+        // yet share photos (README, "PostgreSQL").
+        let blobs = SqliteBlobs::new(config.data_dir.join("blobs.sqlite"), DEFAULT_DEVICE_QUOTA);
         AppState {
+            blobs: Arc::new(blobs),
             store,
             district: None,
             metrics: Arc::new(Metrics::default()),

@@ -104,6 +104,8 @@ pub async fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
 /// Serve an already built state (tests that need a custom store use this).
 pub async fn spawn_with_state(state: AppState) -> Result<RunningServer, ServerError> {
     let app = router(state.clone());
+    // Photo blobs no document references are collected daily (after their grace period).
+    crate::routes::blobs::spawn_gc(&state);
     let (tx, rx) = oneshot::channel::<()>();
     let config = state.config.clone();
     let (addr, handle, tls) = match &config.tls {

@@ -42,6 +42,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/v1/sync-log", [401, 401, 401, 401, 401, 401, 200]),
     ("GET", "/api/v1/devices", [401, 401, 401, 401, 401, 401, 200]),
     ("POST", "/api/v1/devices/{id}/revoke", [401, 401, 401, 401, 401, 401, 404]),
+    // A stored photo referenced by a document of grid B: worker B may read it (a PUT
+    // without offset is a 400); worker A is out of scope; console sessions are no devices.
+    ("HEAD", "/api/v1/blobs/{sha256}", [401, 403, 200, 401, 401, 401, 401]),
+    ("PUT", "/api/v1/blobs/{sha256}", [401, 403, 400, 401, 401, 401, 401]),
+    ("GET", "/api/v1/blobs/{sha256}", [401, 403, 200, 401, 401, 401, 401]),
     ("POST", "/console/api/login", [400, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/me", [401, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/config", [401, 401, 401, 200, 200, 200, 200]),
@@ -51,6 +56,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/console/api/visits", [401, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/visits/{id}", [401, 401, 401, 404, 404, 200, 200]),
     ("POST", "/console/api/visits/{id}/review", [401, 401, 401, 400, 400, 400, 400]),
+    // The same photo of grid B, scoped like its issue (out of scope shows as 404).
+    ("GET", "/console/api/photos/{sha256}", [401, 401, 401, 404, 404, 200, 200]),
     ("GET", "/console/api/devices", [401, 401, 401, 200, 200, 200, 200]),
     // The sync log of worker B's device (grid B).
     ("GET", "/console/api/sync-log", [401, 401, 401, 404, 404, 200, 200]),
@@ -122,6 +129,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                 ("PUT", "put("),
                 ("DELETE", "delete("),
                 ("PATCH", "patch("),
+                ("HEAD", "head("),
             ] {
                 let called = handlers.match_indices(token).any(|(i, _)| {
                     i == 0 || !handlers[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
@@ -277,6 +285,29 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
         .build()
         .expect("client");
     let pull_a = encode(&request(vec![GridCursor::fresh(grid_a.clone())]));
+    // A photo of an issue of grid B (the projection row its document would write), stored.
+    let photo_bytes = b"a photo of grid B".to_vec();
+    let photo_b = gridwalk_photo::sha256_hex(&photo_bytes);
+    d.with_writer(|s| {
+        s.connection().execute(
+            "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES (?1, ?2, ?3)",
+            [&photo_b, &in_b("issues"), &grid_b],
+        )?;
+        Ok(())
+    })
+    .expect("photo reference");
+    let stored = h.server.state.blobs.append(
+        "setup",
+        &photo_b,
+        0,
+        photo_bytes.len() as u64,
+        &photo_bytes,
+        0,
+    );
+    assert_eq!(
+        stored.expect("stored"),
+        gridwalk_store::blobs::Appended::Stored
+    );
 
     let mut wrong = vec![];
     for (method, route, expected) in MATRIX {
@@ -289,6 +320,7 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
             };
             let mut path = route
                 .replace("{id}", &id)
+                .replace("{sha256}", &photo_b)
                 .replace("{*rest}", "nope")
                 .replace("{*path}", "assets/none.js");
             if route.ends_with("/import") || route.ends_with("/buildings") {

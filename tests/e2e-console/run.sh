@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -x "${CARGO_TARGET_DIR:-target}/debug/gridwalk-server" ] || { echo "gridwalk-server is not built: cargo build -p gridwalk-server -p gridwalk-client" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "/usr/bin/chromium is missing: scripts/setup.sh installs it" >&2; exit 1; }
-NODE_PATH="$PWD/console/node_modules" node --test --test-concurrency=1 tests/e2e-console/e2e.test.mjs tests/e2e-console/admin.test.mjs tests/e2e-console/first-day.test.mjs tests/e2e-console/xss.test.mjs
+NODE_PATH="$PWD/console/node_modules" node --test --test-concurrency=1 tests/e2e-console/e2e.test.mjs tests/e2e-console/admin.test.mjs tests/e2e-console/first-day.test.mjs tests/e2e-console/xss.test.mjs tests/e2e-console/photos.test.mjs

@@ -28,6 +28,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_with(|_| {})
+    }
+
+    /// A server whose state `f` may change first (a small blob quota, …).
+    pub fn start_with(f: impl FnOnce(&mut gridwalk_server::AppState)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -37,7 +42,8 @@ impl TestServer {
         let district = Arc::new(SqliteDistrict::open(dir.path()).expect("district"));
         let mut config = gridwalk_server::ServerConfig::new(dir.path());
         config.addr = "127.0.0.1:0".parse().expect("addr");
-        let state = gridwalk_server::AppState::new(district.clone(), config);
+        let mut state = gridwalk_server::AppState::new(district.clone(), config);
+        f(&mut state);
         let server = rt
             .block_on(gridwalk_server::spawn_with_state(state))
             .expect("server");

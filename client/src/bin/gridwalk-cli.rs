@@ -68,6 +68,9 @@ enum Command {
         findings: String,
         #[arg(long, default_value = "")]
         needs: String,
+        /// A photo file to attach (JPEG, PNG, WebP); repeat for more (at most 9).
+        #[arg(long = "photo")]
+        photos: Vec<std::path::PathBuf>,
     },
     /// Report an issue (REPORTED).
     Report {
@@ -79,6 +82,9 @@ enum Command {
         title: String,
         #[arg(long, default_value = "")]
         description: String,
+        /// A photo file to attach (JPEG, PNG, WebP); repeat for more (at most 9).
+        #[arg(long = "photo")]
+        photos: Vec<std::path::PathBuf>,
     },
     /// Append an event to an issue: Feedback, SelfHandle, Comment, …
     Event {
@@ -87,6 +93,9 @@ enum Command {
         kind: String,
         #[arg(long, default_value = "")]
         note: String,
+        /// A photo file to attach (JPEG, PNG, WebP); repeat for more (at most 9).
+        #[arg(long = "photo")]
+        photos: Vec<std::path::PathBuf>,
     },
     /// Resolve a conflict: `--path notes --value '"chosen"'` (JSON value).
     Resolve {
@@ -96,6 +105,27 @@ enum Command {
         #[arg(long)]
         value: String,
     },
+}
+
+/// Prepares and keeps each photo file, queued for upload; their references.
+fn take_photos(
+    store: &mut Store,
+    files: &[std::path::PathBuf],
+) -> Result<BTreeMap<String, gridwalk_core::model::PhotoRef>> {
+    let mut out = BTreeMap::new();
+    for (n, file) in files.iter().enumerate() {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let p = gridwalk_client::blobs::take_photo(store, &bytes, now_ms(), None)
+            .with_context(|| format!("{}", file.display()))?;
+        out.insert(format!("p{n}"), p);
+    }
+    Ok(out)
+}
+
+fn upload_photos(store: &mut Store) -> Result<gridwalk_client::blobs::UploadReport> {
+    let mut client = gridwalk_client::blobs::BlobClient::from_store(store)?;
+    Ok(client.upload_pending(store, &now_ms, std::time::Duration::from_secs(120))?)
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -167,6 +197,15 @@ fn main() -> Result<()> {
                     v["requests"] = transport.requests.into();
                     v["bytes_up"] = transport.bytes_up.into();
                     v["bytes_down"] = transport.bytes_down.into();
+                    // Photo bytes after the documents; a failure here never fails the sync.
+                    match upload_photos(&mut store) {
+                        Ok(r) => {
+                            v["photos_uploaded"] = r.uploaded.len().into();
+                            v["photos_pending"] = r.pending.into();
+                            v["photos_refused"] = r.last_refusal.into();
+                        }
+                        Err(e) => v["photos_error"] = e.to_string().into(),
+                    }
                     println!("{v}");
                 }
                 Err(gridwalk_store::StoreError::Revoked { .. }) => {
@@ -246,6 +285,7 @@ fn main() -> Result<()> {
             mode,
             findings,
             needs,
+            photos,
         } => {
             let author = author.context("enroll this device first")?;
             let h: Household = store.read(doc_id(&household)?)?;
@@ -262,7 +302,7 @@ fn main() -> Result<()> {
                 needs,
                 follow_up: None,
                 linked_issues: BTreeMap::new(),
-                photos: BTreeMap::new(),
+                photos: take_photos(&mut store, &photos)?,
                 gps: None,
                 review: None,
             };
@@ -274,6 +314,7 @@ fn main() -> Result<()> {
             category,
             title,
             description,
+            photos,
         } => {
             let author = author.context("enroll this device first")?;
             let (grid_id, place) = match &household {
@@ -287,13 +328,14 @@ fn main() -> Result<()> {
                 ),
             };
             let now = now_ms();
-            let report = workflow::new_event(
+            let mut report = workflow::new_event(
                 gridwalk_core::model::EventKind::Report,
                 now,
                 author.user.to_string(),
                 author.device.to_string(),
                 "",
             );
+            report.photos = take_photos(&mut store, &photos)?;
             let id = DocId::new_v7();
             let issue = Issue {
                 id: id.to_string(),
@@ -313,17 +355,23 @@ fn main() -> Result<()> {
             store.create_issue(&issue, author, now)?;
             println!("{}", serde_json::json!({"issue_id": id.to_string()}));
         }
-        Command::Event { issue, kind, note } => {
+        Command::Event {
+            issue,
+            kind,
+            note,
+            photos,
+        } => {
             let author = author.context("enroll this device first")?;
             let kind = parse_enum("event kind", &kind)?;
             let now = now_ms();
-            let event = workflow::new_event(
+            let mut event = workflow::new_event(
                 kind,
                 now,
                 author.user.to_string(),
                 author.device.to_string(),
                 note,
             );
+            event.photos = take_photos(&mut store, &photos)?;
             store.edit::<Issue, _>(
                 DocKind::Issue,
                 doc_id(&issue)?,

@@ -354,6 +354,16 @@ fn issue(actor: &Actor, before: Option<&Issue>, after: &Issue, facts: &Facts) ->
             ));
         }
     }
+    // Photos are evidence: those given with the issue stay as they were (an event's
+    // photos are part of the event, append-only above).
+    if before.is_some_and(|b| b.photos != after.photos) {
+        return Err(Forbidden::new(
+            Reason::AppendOnly,
+            "photos",
+            "事件照片一经上报不能修改或删除",
+            "an issue's photos cannot be changed or removed once reported",
+        ));
+    }
     let fields_changed = before.is_none_or(|b| {
         let mut b = b.clone();
         b.events = after.events.clone();

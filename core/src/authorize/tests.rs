@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::demo::{generate, DemoParams};
+use crate::validate::photo_fixture as photo;
 use crate::workflow::new_event;
 use EventKind as K;
 use Role::*;
@@ -100,6 +101,36 @@ fn outcome(role: Role, grant: bool, change: &str) -> Result<(), Reason> {
             i2.household_id = Some("elsewhere".into());
             authorize(&me, Some(Image::Issue(&i)), Image::Issue(&i2), &f)
         }
+        "report with photos" => {
+            i2.photos.insert("p0".into(), photo(0));
+            for e in i2.events.values_mut() {
+                e.photos.insert("p1".into(), photo(1));
+            }
+            authorize(&me, None, Image::Issue(&i2), &f)
+        }
+        "Feedback with photos" => {
+            let mut e = new_event(K::Feedback, 2, "me", "d", "");
+            e.photos.insert("p2".into(), photo(2));
+            i2.events.insert(e.id.clone(), e);
+            authorize(&me, Some(Image::Issue(&i)), Image::Issue(&i2), &f)
+        }
+        "photo added to an event afterwards" => {
+            let e = i2.events.values_mut().next().unwrap();
+            e.photos.insert("p3".into(), photo(3));
+            authorize(&me, Some(Image::Issue(&i)), Image::Issue(&i2), &f)
+        }
+        "photo added to the issue afterwards" => {
+            i2.photos.insert("p4".into(), photo(4));
+            authorize(&me, Some(Image::Issue(&i)), Image::Issue(&i2), &f)
+        }
+        "visit with photos" => {
+            v2.photos.insert("p5".into(), photo(5));
+            authorize(&me, None, Image::Visit(&v2), &f)
+        }
+        "photo added to a visit afterwards" => {
+            v2.photos.insert("p6".into(), photo(6));
+            authorize(&me, Some(Image::Visit(&v)), Image::Visit(&v2), &f)
+        }
         "out of scope" => {
             h2.grid_id = "B".into();
             authorize(&me, None, Image::Household(&h2), &f)
@@ -174,6 +205,20 @@ fn role_by_change_matrix() {
             "out of scope",
             [Err(R::Scope), Err(R::Scope), Err(R::Scope), OK],
         ),
+        // Photos are part of the event or visit they come with; the report's (an
+        // event by "another", the fixture's reporter) cannot be added to later by anyone.
+        ("report with photos", [OK, OK, OK, role]),
+        ("Feedback with photos", [role, OK, OK, role]),
+        (
+            "photo added to an event afterwards",
+            [Err(R::AppendOnly); 4],
+        ),
+        (
+            "photo added to the issue afterwards",
+            [Err(R::AppendOnly); 4],
+        ),
+        ("visit with photos", [OK, role, role, role]),
+        ("photo added to a visit afterwards", [Err(R::AppendOnly); 4]),
         ("Report", [OK, OK, OK, role]),
         ("Comment", [OK, OK, OK, role]),
         ("SelfHandle", [OK, OK, OK, role]),

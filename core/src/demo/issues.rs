@@ -61,6 +61,7 @@ impl Gen {
             department,
             deadline,
             satisfaction,
+            photos: Default::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! state is a deterministic fold over it (see [`crate::workflow`]).
 
 use super::household::Gps;
-use super::visit::PhotoRef;
+use super::photo::PhotoRef;
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -63,6 +63,12 @@ pub struct IssueEvent {
     pub deadline: Option<i64>,
     /// Evaluate: satisfaction 1 (very unsatisfied) to 5 (very satisfied).
     pub satisfaction: Option<i64>,
+    /// Photo id → reference: the report's "before", feedback's and check's "after".
+    /// Part of the event, so as append-only as it (events written before photos existed
+    /// have none).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub photos: BTreeMap<String, PhotoRef>,
 }
 
 /// The resident who raised the issue: hidden from the departments that handle it.
@@ -85,6 +91,8 @@ pub struct Issue {
     pub household_id: Option<String>,
     pub reporter: Option<Reporter>,
     pub urgency: Urgency,
+    /// Photos given when the issue was created; fixed from then on (the app puts a new
+    /// issue's photos on its report event instead).
     pub photos: BTreeMap<String, PhotoRef>,
     pub gps: Option<Gps>,
     pub created_at: i64,

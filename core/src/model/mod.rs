@@ -3,9 +3,11 @@
 pub mod household;
 pub mod issue;
 pub mod key_persons;
+pub mod photo;
 pub mod visit;
 
 pub use household::*;
 pub use issue::*;
 pub use key_persons::*;
+pub use photo::*;
 pub use visit::*;

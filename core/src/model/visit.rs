@@ -7,6 +7,7 @@
 //! The only later writes are the supervisor's review (`review`, a map of its own).
 
 use super::household::Gps;
+use super::photo::PhotoRef;
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,14 +37,6 @@ pub struct VisitReview {
     pub comment: String,
     pub by_user: String,
     pub at: i64,
-}
-
-/// A photo kept with a visit or an issue: content hash and size; the bytes live apart.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
-pub struct PhotoRef {
-    pub sha256: String,
-    pub bytes: i64,
-    pub mime: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]

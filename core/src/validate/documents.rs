@@ -404,6 +404,7 @@ mod tests {
             department: dispatch.then(|| "城管".into()),
             deadline: dispatch.then_some(1_717_300_000_000),
             satisfaction: None,
+            photos: BTreeMap::new(),
         };
         (id.into(), event)
     }

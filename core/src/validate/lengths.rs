@@ -60,24 +60,8 @@ impl Lengths {
         }
     }
 
-    fn photos(&mut self, photos: &BTreeMap<String, PhotoRef>) {
-        self.entries("photos", photos, "照片", "photos");
-        for (key, p) in photos {
-            self.max(
-                &format!("photos.{key}.sha256"),
-                &p.sha256,
-                MAX_ID,
-                "照片哈希",
-                "photo hash",
-            );
-            self.max(
-                &format!("photos.{key}.mime"),
-                &p.mime,
-                MAX_SHORT,
-                "照片类型",
-                "photo type",
-            );
-        }
+    fn photos(&mut self, path: &str, photos: &BTreeMap<String, PhotoRef>) {
+        super::photos::check(path, photos, &mut self.0);
     }
 }
 
@@ -131,7 +115,7 @@ pub(super) fn visit(v: &Visit, l: &mut Lengths) {
         "关联事件",
         "linked issues",
     );
-    l.photos(&v.photos);
+    l.photos("photos", &v.photos);
     if let Some(r) = &v.review {
         l.max(
             "review.comment",
@@ -166,7 +150,7 @@ pub(super) fn issue(i: &Issue, l: &mut Lengths) {
     if let Some(r) = &i.reporter {
         l.max("reporter.name", &r.name, MAX_NAME, "反映人", "reporter");
     }
-    l.photos(&i.photos);
+    l.photos("photos", &i.photos);
     l.entries("events", &i.events, "事件记录", "events");
     for (key, ev) in &i.events {
         let path = |field: &str| format!("events.{key}.{field}");
@@ -180,5 +164,6 @@ pub(super) fn issue(i: &Issue, l: &mut Lengths) {
             "部门",
             "department",
         );
+        l.photos(&path("photos"), &ev.photos);
     }
 }

@@ -7,6 +7,7 @@ mod id_number;
 mod key_persons;
 mod lengths;
 mod phone;
+mod photos;
 mod shape;
 
 pub use documents::{validate_household, validate_issue, validate_visit};
@@ -14,6 +15,8 @@ pub use id_number::{check_id_number, id_check_char, IdNumberInfo};
 pub use key_persons::{check_no_restricted_tags, validate_key_persons};
 pub use lengths::{MAX_DESCRIPTION, MAX_ENTRIES, MAX_ID, MAX_NAME, MAX_NOTE, MAX_SHORT};
 pub use phone::{check_phone, PhoneKind};
+#[cfg(test)]
+pub(crate) use photos::tests::photo as photo_fixture;
 pub use shape::check_known_fields;
 
 use chrono::NaiveDate;

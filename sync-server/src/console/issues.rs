@@ -66,7 +66,21 @@ fn issue_json(issue: &gridwalk_core::model::Issue, s: &workflow::IssueSummary) -
         "satisfaction": s.satisfaction,
         "overdue": s.overdue_level(now_ms()),
         "timeline": s.timeline,
+        // Event id → its photos (the report's "before", feedback's and check's "after");
+        // "" → photos given with the issue itself.
+        "photos": photos_json(issue),
     })
+}
+
+fn photos_json(issue: &gridwalk_core::model::Issue) -> Value {
+    let mut out = serde_json::Map::new();
+    let own = std::iter::once((String::new(), &issue.photos));
+    let events = issue.events.iter().map(|(id, e)| (id.clone(), &e.photos));
+    for (id, photos) in own.chain(events).filter(|(_, p)| !p.is_empty()) {
+        let list: Vec<&gridwalk_core::model::PhotoRef> = photos.values().collect();
+        out.insert(id, json!(list));
+    }
+    Value::Object(out)
 }
 
 pub(super) async fn issue_action(

@@ -38,6 +38,7 @@ mod ledger;
 mod ledger_export;
 pub mod ledger_import;
 mod params;
+mod photos;
 mod review;
 
 use crate::error::ApiError;
@@ -99,6 +100,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/api/visits", get(review::visits))
         .route("/console/api/visits/{id}", get(review::visit))
         .route("/console/api/visits/{id}/review", post(review::review))
+        .route("/console/api/photos/{sha256}", get(photos::photo))
         .route("/console/api/devices", get(review::devices))
         .route("/console/api/sync-log", get(review::sync_log))
         .route("/console/api/handovers", get(review::handovers))

@@ -1,6 +1,7 @@
 //! The HTTP application: routes and the small helpers they share.
 
 mod admin;
+pub mod blobs;
 mod sync;
 
 use crate::error::{ApiError, ErrorCode};
@@ -9,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use gridwalk_core::area::AreaTree;
 use gridwalk_district_sqlite::Enrolled;
@@ -32,6 +33,7 @@ use crate::limits::{ClientAddr, MAX_JSON_BODY, MAX_LOGIN_BODY};
 /// | GET | `/api/v1/sync-log` | admin token |
 /// | GET | `/api/v1/devices` | admin token |
 /// | POST | `/api/v1/devices/{id}/revoke` | admin token |
+/// | HEAD, PUT, GET | `/api/v1/blobs/{sha256}` | device token, photo referenced in scope |
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -42,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sync-log", get(admin::sync_log))
         .route("/api/v1/devices", get(admin::devices))
         .route("/api/v1/devices/{id}/revoke", post(admin::revoke))
+        .route(
+            "/api/v1/blobs/{sha256}",
+            put(blobs::put).get(blobs::get).head(blobs::head),
+        )
         .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
