@@ -48,6 +48,12 @@ enum Command {
         /// Devices keep their store encrypted (SQLCipher), as the app and CLI do.
         #[arg(long)]
         encrypted: bool,
+        /// Households (1–5 members) only: no visits, no issues.
+        #[arg(long)]
+        households_only: bool,
+        /// Grid sizes to measure in one run, e.g. 1000,5000,20000 (instead of --households).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Vec<usize>,
     },
     /// Many devices doing incremental syncs at once against one server process.
     Load {
@@ -109,6 +115,17 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Internal: one fresh device's first download in this process (the sync benchmark's
+    /// child, so that its peak RSS is the device's own).
+    #[command(hide = true)]
+    SyncDeviceInternal {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
     /// Internal: run a server in this process (the load benchmark's child).
     #[command(hide = true)]
     ServeInternal {
@@ -126,10 +143,21 @@ fn main() -> Result<()> {
             households,
             seed,
             runs,
+            households_only,
+            sizes,
             encrypted,
         } => {
             sync_bench::ENCRYPTED_DEVICES.store(encrypted, std::sync::atomic::Ordering::Relaxed);
-            sync_bench::run(households, seed, runs)
+            sync_bench::run(sync_bench::SyncBenchArgs {
+            households,
+            seed,
+            runs,
+            households_only,
+            sizes,
+            })
+        }
+        Command::SyncDeviceInternal { base, code, dir } => {
+            sync_bench::device_internal(base, code, dir)
         }
         Command::Load {
             devices,

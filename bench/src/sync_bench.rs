@@ -75,21 +75,193 @@ pub fn timed_sync(dev: &mut Device) -> Result<(f64, usize, usize)> {
     ))
 }
 
-pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
+/// What the sync benchmark measures.
+pub struct SyncBenchArgs {
+    pub households: usize,
+    pub seed: u64,
+    pub runs: usize,
+    /// Households (1–5 members) only, no visits or issues: the comparison with PouchDB.
+    pub households_only: bool,
+    /// Grid sizes to measure in one run (empty: `households` only).
+    pub sizes: Vec<usize>,
+}
+
+/// One fresh device's first download, measured in its own process (for its peak RSS).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FullPull {
+    pub secs: f64,
+    pub requests: usize,
+    pub bytes: usize,
+    pub docs: usize,
+    /// Time spent outside the transport (building requests, applying pages).
+    pub apply_secs: f64,
+    pub peak_rss_kb: u64,
+}
+
+/// The figures of one grid size.
+struct SizeResult {
+    households: usize,
+    docs: usize,
+    full: Vec<f64>,
+    full_pull: FullPull,
+    gzip_json: usize,
+    rss_kb: Vec<u64>,
+    apply_docs_per_s: f64,
+    push_s: Vec<f64>,
+    pull_s: Vec<f64>,
+    push_ms: Vec<f64>,
+    pull_ms: Vec<f64>,
+    push_bytes: usize,
+    pull_bytes: usize,
+    push_req: usize,
+    pull_req: usize,
+    idle_bytes: usize,
+    idle_req: usize,
+}
+
+pub fn run(args: SyncBenchArgs) -> Result<()> {
+    let sizes = if args.sizes.is_empty() {
+        vec![args.households]
+    } else {
+        args.sizes.clone()
+    };
+    let mut results = Vec::new();
+    for &n in &sizes {
+        let r = measure(n, &args)?;
+        print_size(&r);
+        results.push(r);
+    }
+    if results.len() > 1 {
+        print_summary(&results);
+    }
+    let json: Vec<serde_json::Value> = results.iter().map(size_json).collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "sync",
+            "households_only": args.households_only,
+            "runs": args.runs.max(2),
+            "sizes": json,
+        })
+    );
+    Ok(())
+}
+
+/// The hidden `sync-device-internal` command: enroll a fresh device in `dir`, download
+/// everything once, print one JSON line ([`FullPull`]) with this process's peak RSS.
+pub fn device_internal(base: String, code: String, dir: std::path::PathBuf) -> Result<()> {
+    let mut store = Store::open(dir.join("device.sqlite"))?;
+    enroll(&mut store, &base, &code, "bench-device")?;
+    let mut t = TimedTransport {
+        inner: HttpTransport::from_store(&store)?,
+        spent: std::time::Duration::ZERO,
+    };
+    let start = Instant::now();
+    store.sync(
+        &mut t,
+        &SyncOptions::default(),
+        gridwalk_server::now_ms(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    let out = FullPull {
+        secs,
+        requests: t.inner.requests,
+        bytes: t.inner.bytes_up + t.inner.bytes_down,
+        docs: store.doc_ids()?.len(),
+        apply_secs: secs - t.spent.as_secs_f64(),
+        peak_rss_kb: peak_rss_kb(),
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// A transport that counts the time spent inside it (network, server, decoding).
+struct TimedTransport {
+    inner: HttpTransport,
+    spent: std::time::Duration,
+}
+
+impl gridwalk_store::client::Transport for TimedTransport {
+    fn exchange(
+        &mut self,
+        request: &gridwalk_core::sync::SyncRequest,
+    ) -> gridwalk_store::Result<gridwalk_core::sync::SyncResponse> {
+        let start = Instant::now();
+        let out = self.inner.exchange(request);
+        self.spent += start.elapsed();
+        out
+    }
+}
+
+/// This process's peak resident set (VmHWM), in KiB; 0 where /proc is not there.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A fresh device's first download in a child process; returns its figures and its store.
+fn full_pull_in_child(
+    district: &SqliteDistrict,
+    base: &str,
+    user_id: &str,
+) -> Result<(FullPull, Device)> {
+    let dir = tempfile::tempdir()?;
+    let code = district.create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())?;
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["sync-device-internal", "--base", base, "--code", &code, "--dir"])
+        .arg(dir.path())
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "device process failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().context("device process printed nothing")?;
+    let pull: FullPull = serde_json::from_str(line)?;
+    let store = Store::open(dir.path().join("device.sqlite"))?;
+    let author = store.device_author()?.context("device not enrolled")?;
+    Ok((
+        pull,
+        Device {
+            store,
+            author,
+            _dir: dir,
+        },
+    ))
+}
+
+fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
     let dir = tempfile::tempdir()?;
     let district = Arc::new(SqliteDistrict::open(dir.path())?);
-    let mut params = DemoParams::single_grid(households, seed, NOW);
-    params.visits_per_household = 4.0;
-    params.issues_per_household = 0.4;
+    let mut params = DemoParams::single_grid(households, args.seed, NOW);
+    (params.visits_per_household, params.issues_per_household) = if args.households_only {
+        (0.0, 0.0)
+    } else {
+        (4.0, 0.4)
+    };
     let data = generate(&params);
     let grid = data.households[0].grid_id.clone();
     let server_author = Author::new(Uuid::from_u128(0), Uuid::from_u128(1));
     let docs = crate::stats::demo_documents(&data, server_author, NOW)?;
     district.import_documents(&docs, NOW)?;
     let persons: usize = data.households.iter().map(|h| h.members.len()).sum();
-    let json = serde_json::to_vec(&serde_json::json!({
-        "households": data.households, "visits": data.visits, "issues": data.issues,
-    }))?;
+    let json = if args.households_only {
+        serde_json::to_vec(&data.households)?
+    } else {
+        serde_json::to_vec(&serde_json::json!({
+            "households": data.households, "visits": data.visits, "issues": data.issues,
+        }))?
+    };
     let gzip_json = gzip_len(&json)?;
     let user_id = district.create_user(
         &NewUser {
@@ -113,157 +285,225 @@ pub fn run(households: usize, seed: u64, runs: usize) -> Result<()> {
     ))?;
     let base = format!("http://{}", server.addr);
     println!(
-        "sync benchmark: {} households, {persons} persons, {} visits, {} issues; server {base}",
+        "\nsync benchmark: {} households, {persons} persons, {} visits, {} issues \
+         ({} documents); server {base}",
         data.households.len(),
         data.visits.len(),
-        data.issues.len()
+        data.issues.len(),
+        docs.len()
     );
 
     let mut full = Vec::new();
+    let mut rss_kb = Vec::new();
+    let mut apply = Vec::new();
     let mut devices = Vec::new();
-    let (mut bytes, mut requests) = (0, 0);
-    for r in 0..runs.max(2) {
-        let mut dev = new_device(&district, &base, &user_id, &format!("bench-{r}"))?;
-        let (secs, req, b) = timed_sync(&mut dev)?;
-        let have = dev.store.doc_ids()?.len();
+    let mut last_pull = None;
+    for _ in 0..args.runs.max(2) {
+        let (pull, dev) = full_pull_in_child(&district, &base, &user_id)?;
         anyhow::ensure!(
-            have == docs.len(),
-            "fresh device has {have} of {} documents",
+            pull.docs == docs.len(),
+            "fresh device has {} of {} documents",
+            pull.docs,
             docs.len()
         );
-        full.push(secs);
-        bytes = b;
-        requests = req;
+        full.push(pull.secs);
+        rss_kb.push(pull.peak_rss_kb);
+        apply.push(pull.docs as f64 / pull.apply_secs.max(1e-9));
+        last_pull = Some(pull);
         devices.push(dev);
     }
+    let full_pull = last_pull.context("no full pull")?;
 
-    // 20 one-field edits on device 0, pushed; then pulled by device 1.
+    // 20 one-field edits on device 0, pushed; then pulled by device 1. Three rounds.
     let edits = 20;
     let author = devices[0].author;
-    for (n, h) in data.households.iter().take(edits).enumerate() {
-        devices[0].store.edit::<Household, _>(
-            DocKind::Household,
-            DocId(h.id.parse()?),
-            author,
-            NOW + n as i64,
-            "bench",
-            |h| {
-                h.notes = format!("incremental edit {n}");
-                Ok(())
-            },
-        )?;
-    }
-    let server_ms = |d: &SqliteDistrict, dev: &Device| -> Result<i64> {
+    let server_ms = |d: &SqliteDistrict, dev: &Device| -> Result<f64> {
         let logs = d.sync_logs(&SyncLogQuery {
             device_id: Some(dev.author.device.to_string()),
             limit: 1,
             ..Default::default()
         })?;
-        Ok(logs.first().context("no sync log")?.duration_ms)
+        Ok(logs.first().context("no sync log")?.duration_ms as f64)
     };
-    let (_, push_req, push_bytes) = timed_sync(&mut devices[0])?;
-    let push_ms = server_ms(&district, &devices[0])?;
-    let (_, pull_req, pull_bytes) = timed_sync(&mut devices[1])?;
-    let pull_ms = server_ms(&district, &devices[1])?;
-    let got: Household = devices[1]
-        .store
-        .read(DocId(data.households[edits - 1].id.parse()?))?;
-    anyhow::ensure!(
-        got.notes == format!("incremental edit {}", edits - 1),
-        "edit did not arrive"
-    );
+    let (mut push_s, mut pull_s, mut push_ms, mut pull_ms) = (vec![], vec![], vec![], vec![]);
+    let (mut push_bytes, mut pull_bytes, mut push_req, mut pull_req) = (0, 0, 0, 0);
+    for round in 0..3 {
+        for (n, h) in data.households.iter().take(edits).enumerate() {
+            devices[0].store.edit::<Household, _>(
+                DocKind::Household,
+                DocId(h.id.parse()?),
+                author,
+                NOW + n as i64,
+                "bench",
+                |h| {
+                    h.notes = format!("incremental edit {round}.{n}");
+                    Ok(())
+                },
+            )?;
+        }
+        let (s, req, b) = timed_sync(&mut devices[0])?;
+        (push_req, push_bytes) = (req, b);
+        push_s.push(s);
+        push_ms.push(server_ms(&district, &devices[0])?);
+        let (s, req, b) = timed_sync(&mut devices[1])?;
+        (pull_req, pull_bytes) = (req, b);
+        pull_s.push(s);
+        pull_ms.push(server_ms(&district, &devices[1])?);
+        let got: Household = devices[1]
+            .store
+            .read(DocId(data.households[edits - 1].id.parse()?))?;
+        anyhow::ensure!(
+            got.notes == format!("incremental edit {round}.{}", edits - 1),
+            "edit did not arrive"
+        );
+    }
     // A device with nothing to do: the cost of an idle sync.
     let (_, idle_req, idle_bytes) = timed_sync(&mut devices[1])?;
+    drop(server);
+    Ok(SizeResult {
+        households: data.households.len(),
+        docs: docs.len(),
+        full,
+        full_pull,
+        gzip_json,
+        rss_kb,
+        apply_docs_per_s: median(&apply),
+        push_s,
+        pull_s,
+        push_ms,
+        pull_ms,
+        push_bytes,
+        pull_bytes,
+        push_req,
+        pull_req,
+        idle_bytes,
+        idle_req,
+    })
+}
 
-    let full_s = median(&full);
+fn median_rss_mb(r: &SizeResult) -> f64 {
+    let kb: Vec<f64> = r.rss_kb.iter().map(|&k| k as f64).collect();
+    median(&kb) / 1024.0
+}
+
+fn print_size(r: &SizeResult) {
+    let bytes = r.full_pull.bytes as f64;
+    let gzip = r.gzip_json as f64;
     println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
+    let full_target = if r.docs > r.households { 3.0 } else { f64::INFINITY };
     row(
         "full sync, fresh device (median)",
-        full_s,
+        median(&r.full),
         "s",
-        Some((3.0, true)),
+        full_target.is_finite().then_some((full_target, true)),
+    );
+    row("full sync bytes", bytes, "B", Some((1.3 * gzip, true)));
+    row("  the same data as JSON, gzip -6", gzip, "B", None);
+    row("  ratio to gzip'd JSON", bytes / gzip, "x", Some((1.3, true)));
+    row("full sync requests", r.full_pull.requests as f64, "", None);
+    row(
+        "device apply (outside the transport)",
+        r.apply_docs_per_s,
+        "doc/s",
+        Some((20_000.0, false)),
     );
     row(
-        "full sync bytes",
-        bytes as f64,
-        "B",
-        Some((1.5 * gzip_json as f64, true)),
+        "device peak RSS (median)",
+        median_rss_mb(r),
+        "MB",
+        Some((100.0, true)),
     );
-    row(
-        "  the same data as JSON, gzip -6",
-        gzip_json as f64,
-        "B",
-        None,
-    );
-    row(
-        "  ratio to gzip'd JSON",
-        bytes as f64 / gzip_json as f64,
-        "x",
-        Some((1.5, true)),
-    );
-    row("full sync requests", requests as f64, "", None);
     row(
         "20 edits pushed: round trips",
-        push_req as f64,
+        r.push_req as f64,
         "",
         Some((1.0, true)),
     );
     row(
         "20 edits pushed: bytes",
-        push_bytes as f64,
+        r.push_bytes as f64,
         "B",
         Some((20_000.0, true)),
     );
+    row("20 edits pushed: time (median of 3)", median(&r.push_s) * 1e3, "ms", None);
     row(
         "20 edits pushed: server time",
-        push_ms as f64,
+        median(&r.push_ms),
         "ms",
         Some((20.0, true)),
     );
     row(
         "20 edits pulled: round trips",
-        pull_req as f64,
+        r.pull_req as f64,
         "",
         Some((1.0, true)),
     );
     row(
         "20 edits pulled: bytes",
-        pull_bytes as f64,
+        r.pull_bytes as f64,
         "B",
         Some((20_000.0, true)),
     );
+    row("20 edits pulled: time (median of 3)", median(&r.pull_s) * 1e3, "ms", None);
     row(
         "20 edits pulled: server time",
-        pull_ms as f64,
+        median(&r.pull_ms),
         "ms",
         Some((20.0, true)),
     );
-    row("idle sync: bytes", idle_bytes as f64, "B", None);
-    println!(
-        "{}",
-        serde_json::json!({
-            "bench": "sync",
-            "households": data.households.len(),
-            "persons": persons,
-            "visits": data.visits.len(),
-            "issues": data.issues.len(),
-            "documents": docs.len(),
-            "full_sync_s": full_s,
-            "full_sync_runs_s": full,
-            "full_sync_bytes": bytes,
-            "full_sync_requests": requests,
-            "gzip_json_bytes": gzip_json,
-            "incr_edits": edits,
-            "incr_round_trips": push_req,
-            "incr_bytes": push_bytes,
-            "incr_server_ms": push_ms,
-            "incr_pull_round_trips": pull_req,
-            "incr_pull_bytes": pull_bytes,
-            "incr_pull_server_ms": pull_ms,
-            "idle_sync_round_trips": idle_req,
-            "idle_sync_bytes": idle_bytes,
-        })
+    row("idle sync: round trips", r.idle_req as f64, "", None);
+    row(
+        "idle sync: bytes",
+        r.idle_bytes as f64,
+        "B",
+        Some((300.0, true)),
     );
-    drop(server);
-    Ok(())
+}
+
+/// One line per size, so growth with the grid shows.
+fn print_summary(results: &[SizeResult]) {
+    println!(
+        "\n{:>8} {:>8} {:>9} {:>11} {:>8} {:>9} {:>10} {:>10} {:>10}",
+        "N", "docs", "full s", "bytes", "x gzip", "RSS MB", "apply/s", "push ms", "pull ms"
+    );
+    for r in results {
+        println!(
+            "{:>8} {:>8} {:>9.2} {:>11} {:>8.2} {:>9.1} {:>10.0} {:>10.1} {:>10.1}",
+            r.households,
+            r.docs,
+            median(&r.full),
+            r.full_pull.bytes,
+            r.full_pull.bytes as f64 / r.gzip_json as f64,
+            median_rss_mb(r),
+            r.apply_docs_per_s,
+            median(&r.push_s) * 1e3,
+            median(&r.pull_s) * 1e3,
+        );
+    }
+}
+
+fn size_json(r: &SizeResult) -> serde_json::Value {
+    serde_json::json!({
+        "households": r.households,
+        "documents": r.docs,
+        "full_sync_s": median(&r.full),
+        "full_sync_runs_s": r.full,
+        "full_sync_bytes": r.full_pull.bytes,
+        "full_sync_requests": r.full_pull.requests,
+        "gzip_json_bytes": r.gzip_json,
+        "ratio_to_gzip": r.full_pull.bytes as f64 / r.gzip_json as f64,
+        "device_peak_rss_kb": r.rss_kb,
+        "apply_docs_per_s": r.apply_docs_per_s,
+        "incr_edits": 20,
+        "incr_round_trips": r.push_req,
+        "incr_bytes": r.push_bytes,
+        "incr_push_s": r.push_s,
+        "incr_server_ms": r.push_ms,
+        "incr_pull_round_trips": r.pull_req,
+        "incr_pull_bytes": r.pull_bytes,
+        "incr_pull_s": r.pull_s,
+        "incr_pull_server_ms": r.pull_ms,
+        "idle_sync_round_trips": r.idle_req,
+        "idle_sync_bytes": r.idle_bytes,
+    })
 }

@@ -284,6 +284,13 @@ impl Document {
         self.am.save()
     }
 
+    /// The whole document without Automerge's own DEFLATE of its columns: what stores keep
+    /// and the wire carries, so that zstd over a page of documents of one shape finds the
+    /// repeats across them (`Automerge::load` reads both forms).
+    pub fn save_nocompress(&self) -> Vec<u8> {
+        self.am.save_nocompress()
+    }
+
     /// Changes made after `heads` (all changes for empty heads), in causal order.
     pub fn changes_since(&self, heads: &[ChangeHash]) -> Vec<Change> {
         self.am.get_changes(heads)

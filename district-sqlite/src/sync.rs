@@ -123,7 +123,7 @@ impl SqliteDistrict {
         )?;
         out.full_pull_total += total as u64;
         let mut stmt = conn.prepare_cached(
-            "SELECT doc_id, kind, snapshot, chunk_count FROM docs
+            "SELECT doc_id, kind, snapshot, chunk_count, heads FROM docs
              WHERE grid_id = ?1 AND doc_id > ?2 AND (kind != 'key_persons' OR ?3)
              ORDER BY doc_id",
         )?;
@@ -145,12 +145,18 @@ impl SqliteDistrict {
                 continue;
             };
             let bytes = doc_bytes(conn, &doc_id, row.get(2)?, row.get(3)?)?;
-            out.bytes_out += bytes.len();
+            // The projection rows stored with the document (same transaction, same
+            // heads), so the device need not load it; key-person rows only travel with
+            // key-person documents, which only holders get (above).
+            let rows = projection::read_rows(conn, kind, &doc_id)?;
+            out.bytes_out += bytes.len() + projection::rows_len(&rows) + 32;
             out.docs.push(PulledDoc {
                 doc_id: uuid,
                 kind,
                 grid_id: cursor.grid_id.clone(),
                 data: DocData::Snapshot(ByteBuf::from(bytes)),
+                heads: parse_heads(&row.get::<_, String>(4)?),
+                rows: Some(rows),
             });
             last = Some(uuid);
         }
@@ -214,6 +220,8 @@ impl SqliteDistrict {
                     kind,
                     grid_id: cursor.grid_id.clone(),
                     data: DocData::Changes(Vec::new()),
+                    heads: vec![],
+                    rows: None,
                 });
                 out.docs.len() - 1
             });
@@ -368,6 +376,9 @@ impl DistrictStore for SqliteDistrict {
                             row.get(3)?,
                             row.get(4)?,
                         )?)),
+                        // A repair merges into what the device has: no rows.
+                        heads: vec![],
+                        rows: None,
                     });
                     heads_out.push(DocHeads {
                         doc_id: uuid,

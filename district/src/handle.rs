@@ -120,6 +120,7 @@ pub fn handle_sync(
         server_heads,
         scope_changed,
         handed_over,
+        projection: crate::projection::VERSION.to_string(),
     };
     Ok((response, handled))
 }

@@ -30,7 +30,29 @@ pub fn exists(conn: &Connection, id: DocId) -> Result<bool> {
 }
 
 pub fn insert(conn: &Connection, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
-    insert_bytes(conn, doc, grid_id, &doc.save(), now_ms)
+    insert_bytes(conn, doc, grid_id, &doc.save_nocompress(), now_ms)
+}
+
+/// Store a document received whole (a first download) without loading it: its bytes and
+/// the heads the server sent with them. Returns false, writing nothing, when a document
+/// of that id is already here (the caller merges instead). The heads are checked the
+/// first time the document is loaded ([`try_load`]).
+pub(crate) fn insert_received(
+    conn: &Connection,
+    id: &str,
+    kind: DocKind,
+    grid_id: &str,
+    bytes: &[u8],
+    heads: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (doc_id) DO NOTHING",
+        )?
+        .execute(params![id, kind.as_str(), grid_id, bytes, heads, now_ms])?;
+    Ok(n == 1)
 }
 
 /// Insert a document whose saved bytes the caller has already (received from the server).
@@ -71,7 +93,7 @@ pub fn append(conn: &Connection, doc: &Document, before: &[ChangeHash], now_ms: 
         conn.execute(
             "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_bytes = 0, chunk_count = 0,
              updated_at = ?4 WHERE doc_id = ?1",
-            params![id, doc.save(), heads, now_ms],
+            params![id, doc.save_nocompress(), heads, now_ms],
         )?;
     } else {
         conn.execute(
@@ -89,14 +111,11 @@ pub fn append(conn: &Connection, doc: &Document, before: &[ChangeHash], now_ms: 
 
 pub fn try_load(conn: &Connection, id: DocId) -> Result<Option<(Document, String)>> {
     let key = id.to_string();
-    let row: Option<(String, String, Vec<u8>)> = conn
-        .query_row(
-            "SELECT kind, grid_id, snapshot FROM docs WHERE doc_id = ?1",
-            [&key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+    let row: Option<(String, String, Vec<u8>, String)> = conn
+        .prepare_cached("SELECT kind, grid_id, snapshot, heads FROM docs WHERE doc_id = ?1")?
+        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    let Some((kind, grid_id, snapshot)) = row else {
+    let Some((kind, grid_id, snapshot, stored_heads)) = row else {
         return Ok(None);
     };
     let kind = DocKind::parse(&kind).ok_or_else(|| corrupt(id, format!("unknown kind {kind}")))?;
@@ -109,7 +128,28 @@ pub fn try_load(conn: &Connection, id: DocId) -> Result<Option<(Document, String
         doc.load_incremental(&bytes)
             .map_err(|e| corrupt(id, e.to_string()))?;
     }
+    let heads = heads_text(&doc.heads());
+    if heads != stored_heads {
+        heal(conn, &doc, &grid_id, &heads);
+    }
     Ok(Some((doc, grid_id)))
+}
+
+/// A document received whole came with heads (and projection rows) that its bytes do not
+/// have: the rows are not the document's. Put the true heads and rows in their place,
+/// best effort (a read-only caller still gets the document).
+fn heal(conn: &Connection, doc: &Document, grid_id: &str, heads: &str) {
+    tracing::warn!(doc_id = %doc.id, "stored heads differ from the document's; rows derived again");
+    let fixed = conn
+        .execute(
+            "UPDATE docs SET heads = ?2 WHERE doc_id = ?1",
+            params![doc.id.to_string(), heads],
+        )
+        .map_err(StoreError::from)
+        .and_then(|_| crate::projection::upsert(conn, doc, grid_id));
+    if let Err(e) = fixed {
+        tracing::warn!(doc_id = %doc.id, error = %e, "could not correct the stored heads");
+    }
 }
 
 pub fn load(conn: &Connection, id: DocId) -> Result<(Document, String)> {

@@ -5,8 +5,10 @@
 use crate::Result;
 use gridwalk_core::model::{Household, Issue, KeyPersons, PhotoRef, Visit};
 use gridwalk_core::search_keys::{id_tail, phone_tail, pinyin_full, pinyin_initials};
+use gridwalk_core::sync::{Cell, TableRows};
 use gridwalk_core::{workflow, DocKind, Document};
-use rusqlite::{params, Connection};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, ToSql};
 
 /// The projection's shape: bump when a migration adds projected columns, so that opening
 /// an older store rebuilds the projections from the documents and fills them
@@ -318,5 +320,234 @@ fn upsert_issue(conn: &Connection, i: &Issue, grid_id: &str, conflicts: i64) -> 
         s.satisfaction,
         conflicts,
     ])?;
+    Ok(())
+}
+
+/// A projection table as a first download ships it: its columns in wire order, the
+/// column naming the document, and the grid column (if any).
+pub(crate) struct Shipped {
+    pub table: &'static str,
+    pub key: &'static str,
+    pub grid: Option<&'static str>,
+    pub cols: &'static [&'static str],
+}
+
+const HOUSEHOLDS: Shipped = Shipped {
+    table: "households",
+    key: "doc_id",
+    grid: Some("grid_id"),
+    cols: &[
+        "doc_id",
+        "grid_id",
+        "community_code",
+        "building_no",
+        "building_name",
+        "unit",
+        "floor",
+        "room",
+        "address",
+        "housing_use",
+        "household_type",
+        "head_name",
+        "phone",
+        "member_count",
+        "tags",
+        "restricted",
+        "search",
+        "tails",
+        "complete",
+        "conflicts",
+        "updated_at",
+        "household_phone",
+        "notes",
+        "lon",
+        "lat",
+    ],
+};
+const PERSONS: Shipped = Shipped {
+    table: "persons",
+    key: "household_id",
+    grid: None,
+    cols: &[
+        "person_id",
+        "household_id",
+        "name",
+        "sex",
+        "birth_date",
+        "id_number",
+        "phone",
+        "relation",
+        "population_type",
+        "status",
+        "tags",
+        "restricted",
+        "disability_cert",
+        "notes",
+    ],
+};
+const VISITS: Shipped = Shipped {
+    table: "visits",
+    key: "doc_id",
+    grid: Some("grid_id"),
+    cols: &[
+        "doc_id",
+        "household_id",
+        "grid_id",
+        "worker_id",
+        "device_id",
+        "at",
+        "mode",
+        "findings",
+        "needs",
+        "follow_up",
+        "review_status",
+        "review_comment",
+    ],
+};
+const ISSUES: Shipped = Shipped {
+    table: "issues",
+    key: "doc_id",
+    grid: Some("grid_id"),
+    cols: &[
+        "doc_id",
+        "grid_id",
+        "household_id",
+        "category",
+        "title",
+        "urgency",
+        "state",
+        "reported_by",
+        "reported_at",
+        "dispatched_at",
+        "deadline",
+        "department",
+        "closed_at",
+        "closed_on_time",
+        "rework_count",
+        "satisfaction",
+        "conflicts",
+    ],
+};
+const KEY_PERSONS: Shipped = Shipped {
+    table: "key_persons",
+    key: "doc_id",
+    grid: Some("grid_id"),
+    cols: &["doc_id", "household_id", "grid_id", "persons"],
+};
+
+/// The tables [`upsert`] writes for a document of `kind`.
+pub(crate) fn shipped(kind: DocKind) -> &'static [Shipped] {
+    match kind {
+        DocKind::Household => &[HOUSEHOLDS, PERSONS],
+        DocKind::Visit => &[VISITS],
+        DocKind::Issue => &[ISSUES],
+        DocKind::KeyPersons => &[KEY_PERSONS],
+    }
+}
+
+fn cell(v: ValueRef<'_>) -> Cell {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Cell::Blob(serde_bytes::ByteBuf::from(b.to_vec())),
+    }
+}
+
+/// A [`Cell`] as an SQL parameter.
+struct CellParam<'a>(&'a Cell);
+
+impl ToSql for CellParam<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Cell::Null => ValueRef::Null,
+            Cell::Int(i) => ValueRef::Integer(*i),
+            Cell::Real(f) => ValueRef::Real(*f),
+            Cell::Text(t) => ValueRef::Text(t.as_bytes()),
+            Cell::Blob(b) => ValueRef::Blob(b.as_slice()),
+        }))
+    }
+}
+
+/// The stored projection rows of one document (the district's, for a first download).
+/// They were written by [`upsert`] from the document at its stored heads, in the same
+/// transaction as the document, so they are what the device would derive itself.
+pub(crate) fn read_rows(conn: &Connection, kind: DocKind, doc_id: &str) -> Result<Vec<TableRows>> {
+    let mut out = Vec::new();
+    for t in shipped(kind) {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = ?1",
+            t.cols.join(", "),
+            t.table,
+            t.key
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([doc_id])?;
+        let mut table = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut cells = Vec::with_capacity(t.cols.len());
+            for i in 0..t.cols.len() {
+                cells.push(cell(row.get_ref(i)?));
+            }
+            table.push(cells);
+        }
+        out.push(TableRows {
+            table: t.table.to_string(),
+            rows: table,
+        });
+    }
+    Ok(out)
+}
+
+/// About how many bytes `rows` take on the wire (for the page budget).
+pub(crate) fn rows_len(rows: &[TableRows]) -> usize {
+    rows.iter()
+        .flat_map(|t| t.rows.iter().flatten())
+        .map(|c| match c {
+            Cell::Text(t) => t.len() + 1,
+            Cell::Blob(b) => b.len() + 1,
+            _ => 2,
+        })
+        .sum()
+}
+
+/// True when `rows` are exactly the tables [`upsert`] writes for a `kind` document, each
+/// row as wide as its table and naming this document (and this grid). Nothing else is
+/// written from the wire: rows for another document or table are not taken.
+pub(crate) fn rows_fit(kind: DocKind, doc_id: &str, grid_id: &str, rows: &[TableRows]) -> bool {
+    let tables = shipped(kind);
+    rows.len() == tables.len()
+        && rows.iter().zip(tables).all(|(got, t)| {
+            let at = |name: &str| t.cols.iter().position(|c| *c == name);
+            let text_is = |r: &[Cell], col: Option<usize>, want: &str| {
+                col.is_none_or(|i| matches!(r.get(i), Some(Cell::Text(s)) if s == want))
+            };
+            got.table == t.table
+                && got.rows.iter().all(|r| {
+                    r.len() == t.cols.len()
+                        && at(t.key).is_some()
+                        && text_is(r, at(t.key), doc_id)
+                        && text_is(r, t.grid.and_then(at), grid_id)
+                })
+        })
+}
+
+/// Write a document's shipped rows (checked by [`rows_fit`] first), with one cached
+/// statement per table.
+pub(crate) fn write_rows(conn: &Connection, kind: DocKind, rows: &[TableRows]) -> Result<()> {
+    for (got, t) in rows.iter().zip(shipped(kind)) {
+        let marks: Vec<String> = (1..=t.cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
+            t.table,
+            t.cols.join(", "),
+            marks.join(", ")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for r in &got.rows {
+            stmt.execute(rusqlite::params_from_iter(r.iter().map(CellParam)))?;
+        }
+    }
     Ok(())
 }

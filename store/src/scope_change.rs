@@ -61,18 +61,31 @@ impl Store {
         if grids.is_empty() {
             return Ok(0);
         }
-        let doomed: Vec<String> = {
-            let mut stmt = self.conn.prepare(
-                "SELECT d.doc_id, d.grid_id FROM docs d
-                 WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.doc_id = d.doc_id)",
+        // The grids held, one index probe each (every sync asks; a scan of every document
+        // here made an incremental sync's cost grow with the grid).
+        let held: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached(
+                "WITH RECURSIVE g(grid) AS (
+                    SELECT (SELECT min(grid_id) FROM docs)
+                    UNION ALL
+                    SELECT (SELECT min(grid_id) FROM docs WHERE grid_id > g.grid) FROM g
+                    WHERE g.grid IS NOT NULL)
+                 SELECT grid FROM g WHERE grid IS NOT NULL",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-            rows.collect::<std::result::Result<Vec<(String, String)>, _>>()?
-                .into_iter()
-                .filter(|(_, g)| !grids.contains(g))
-                .map(|(d, _)| d)
-                .collect()
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<std::result::Result<_, _>>()?
         };
+        let mut doomed: Vec<String> = Vec::new();
+        for grid in held.iter().filter(|g| !grids.contains(g)) {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT d.doc_id FROM docs d WHERE d.grid_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.doc_id = d.doc_id)",
+            )?;
+            let rows = stmt.query_map([grid], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                doomed.push(row?);
+            }
+        }
         if doomed.is_empty() {
             return Ok(0);
         }

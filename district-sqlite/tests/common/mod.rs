@@ -5,7 +5,9 @@ use gridwalk_core::model::{
     Address, Household, HouseholdType, HousingUse, Person, PersonStatus, PopulationType, Relation,
     Sex,
 };
-use gridwalk_core::sync::{decode_request, decode_response, encode, SyncRequest, SyncResponse};
+use gridwalk_core::sync::{
+    decode_request, decode_response, encode, encode_response, SyncRequest, SyncResponse,
+};
 use gridwalk_core::Author;
 use gridwalk_district_postgres::testing::TestDatabase;
 use gridwalk_district_postgres::PgDistrict;
@@ -138,7 +140,7 @@ impl Transport for Direct {
         let device = self.district.authenticate(&self.token, NOW)?;
         let decoded: SyncRequest = decode_request(&body, 64 << 20).expect("decodes");
         let (response, handled) = handle_sync(self.district.as_ref(), &device, &decoded, NOW)?;
-        let out = encode(&response);
+        let out = encode_response(&response, decoded.protocol);
         self.bytes_down += out.len();
         self.district.record_sync(&handled.into_log(
             &device,

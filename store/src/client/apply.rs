@@ -14,6 +14,37 @@ pub(super) fn parse_heads(text: &str) -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// Store a document of a first download as it came, without loading it: its bytes, the
+/// heads the server sent, and the projection rows the server derived with the same
+/// function (`rows_ok`: the response's projection version is this device's). Returns
+/// false, having written nothing, when that does not apply (no rows, rows that do not fit
+/// this document, a document already here): the caller loads and merges instead.
+pub(super) fn store_received(
+    tx: &Connection,
+    pulled: &PulledDoc,
+    rows_ok: bool,
+    now_ms: i64,
+) -> Result<bool> {
+    let (DocData::Snapshot(bytes), Some(rows)) = (&pulled.data, &pulled.rows) else {
+        return Ok(false);
+    };
+    let id = pulled.doc_id.to_string();
+    if !rows_ok
+        || pulled.heads.is_empty()
+        || !projection::rows_fit(pulled.kind, &id, &pulled.grid_id, rows)
+    {
+        return Ok(false);
+    }
+    let mut heads: Vec<String> = pulled.heads.iter().map(hex::encode).collect();
+    heads.sort();
+    let heads = heads.join(",");
+    if !docs::insert_received(tx, &id, pulled.kind, &pulled.grid_id, bytes, &heads, now_ms)? {
+        return Ok(false);
+    }
+    projection::write_rows(tx, pulled.kind, rows)?;
+    Ok(true)
+}
+
 /// Apply one pulled document inside the response's transaction.
 pub(super) fn apply_pulled(tx: &Connection, pulled: &PulledDoc, now_ms: i64) -> Result<()> {
     let id = DocId(pulled.doc_id);

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 mod apply;
 pub(crate) use apply::settle_push_results;
-use apply::{apply_pulled, parse_heads};
+use apply::{apply_pulled, parse_heads, store_received};
 
 const META_GRIDS: &str = "sync.grids";
 
@@ -293,12 +293,15 @@ impl Store {
         let tx = self.conn.transaction()?;
         report.accepted_docs +=
             settle_push_results(&tx, &response.pushed, sent, report, refused, now_ms)?;
+        let rows_ok = response.projection == crate::projection::VERSION;
         for pulled in &response.pulled {
             report.pulled_changes += match &pulled.data {
                 DocData::Changes(c) => c.len(),
                 DocData::Snapshot(_) => 0,
             };
-            apply_pulled(&tx, pulled, now_ms)?;
+            if !store_received(&tx, pulled, rows_ok, now_ms)? {
+                apply_pulled(&tx, pulled, now_ms)?;
+            }
             report.pulled_docs += 1;
         }
         let json = serde_json::to_string(&response.cursors).unwrap_or_else(|_| "[]".into());

@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridwalk_core::sync::{
-    decode, decode_request, encode, plausible_version, CodecError, PushOutcome, SyncRequest,
-    CONTENT_TYPE, PROTOCOL_VERSION,
+    decode, decode_request, encode_response, plausible_version, supported_version, CodecError,
+    PushOutcome, SyncRequest, CONTENT_TYPE, PROTOCOL_VERSION,
 };
 use gridwalk_district_sqlite::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
 use serde::Deserialize;
@@ -154,7 +154,7 @@ fn round(
         Err(CodecError::Decode(reason)) => {
             // A message of another protocol version may not even parse: say so if it is one.
             let err = match decode::<VersionOnly>(body, max_decoded) {
-                Ok(v) if v.protocol != PROTOCOL_VERSION && plausible_version(v.protocol) => {
+                Ok(v) if !supported_version(v.protocol) && plausible_version(v.protocol) => {
                     CodecError::Version {
                         got: v.protocol,
                         supported: PROTOCOL_VERSION,
@@ -166,7 +166,8 @@ fn round(
         }
         Err(e) => return Err(ApiError::from_codec(e, body)),
     };
-    if req.protocol != PROTOCOL_VERSION {
+    // Every version from the oldest supported is answered, in its own response shape.
+    if !supported_version(req.protocol) {
         return Err(ApiError::from_codec(
             CodecError::Version {
                 got: req.protocol,
@@ -184,7 +185,7 @@ fn round(
         .map(|p| p.changes.len() as u64)
         .sum();
     Ok((
-        encode(&resp),
+        encode_response(&resp, req.protocol),
         Round {
             handled,
             changes_accepted,

@@ -9,8 +9,20 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use uuid::Uuid;
 
-/// Bumped on any incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 1;
+mod v1;
+pub use v1::encode_response;
+
+/// Bumped on any incompatible change to the messages below. 2: a first download carries
+/// each document's heads and projection rows (`PulledDoc::heads`, `PulledDoc::rows`,
+/// `SyncResponse::projection`); requests are unchanged.
+pub const PROTOCOL_VERSION: u16 = 2;
+/// The oldest version a server still answers (in that version's response shape).
+pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
+
+/// True for a protocol version this build speaks.
+pub fn supported_version(v: u16) -> bool {
+    (OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v)
+}
 /// Media type of a request and response body (postcard, then zstd).
 pub const CONTENT_TYPE: &str = "application/x-gridwalk-sync";
 
@@ -68,17 +80,6 @@ pub struct SyncRequest {
     pub handover: Vec<DocChanges>,
 }
 
-/// A request as devices before the handover sent it: [`SyncRequest`] without `handover`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct SyncRequestV1 {
-    protocol: u16,
-    cursors: Vec<GridCursor>,
-    push: Vec<DocChanges>,
-    max_pull_bytes: u32,
-    want_digest: bool,
-    compare: Vec<GridCompare>,
-}
-
 /// Repair: a device's complete list of (document, heads) for one grid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GridCompare {
@@ -132,7 +133,49 @@ pub struct PulledDoc {
     pub kind: DocKind,
     pub grid_id: String,
     pub data: DocData,
+    /// Version 2, with a `Snapshot` of a first download: the document's heads (raw
+    /// 32-byte change hashes). Empty otherwise.
+    pub heads: Vec<[u8; 32]>,
+    /// Version 2, with a `Snapshot` of a first download: the document's projection rows,
+    /// as the district derived them from the document at `heads` with the same function a
+    /// device uses (`SyncResponse::projection` names its version). The device stores them
+    /// and the snapshot without loading the document. `None`: derive them yourself.
+    pub rows: Option<Vec<TableRows>>,
 }
+
+/// Projection rows of one table for one document, cells in the table's column order for
+/// the projection version the response names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRows {
+    pub table: String,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// One SQL value of a projection row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(ByteBuf),
+}
+
+impl PartialEq for Cell {
+    fn eq(&self, other: &Cell) -> bool {
+        match (self, other) {
+            (Cell::Null, Cell::Null) => true,
+            (Cell::Int(a), Cell::Int(b)) => a == b,
+            // Bit equality, so that Eq holds (NaN equals itself).
+            (Cell::Real(a), Cell::Real(b)) => a.to_bits() == b.to_bits(),
+            (Cell::Text(a), Cell::Text(b)) => a == b,
+            (Cell::Blob(a), Cell::Blob(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Cell {}
 
 /// A grid's digest: how many documents and a hash over every (document, heads) pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,19 +214,9 @@ pub struct SyncResponse {
     pub scope_changed: Option<Vec<String>>,
     /// One result per handed-over document: `Accepted` once the server keeps it.
     pub handed_over: Vec<PushResult>,
-}
-
-/// A response as servers before the handover sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct SyncResponseV1 {
-    protocol: u16,
-    pushed: Vec<PushResult>,
-    pulled: Vec<PulledDoc>,
-    cursors: Vec<GridCursor>,
-    more: bool,
-    full_pull_total: u64,
-    digests: Vec<GridDigest>,
-    server_heads: Vec<DocHeads>,
+    /// Version 2: the projection version of the rows in `pulled` (empty when none). A
+    /// device of another projection version ignores the rows and derives its own.
+    pub projection: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -209,16 +242,25 @@ pub fn plausible_version(v: u16) -> bool {
 
 /// Encode a message: postcard, then zstd.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    encode_at(msg, 3)
+}
+
+/// Encode at a zstd level of choice (a response page full of snapshots pays for more).
+pub fn encode_at<T: Serialize>(msg: &T, level: i32) -> Vec<u8> {
     // Encoding into a Vec cannot fail for these types; an empty body would be refused.
     let raw = postcard::to_allocvec(msg).unwrap_or_default();
-    zstd::bulk::compress(&raw, 3).unwrap_or_default()
+    zstd::bulk::compress(&raw, level).unwrap_or_default()
 }
 
 /// Decode a message, refusing bodies that decompress past `limit` bytes, that hold more
 /// than one zstd frame, or whose message is followed by anything.
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], limit: usize) -> Result<T, CodecError> {
-    let raw = decompress_limited(body, limit)?;
-    match postcard::take_from_bytes(&raw) {
+    parse(&decompress_limited(body, limit)?)
+}
+
+/// Read one whole message from decompressed bytes.
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(raw: &[u8]) -> Result<T, CodecError> {
+    match postcard::take_from_bytes(raw) {
         Ok((msg, [])) => Ok(msg),
         Ok((_, rest)) => Err(CodecError::Decode(format!(
             "{} bytes after the end of the message",
@@ -228,50 +270,17 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], limit: usize) -> Result
     }
 }
 
-/// Decode a sync request, also in the shape older devices send (no `handover`). Postcard
-/// is not self-describing, so an added trailing field is read when present and the older
-/// shape tried when the body ends before it.
+/// Decode a sync request, also in the shapes older devices send (see [`v1`]).
 pub fn decode_request(body: &[u8], limit: usize) -> Result<SyncRequest, CodecError> {
-    match decode::<SyncRequest>(body, limit) {
-        Err(CodecError::Decode(reason)) => match decode::<SyncRequestV1>(body, limit) {
-            Ok(v1) => Ok(SyncRequest {
-                protocol: v1.protocol,
-                cursors: v1.cursors,
-                push: v1.push,
-                max_pull_bytes: v1.max_pull_bytes,
-                want_digest: v1.want_digest,
-                compare: v1.compare,
-                handover: vec![],
-            }),
-            Err(_) => Err(CodecError::Decode(reason)),
-        },
-        other => other,
-    }
+    v1::decode_request(body, limit)
 }
 
-/// Decode a sync response, also from an older server (no scope change, no handover).
+/// Decode a sync response, also from an older server (version 1, or before the handover).
 pub fn decode_response(body: &[u8], limit: usize) -> Result<SyncResponse, CodecError> {
-    match decode::<SyncResponse>(body, limit) {
-        Err(CodecError::Decode(reason)) => match decode::<SyncResponseV1>(body, limit) {
-            Ok(v1) => Ok(SyncResponse {
-                protocol: v1.protocol,
-                pushed: v1.pushed,
-                pulled: v1.pulled,
-                cursors: v1.cursors,
-                more: v1.more,
-                full_pull_total: v1.full_pull_total,
-                digests: v1.digests,
-                server_heads: v1.server_heads,
-                scope_changed: None,
-                handed_over: vec![],
-            }),
-            Err(_) => Err(CodecError::Decode(reason)),
-        },
-        other => other,
-    }
+    v1::decode_response(body, limit)
 }
 
-fn decompress_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
+pub(crate) fn decompress_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
     use std::io::Read;
     // One frame, and nothing after it: the stream decoder would read on into a second
     // frame, and ignore bytes that are not one.
@@ -354,36 +363,6 @@ mod tests {
         let req = sample();
         let back: SyncRequest = decode(&encode(&req), 1 << 20).expect("decodes");
         assert_eq!(back, req);
-    }
-
-    #[test]
-    fn older_requests_and_responses_still_decode() {
-        let mut req = sample();
-        let v1 = SyncRequestV1 {
-            protocol: req.protocol,
-            cursors: req.cursors.clone(),
-            push: req.push.clone(),
-            max_pull_bytes: req.max_pull_bytes,
-            want_digest: req.want_digest,
-            compare: vec![],
-        };
-        assert!(decode::<SyncRequest>(&encode(&v1), 1 << 20).is_err());
-        assert_eq!(decode_request(&encode(&v1), 1 << 20), Ok(req.clone()));
-        req.handover = req.push.clone();
-        assert_eq!(decode_request(&encode(&req), 1 << 20), Ok(req));
-        let old = SyncResponseV1 {
-            protocol: PROTOCOL_VERSION,
-            pushed: vec![],
-            pulled: vec![],
-            cursors: vec![GridCursor::fresh("g1")],
-            more: false,
-            full_pull_total: 0,
-            digests: vec![],
-            server_heads: vec![],
-        };
-        let back = decode_response(&encode(&old), 1 << 20).expect("old response");
-        assert_eq!((back.scope_changed, back.cursors), (None, old.cursors));
-        assert!(decode_request(b"garbage", 1 << 20).is_err());
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! A first download (protocol 2): the district sends each document's heads and projection
+//! rows with its bytes; the device stores them without loading the document. The rows must
+//! be exactly what the device derives itself, nothing of another grid or of key-person
+//! documents reaches a role that may not hold them, and a document whose stored heads are
+//! not its own is healed when it is first loaded.
+
+mod common;
+
+use common::{enroll, Device, Direct, NOW};
+use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_core::model::Household;
+use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_store::client::SyncOptions;
+use gridwalk_store::district::{DistrictStore, NewUser, SqliteDistrict};
+use rusqlite::types::Value;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use uuid::Uuid;
+
+const TABLES: [&str; 5] = ["households", "persons", "visits", "issues", "key_persons"];
+
+fn dump(store: &gridwalk_store::Store) -> Vec<(String, Vec<Vec<Value>>)> {
+    let conn = store.connection();
+    TABLES
+        .iter()
+        .map(|t| {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
+                .expect("select");
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+                .expect("query")
+                .collect::<Result<Vec<Vec<Value>>, _>>()
+                .expect("rows");
+            (t.to_string(), rows)
+        })
+        .collect()
+}
+
+/// Two grids of a demo district (households, visits, issues, key persons) in a district.
+fn district() -> (tempfile::TempDir, Arc<SqliteDistrict>, String, usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = SqliteDistrict::open(dir.path()).expect("district");
+    let mut params = DemoParams::single_grid(40, 7, NOW);
+    params.grids_per_community = 2;
+    let data = generate(&params);
+    let author = Author::new(Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut docs = Vec::new();
+    let mut add = |kind, id: &str, grid: &str, doc: Result<Document, _>| {
+        let doc: Document = doc.expect("doc");
+        assert_eq!(doc.kind, kind);
+        docs.push((doc, grid.to_string()));
+        DocId::parse(id).expect("id")
+    };
+    for h in &data.households {
+        let id = DocId::parse(&h.id).expect("id");
+        add(DocKind::Household, &h.id, &h.grid_id, Document::create(DocKind::Household, id, h, author, NOW));
+    }
+    for v in &data.visits {
+        let id = DocId::parse(&v.id).expect("id");
+        add(DocKind::Visit, &v.id, &v.grid_id, Document::create(DocKind::Visit, id, v, author, NOW));
+    }
+    for i in &data.issues {
+        let id = DocId::parse(&i.id).expect("id");
+        add(DocKind::Issue, &i.id, &i.grid_id, Document::create(DocKind::Issue, id, i, author, NOW));
+    }
+    for k in &data.key_persons {
+        let id = DocId::parse(&k.id).expect("id");
+        add(DocKind::KeyPersons, &k.id, &k.grid_id, Document::create(DocKind::KeyPersons, id, k, author, NOW));
+    }
+    assert!(!data.key_persons.is_empty(), "the demo has key-person data");
+    let grid = data.households[0].grid_id.clone();
+    let in_grid = docs.iter().filter(|(_, g)| *g == grid).count();
+    d.import_documents(&docs, NOW).expect("import");
+    (dir, Arc::new(d), grid, in_grid)
+}
+
+fn sync(dev: &mut Device, d: &Arc<SqliteDistrict>, check_digest: bool) -> gridwalk_store::client::SyncReport {
+    let mut t = Direct::new(d, &dev.token);
+    let options = SyncOptions {
+        max_pull_bytes: 16 * 1024,
+        check_digest,
+        ..SyncOptions::default()
+    };
+    dev.store
+        .sync(&mut t, &options, NOW, &mut |_| {}, &AtomicBool::new(false))
+        .expect("sync")
+}
+
+#[test]
+fn shipped_rows_are_the_rows_the_device_derives_itself() {
+    let (_dir, d, grid, in_grid) = district();
+    let mut dev = enroll(&d, "w", &[&grid]);
+    let report = sync(&mut dev, &d, true);
+    assert!(report.rounds > 2, "several pages: {report:?}");
+    assert_eq!(report.digest_matched, Some(true), "the shipped heads are the documents'");
+    let held = dev.store.doc_ids().expect("ids");
+    // A worker holds no key-person documents, and nothing of the other grid.
+    assert!(held.iter().all(|(_, k, g)| *k != DocKind::KeyPersons && *g == grid));
+    let key_docs = in_grid - held.len();
+    assert!(key_docs > 0, "the grid has key-person documents the worker does not get");
+    let shipped = dump(&dev.store);
+    assert!(shipped.iter().all(|(t, rows)| (t == "key_persons") == rows.is_empty()));
+    dev.store.rebuild_projections().expect("rebuild");
+    assert_eq!(shipped, dump(&dev.store), "rows as the device derives them");
+}
+
+#[test]
+fn a_key_person_holder_gets_their_rows_too() {
+    let (_dir, d, grid, in_grid) = district();
+    let user = d
+        .create_user(
+            &NewUser {
+                username: "admin".into(),
+                display_name: "admin".into(),
+                role: "admin".into(),
+                grids: vec![],
+            },
+            NOW,
+        )
+        .expect("admin");
+    let code = d.create_enrollment(&user, 3_600_000, NOW).expect("code");
+    let enrolled = d.enroll(&code, "admin", NOW).expect("enroll");
+    let mut store = gridwalk_store::Store::open_in_memory().expect("store");
+    store
+        .set_device_identity(&enrolled.user_id, &enrolled.device_id, &[grid.clone()])
+        .expect("identity");
+    let mut dev = Device {
+        store,
+        author: Author::new(Uuid::from_u128(3), Uuid::from_u128(4)),
+        token: enrolled.token,
+    };
+    sync(&mut dev, &d, false);
+    let held = dev.store.doc_ids().expect("ids");
+    let held_in_grid = held.iter().filter(|(_, _, g)| *g == grid).count();
+    assert_eq!(held_in_grid, in_grid, "an admin holds the key-person documents");
+    let shipped = dump(&dev.store);
+    assert!(shipped.iter().all(|(_, rows)| !rows.is_empty()));
+    dev.store.rebuild_projections().expect("rebuild");
+    assert_eq!(shipped, dump(&dev.store));
+}
+
+#[test]
+fn a_document_whose_stored_heads_are_not_its_own_is_healed_when_loaded() {
+    let (_dir, d, grid, _) = district();
+    let mut dev = enroll(&d, "w", &[&grid]);
+    sync(&mut dev, &d, false);
+    let conn = dev.store.connection();
+    let (id, heads): (String, String) = conn
+        .query_row(
+            "SELECT doc_id, heads FROM docs WHERE kind = 'household' LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a household");
+    conn.execute(
+        "UPDATE docs SET heads = ?2 WHERE doc_id = ?1",
+        [&id, &"00".repeat(32)],
+    )
+    .expect("tamper heads");
+    conn.execute(
+        "UPDATE households SET head_name = 'forged' WHERE doc_id = ?1",
+        [&id],
+    )
+    .expect("tamper row");
+    let h: Household = dev.store.read(DocId::parse(&id).expect("id")).expect("read");
+    let (now_heads, head_name): (String, String) = dev
+        .store
+        .connection()
+        .query_row(
+            "SELECT d.heads, h.head_name FROM docs d JOIN households h USING (doc_id)
+             WHERE doc_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row");
+    assert_eq!(now_heads, heads);
+    assert_eq!(Some(head_name), h.head().map(|p| p.name.clone()));
+}
