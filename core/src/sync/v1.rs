@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// zstd level of a version-2 response: a first download's pages of snapshots and rows
 /// share their shape, and a higher level finds more of it (docs/sync-protocol.md).
-pub const RESPONSE_ZSTD_LEVEL: i32 = 3;
+pub const RESPONSE_ZSTD_LEVEL: i32 = 9;
 
 /// A request as devices before the handover sent it: [`SyncRequest`] without `handover`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
