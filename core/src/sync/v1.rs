@@ -249,7 +249,10 @@ mod tests {
         assert!(back.pulled[0].heads.is_empty());
         assert_eq!(back.cursors, resp.cursors);
         // Version 2 round-trips whole.
-        assert_eq!(decode_response(&encode_response(&resp, 2), 1 << 20), Ok(resp));
+        assert_eq!(
+            decode_response(&encode_response(&resp, 2), 1 << 20),
+            Ok(resp)
+        );
     }
 
     #[test]
