@@ -217,7 +217,14 @@ fn full_pull_in_child(
     let dir = tempfile::tempdir()?;
     let code = district.create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())?;
     let out = std::process::Command::new(std::env::current_exe()?)
-        .args(["sync-device-internal", "--base", base, "--code", &code, "--dir"])
+        .args([
+            "sync-device-internal",
+            "--base",
+            base,
+            "--code",
+            &code,
+            "--dir",
+        ])
         .arg(dir.path())
         .output()?;
     anyhow::ensure!(
@@ -226,7 +233,10 @@ fn full_pull_in_child(
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().context("device process printed nothing")?;
+    let line = text
+        .lines()
+        .last()
+        .context("device process printed nothing")?;
     let pull: FullPull = serde_json::from_str(line)?;
     let store = Store::open(dir.path().join("device.sqlite"))?;
     let author = store.device_author()?.context("device not enrolled")?;
@@ -390,7 +400,11 @@ fn print_size(r: &SizeResult) {
     let bytes = r.full_pull.bytes as f64;
     let gzip = r.gzip_json as f64;
     println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
-    let full_target = if r.docs > r.households { 3.0 } else { f64::INFINITY };
+    let full_target = if r.docs > r.households {
+        3.0
+    } else {
+        f64::INFINITY
+    };
     row(
         "full sync, fresh device (median)",
         median(&r.full),
@@ -399,7 +413,12 @@ fn print_size(r: &SizeResult) {
     );
     row("full sync bytes", bytes, "B", Some((1.3 * gzip, true)));
     row("  the same data as JSON, gzip -6", gzip, "B", None);
-    row("  ratio to gzip'd JSON", bytes / gzip, "x", Some((1.3, true)));
+    row(
+        "  ratio to gzip'd JSON",
+        bytes / gzip,
+        "x",
+        Some((1.3, true)),
+    );
     row("full sync requests", r.full_pull.requests as f64, "", None);
     row(
         "device apply (outside the transport)",
@@ -425,7 +444,12 @@ fn print_size(r: &SizeResult) {
         "B",
         Some((20_000.0, true)),
     );
-    row("20 edits pushed: time (median of 3)", median(&r.push_s) * 1e3, "ms", None);
+    row(
+        "20 edits pushed: time (median of 3)",
+        median(&r.push_s) * 1e3,
+        "ms",
+        None,
+    );
     row(
         "20 edits pushed: server time",
         median(&r.push_ms),
@@ -444,7 +468,12 @@ fn print_size(r: &SizeResult) {
         "B",
         Some((20_000.0, true)),
     );
-    row("20 edits pulled: time (median of 3)", median(&r.pull_s) * 1e3, "ms", None);
+    row(
+        "20 edits pulled: time (median of 3)",
+        median(&r.pull_s) * 1e3,
+        "ms",
+        None,
+    );
     row(
         "20 edits pulled: server time",
         median(&r.pull_ms),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// zstd level of a version-2 response: a first download's pages of snapshots and rows
 /// share their shape, and a higher level finds more of it (docs/sync-protocol.md).
-pub const RESPONSE_ZSTD_LEVEL: i32 = 3;
+pub const RESPONSE_ZSTD_LEVEL: i32 = 9;
 
 /// A request as devices before the handover sent it: [`SyncRequest`] without `handover`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,7 +249,10 @@ mod tests {
         assert!(back.pulled[0].heads.is_empty());
         assert_eq!(back.cursors, resp.cursors);
         // Version 2 round-trips whole.
-        assert_eq!(decode_response(&encode_response(&resp, 2), 1 << 20), Ok(resp));
+        assert_eq!(
+            decode_response(&encode_response(&resp, 2), 1 << 20),
+            Ok(resp)
+        );
     }
 
     #[test]
