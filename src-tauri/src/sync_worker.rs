@@ -10,6 +10,7 @@ use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+use std::rc::Rc;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,6 +67,8 @@ pub fn start(db: PathBuf, interval: Duration, events: impl SyncEvents) -> SyncHa
     std::thread::Builder::new()
         .name("gridwalk-sync".into())
         .spawn(move || {
+            // Shared with the transport's retry callback, on this thread only.
+            let events = Rc::new(events);
             let mut store: Option<Store> = None;
             let mut first = true;
             loop {
@@ -103,22 +106,28 @@ fn set(state: &Mutex<SyncState>, events: &impl SyncEvents, f: impl FnOnce(&mut S
     events.state(&snapshot);
 }
 
-fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) {
+fn run_once<E: SyncEvents>(store: &mut Store, state: &Arc<Mutex<SyncState>>, events: &Rc<E>) {
+    let events_ref: &E = events;
     if !matches!(store.device_author(), Ok(Some(_))) {
         return;
     }
     let mut transport = match HttpTransport::from_store(store) {
         Ok(t) => t,
         Err(e) => {
-            set(state, events, |s| s.last_error = Some(e.into()));
+            set(state, events_ref, |s| s.last_error = Some(e.into()));
             return;
         }
     };
     // Fail fast when offline: the next attempt comes with the next interval anyway.
     transport.attempts = 2;
     transport.backoff = Duration::from_millis(300);
+    // A failed attempt that will be retried: say "waiting for the network", not a spinner.
+    let (retry_state, retry_events) = (state.clone(), events.clone());
+    transport.on_retry = Some(Box::new(move |_| {
+        set(&retry_state, &*retry_events, |s| s.waiting_for_network = true);
+    }));
     let started = now_ms();
-    set(state, events, |s| {
+    set(state, events_ref, |s| {
         s.running = true;
         s.progress = Some(SyncProgress::default());
         s.last_attempt_at = Some(started);
@@ -135,9 +144,13 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
                 full_pull_total: p.full_pull_total as u32,
                 outbox_left: p.outbox_left as u32,
             };
-            set(state, events, |s| s.progress = Some(progress));
+            // An answer came: the network is there.
+            set(state, events_ref, |s| {
+                s.progress = Some(progress);
+                s.waiting_for_network = false;
+            });
             if p.pulled_docs > 0 {
-                events.data_changed();
+                events_ref.data_changed();
             }
         },
         &AtomicBool::new(false),
@@ -152,20 +165,21 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
                 finished_at: now_ms(),
             };
             let pulled = r.pulled_docs > 0;
-            set(state, events, |s| {
+            set(state, events_ref, |s| {
                 s.running = false;
                 s.online = Some(true);
+                s.waiting_for_network = false;
                 s.last_error = None;
                 s.last_report = Some(r);
             });
             if pulled {
-                events.data_changed();
+                events_ref.data_changed();
             }
         }
         Err(StoreError::Revoked { .. }) => {
             let _ = store.wipe();
             let _ = crate::local::wipe(store);
-            set(state, events, |s| {
+            set(state, events_ref, |s| {
                 s.running = false;
                 s.online = Some(true);
                 s.last_report = None;
@@ -174,14 +188,19 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
                     message: "this device was revoked by the district; its data was wiped".into(),
                 });
             });
-            events.revoked();
+            events_ref.revoked();
         }
         Err(e) => {
-            let offline = matches!(e, StoreError::Transport { .. });
+            // No answer, or an answer cut off: the network failed either way.
+            let offline = matches!(
+                e,
+                StoreError::Transport { .. } | StoreError::ReplyCutOff { .. }
+            );
             let err: AppError = e.into();
-            set(state, events, |s| {
+            set(state, events_ref, |s| {
                 s.running = false;
                 s.online = Some(!offline);
+                s.waiting_for_network = offline;
                 s.last_error = Some(err);
             });
         }

@@ -14,6 +14,7 @@ mod console;
 mod export;
 #[cfg(feature = "ledger-files")]
 mod export_file;
+mod group;
 mod handle;
 mod handover;
 mod imports;
@@ -36,7 +37,7 @@ pub use console::{
 pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
 pub use export_file::{ExportFormat, ExportSummary};
-pub use handle::{handle_sync, HandledSync};
+pub use handle::{handle_sync, handle_sync_logged, HandledSync};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
@@ -52,7 +53,7 @@ use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::sync::{DocChanges, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// An authenticated device, its user's role and the grids it may sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +95,16 @@ pub trait DistrictStore: Send + Sync {
     fn authenticate(&self, token: &str, now_ms: i64) -> Result<DeviceAuth>;
     /// Exchange a one-time enrollment code for a device id and token.
     fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled>;
+    /// [`DistrictStore::enroll`] with a key the device chose: a retry of the same code with
+    /// the same key (the first reply was lost) gets the same device and a fresh token, as
+    /// long as that device has not synced yet and is not revoked.
+    fn enroll_with_key(
+        &self,
+        code: &str,
+        device_name: &str,
+        device_key: &str,
+        now_ms: i64,
+    ) -> Result<Enrolled>;
     /// Apply pushed changes, answered per document. A document outside the device's
     /// scope fails the whole push with [`StoreError::Forbidden`] and stores nothing.
     fn push(
@@ -102,6 +113,22 @@ pub trait DistrictStore: Send + Sync {
         docs: &[DocChanges],
         now_ms: i64,
     ) -> Result<PushOutcomeReport>;
+    /// [`DistrictStore::push`] with the round's sync-log row written in the same
+    /// transaction, so that a kill -9 never leaves a stored push without its row. `log`
+    /// holds what is known before the push; the push fills in conflicts, rejections and
+    /// errors. Returns the push's outcome and the row's id (for [`DistrictStore::finish_sync_log`]).
+    /// A push refused whole (scope) writes no row: the caller logs the failure.
+    fn push_logged(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+        log: &SyncLogEntry,
+    ) -> Result<(PushOutcomeReport, i64)>;
+    /// The round's final figures (pulled, bytes out, duration) on the row
+    /// [`DistrictStore::push_logged`] wrote. It acknowledges nothing, so an implementation
+    /// may queue it (SQLite: the next group commit).
+    fn finish_sync_log(&self, id: i64, entry: &SyncLogEntry) -> Result<()>;
     /// What the device has not seen, from its cursors, at most about `max_bytes`.
     fn pull(
         &self,
@@ -126,25 +153,36 @@ pub trait DistrictStore: Send + Sync {
         docs: &[DocChanges],
         now_ms: i64,
     ) -> Result<Vec<gridwalk_core::sync::PushResult>>;
+    /// A sync-log row for a round that stored no push (an idle sync, a refused request).
+    /// It acknowledges nothing, so an implementation may queue it; `sync_logs` sees it.
     fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
 }
 
 pub struct SqliteDistrict {
     path: PathBuf,
-    writer: Mutex<Store>,
+    writer: Arc<Mutex<Store>>,
     readers: Mutex<Vec<Connection>>,
+    /// Pushes and sync-log rows: many callers' writes in one transaction (group.rs).
+    group: group::GroupCommit,
+    /// Tests only: called right after a logged push has committed (a kill -9 there).
+    after_push: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl SqliteDistrict {
     /// Open (creating if needed) `district.sqlite` in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<SqliteDistrict> {
         let path = dir.as_ref().join("district.sqlite");
-        let writer = Store::open(&path)?;
+        let writer = Arc::new(Mutex::new(Store::open(&path)?));
+        let group = group::GroupCommit::start(writer.clone()).map_err(|e| {
+            crate::StoreError::BadRequest(format!("cannot start the commit thread: {e}"))
+        })?;
         Ok(SqliteDistrict {
             path,
-            writer: Mutex::new(writer),
+            writer,
             readers: Mutex::new(Vec::new()),
+            group,
+            after_push: std::sync::OnceLock::new(),
         })
     }
 
@@ -157,6 +195,28 @@ impl SqliteDistrict {
     pub fn with_writer<R>(&self, f: impl FnOnce(&mut Store) -> Result<R>) -> Result<R> {
         let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
+    }
+
+    /// Run `f` in the next group-commit transaction with whatever other writes are
+    /// waiting; returns once that transaction has committed (see group.rs).
+    pub(crate) fn with_group_writer<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        self.group.run(f)
+    }
+
+    /// Fault injection for tests: run `hook` right after each logged push has committed and
+    /// before it is answered (e.g. abort the process there). Set once.
+    pub fn set_after_push_hook(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.after_push.set(hook);
+    }
+
+    pub(super) fn after_push_hook(&self) {
+        if let Some(hook) = self.after_push.get() {
+            hook();
+        }
     }
 
     /// Run `f` on a pooled read connection inside one read transaction (one snapshot).
@@ -176,7 +236,7 @@ impl SqliteDistrict {
         let end = conn.execute_batch("COMMIT");
         if end.is_ok() {
             let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < 16 {
+            if pool.len() < 32 {
                 pool.push(conn);
             }
         }
