@@ -32,9 +32,10 @@ struct Round {
     log_id: Option<i64>,
 }
 
-/// Rounds answered at once (decode, push, pull, encode on the blocking pool). More would
-/// only queue on two cores' worth of CPU, with a reader connection each; the rest wait
-/// here, cheaply. The pushes among them share one group commit.
+/// Blocking work at once (authentication; decode, push, pull, encode), on the blocking
+/// pool. More would only queue on two cores' worth of CPU, each with a reader connection
+/// (the pool keeps 32); the rest wait here, cheaply. The pushes among them share one
+/// group commit.
 const ROUNDS_AT_ONCE: usize = 32;
 static ROUND_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ROUNDS_AT_ONCE);
 
@@ -72,12 +73,18 @@ async fn sync_inner(
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <device token>"))?;
     let store = state.store.clone();
+    let slot = ROUND_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
     let auth = blocking(move || {
         store
             .authenticate(&token, started_at)
             .map_err(ApiError::from_store)
     })
     .await?;
+    // Not held while the body arrives: a slow link must not hold a slot.
+    drop(slot);
 
     let limit = state.config.max_body_bytes;
     let body = if declared_too_large(headers, limit) {
