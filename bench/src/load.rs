@@ -72,8 +72,6 @@ pub struct Fleet {
     pub server: KillOnDrop,
     /// Each device with the id of one household of its grid, to edit.
     pub devs: Vec<(Device, String)>,
-    pub households: usize,
-    pub base: String,
     _dir: tempfile::TempDir,
 }
 
@@ -177,8 +175,6 @@ pub fn fleet(devices: usize, households_per_grid: usize) -> Result<Fleet> {
     Ok(Fleet {
         server,
         devs,
-        households: data.households.len(),
-        base,
         _dir: dir,
     })
 }

@@ -18,7 +18,6 @@ const GIVE_UP_BEHIND: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone, Default)]
 pub struct OpenRun {
     pub rate: f64,
-    pub due: usize,
     pub latencies: Vec<f64>,
     pub errors: Vec<String>,
     /// Syncs never started because the run fell more than 20 s behind.
@@ -46,7 +45,6 @@ pub fn open_loop(fleet: &mut Fleet, rate: f64, seconds: f64, idle: bool) -> Open
     let due = (rate * seconds).round() as usize;
     let out = Mutex::new(OpenRun {
         rate,
-        due,
         ..OpenRun::default()
     });
     let bytes = Mutex::new((0usize, 0usize));
@@ -138,7 +136,11 @@ pub fn run(o: &OpenOptions) -> Result<()> {
         "open loop: {} devices, {} s per rate{}",
         o.devices,
         o.seconds,
-        if o.idle { ", idle syncs (nothing to push)" } else { ", one edit per sync" }
+        if o.idle {
+            ", idle syncs (nothing to push)"
+        } else {
+            ", one edit per sync"
+        }
     );
     let mut runs = Vec::new();
     if o.find_rate {

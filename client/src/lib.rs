@@ -34,6 +34,10 @@ struct ErrorBody {
     message: String,
 }
 
+/// Called with the error of each failed attempt that will be retried (on the syncing
+/// thread; it need not be `Send`).
+pub type OnRetry = Box<dyn FnMut(&StoreError)>;
+
 pub struct HttpTransport {
     /// reqwest's async client on a runtime of this transport's own (one thread: the
     /// caller's). The blocking client cannot time a silent body: its read timeout needs a
@@ -53,7 +57,7 @@ pub struct HttpTransport {
     started: Option<Instant>,
     /// Told of each failed attempt that will be retried (the app shows "waiting for the
     /// network" instead of a spinner).
-    pub on_retry: Option<Box<dyn FnMut(&StoreError) + Send>>,
+    pub on_retry: Option<OnRetry>,
 }
 
 /// A client with a connect timeout, a read-idle timeout and a whole-request timeout.

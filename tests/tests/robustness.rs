@@ -100,13 +100,21 @@ fn a_server_killed_right_after_a_push_committed_has_its_log_row() {
     a.store.meta_set("server.url", &url).expect("url");
     let mut t = HttpTransport::from_store(&a.store).expect("transport");
     t.attempts = 1;
-    let result = a
-        .store
-        .sync(&mut t, &SyncOptions::default(), NOW, &mut |_| {}, &AtomicBool::new(false));
+    let result = a.store.sync(
+        &mut t,
+        &SyncOptions::default(),
+        NOW,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    );
     let status = child.wait().expect("reaped");
     assert!(!status.success(), "the server died mid-sync: {status:?}");
     assert!(result.is_err(), "no answer came: {result:?}");
-    assert_eq!(a.store.outbox_len().expect("outbox"), 3, "nothing acknowledged");
+    assert_eq!(
+        a.store.outbox_len().expect("outbox"),
+        3,
+        "nothing acknowledged"
+    );
 
     let stored: i64 = district
         .with_reader(|c| {
@@ -197,7 +205,13 @@ fn a_lost_enrollment_answer_is_retried_with_the_same_code_and_gets_the_same_devi
     let mut t = HttpTransport::from_store(&store).expect("transport");
     t.attempts = 1;
     store
-        .sync(&mut t, &SyncOptions::default(), NOW, &mut |_| {}, &AtomicBool::new(false))
+        .sync(
+            &mut t,
+            &SyncOptions::default(),
+            NOW,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
         .expect("the retried enrollment's token syncs");
 
     // Another device (another key) with the same code: refused, as before.
@@ -210,7 +224,10 @@ fn a_lost_enrollment_answer_is_retried_with_the_same_code_and_gets_the_same_devi
     );
     // The same device again after it synced: the code is spent.
     let again = gridwalk_client::enroll(&mut store, &server.url, &code, "phone");
-    assert!(matches!(again, Err(StoreError::Unauthorized(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::Unauthorized(_))),
+        "{again:?}"
+    );
 }
 
 #[test]
@@ -223,13 +240,23 @@ fn a_cut_off_sync_answer_says_the_changes_may_be_stored() {
         .expect("create");
     // Every answer cut after 60 bytes: the push is stored, the answer never whole.
     let proxy = cutting_proxy(server.url.trim_start_matches("http://").into(), 60, 100);
-    let token = a.store.meta_get("device.token").expect("meta").expect("token");
+    let token = a
+        .store
+        .meta_get("device.token")
+        .expect("meta")
+        .expect("token");
     let mut t = HttpTransport::new(&proxy, &token).expect("transport");
     t.attempts = 2;
     t.backoff = Duration::from_millis(20);
     let err = a
         .store
-        .sync(&mut t, &SyncOptions::default(), NOW, &mut |_| {}, &AtomicBool::new(false))
+        .sync(
+            &mut t,
+            &SyncOptions::default(),
+            NOW,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
         .expect_err("no whole answer");
     assert!(matches!(err, StoreError::ReplyCutOff { .. }), "{err:?}");
     let text = err.to_string();
@@ -239,7 +266,11 @@ fn a_cut_off_sync_answer_says_the_changes_may_be_stored() {
             && !text.contains("could not reach"),
         "{text}"
     );
-    assert_eq!(a.store.outbox_len().expect("outbox"), 1, "still unacknowledged");
+    assert_eq!(
+        a.store.outbox_len().expect("outbox"),
+        1,
+        "still unacknowledged"
+    );
     assert_eq!(t.requests, 2, "retried once (the push is idempotent)");
     // Confirmed on the next sync.
     a.sync();
@@ -267,7 +298,13 @@ fn a_half_open_connection_gives_up_within_the_read_idle_timeout() {
     t.attempts = 1;
     let started = Instant::now();
     let err = store
-        .sync(&mut t, &SyncOptions::default(), NOW, &mut |_| {}, &AtomicBool::new(false))
+        .sync(
+            &mut t,
+            &SyncOptions::default(),
+            NOW,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
         .expect_err("no answer");
     let waited = started.elapsed();
     assert!(matches!(err, StoreError::Transport { .. }), "{err:?}");

@@ -67,7 +67,8 @@ impl SqliteDistrict {
     /// Readers of the log ([`SqliteDistrict::sync_logs_impl`]) wait for the queue first.
     pub(super) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {
         let e = e.clone();
-        self.group.submit("sync log row", move |conn| insert_log(conn, &e).map(drop));
+        self.group
+            .submit("sync log row", move |conn| insert_log(conn, &e).map(drop));
         Ok(())
     }
 
@@ -80,7 +81,13 @@ impl SqliteDistrict {
                     bytes_out = ?5
                  WHERE id = ?1",
             )?
-            .execute(params![id, e.duration_ms, e.docs_out, e.changes_out, e.bytes_out])?;
+            .execute(params![
+                id,
+                e.duration_ms,
+                e.docs_out,
+                e.changes_out,
+                e.bytes_out
+            ])?;
             Ok(())
         });
         Ok(())

@@ -203,7 +203,8 @@ fn round(
         ));
     }
     // The row as known before the push; a push writes it in its own transaction.
-    let log = HandledSync::default().into_log(auth, started_at, millis(started), body.len() as i64, 0);
+    let log =
+        HandledSync::default().into_log(auth, started_at, millis(started), body.len() as i64, 0);
     let (resp, handled, log_id) = handle_sync_logged(store, auth, &req, now_ms(), Some(&log))
         .map_err(ApiError::from_store)?;
     let changes_accepted = resp
