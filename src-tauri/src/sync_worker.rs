@@ -9,8 +9,8 @@ use gridwalk_client::HttpTransport;
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,8 +123,10 @@ fn run_once<E: SyncEvents>(store: &mut Store, state: &Arc<Mutex<SyncState>>, eve
     transport.backoff = Duration::from_millis(300);
     // A failed attempt that will be retried: say "waiting for the network", not a spinner.
     let (retry_state, retry_events) = (state.clone(), events.clone());
-    transport.on_retry = Some(Box::new(move |_| {
-        set(&retry_state, &*retry_events, |s| s.waiting_for_network = true);
+    transport.on_retry = Some(Box::new(move |_: &StoreError| {
+        set(&retry_state, &*retry_events, |s| {
+            s.waiting_for_network = true
+        });
     }));
     let started = now_ms();
     set(state, events_ref, |s| {
