@@ -43,8 +43,6 @@ pub fn serve_internal(data: PathBuf, addr_file: PathBuf) -> Result<()> {
     })
 }
 
-struct KillOnDrop(Child);
-
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -52,14 +50,40 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn peak_rss_mb(pid: u32) -> Option<f64> {
+pub fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
 
-pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<()> {
+/// CPU time (user + system) a process has used so far, from /proc.
+pub fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0) // USER_HZ is 100 on Linux
+}
+
+/// A server child process with `devices` enrolled, fully synced devices, one grid each.
+pub struct Fleet {
+    pub server: KillOnDrop,
+    /// Each device with the id of one household of its grid, to edit.
+    pub devs: Vec<(Device, String)>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct KillOnDrop(pub Child);
+
+impl Fleet {
+    pub fn pid(&self) -> u32 {
+        self.server.0.id()
+    }
+}
+
+pub fn fleet(devices: usize, households_per_grid: usize) -> Result<Fleet> {
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().to_path_buf();
     let grids_per_community = 10;
@@ -128,10 +152,16 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
         data.households.len(),
         server.0.id()
     );
+    // 400 simulated devices share this machine's one disk, where each real device has its
+    // own: their stores do not fsync (the server's store does, as always).
+    println!("(device stores: synchronous=OFF — the load generator's, not the server's)");
 
     let mut devs: Vec<(Device, String)> = Vec::new();
     for (k, user) in users.iter().enumerate() {
         let mut dev = new_device(&district, &base, user, &format!("load-{k}"))?;
+        dev.store
+            .connection()
+            .pragma_update(None, "synchronous", "OFF")?;
         crate::sync_bench::timed_sync(&mut dev)?;
         let hh: Vec<String> = data
             .households
@@ -142,55 +172,88 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
         devs.push((dev, hh.first().cloned().context("grid without households")?));
     }
     drop(district);
+    Ok(Fleet {
+        server,
+        devs,
+        _dir: dir,
+    })
+}
 
+/// One edit of the device's household (the work a sync then pushes).
+pub fn edit(dev: &mut Device, household: &str, n: usize) -> Result<()> {
+    let id = DocId(household.parse()?);
+    let author = dev.author;
+    dev.store.edit::<Household, _>(
+        DocKind::Household,
+        id,
+        author,
+        NOW + n as i64,
+        "load",
+        |h| {
+            h.notes = format!("load round {n}");
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+/// One incremental sync through `transport`.
+pub fn sync_once(dev: &mut Device, transport: &mut HttpTransport) -> Result<()> {
+    dev.store.sync(
+        transport,
+        &SyncOptions::default(),
+        NOW,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    Ok(())
+}
+
+/// A transport that counts failures instead of hiding them behind retries.
+pub fn bench_transport(dev: &Device) -> Result<HttpTransport> {
+    let mut t = HttpTransport::from_store(&dev.store)?;
+    t.attempts = 1;
+    Ok(t)
+}
+
+pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<()> {
+    let mut fleet = fleet(devices, households_per_grid)?;
+    let pid = fleet.pid();
+    let cpu_before = cpu_ms(pid);
     let barrier = Arc::new(Barrier::new(devices));
     let samples = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let wall = Instant::now();
     std::thread::scope(|s| {
-        for (mut dev, household) in devs {
+        for (dev, household) in fleet.devs.iter_mut() {
             let (barrier, samples, errors) = (barrier.clone(), samples.clone(), errors.clone());
             s.spawn(move || {
-                let mut transport = match HttpTransport::from_store(&dev.store) {
+                let mut transport = match bench_transport(dev) {
                     Ok(t) => t,
                     Err(e) => return errors.lock().expect("lock").push(e.to_string()),
                 };
-                transport.attempts = 1; // count failures, do not hide them behind retries
-                let author = dev.author;
                 for round in 0..rounds {
-                    let id = DocId(household.parse().expect("uuid"));
-                    let edited = dev.store.edit::<Household, _>(
-                        DocKind::Household,
-                        id,
-                        author,
-                        NOW + round as i64,
-                        "load",
-                        |h| {
-                            h.notes = format!("load round {round}");
-                            Ok(())
-                        },
-                    );
-                    if let Err(e) = edited {
+                    if let Err(e) = edit(dev, household, round) {
                         errors.lock().expect("lock").push(e.to_string());
                     }
                     barrier.wait();
                     let t = Instant::now();
-                    match dev.store.sync(
-                        &mut transport,
-                        &SyncOptions::default(),
-                        NOW,
-                        &mut |_| {},
-                        &AtomicBool::new(false),
-                    ) {
-                        Ok(_) => samples.lock().expect("lock").push(ms(t.elapsed())),
+                    match sync_once(dev, &mut transport) {
+                        Ok(()) => samples.lock().expect("lock").push(ms(t.elapsed())),
                         Err(e) => errors.lock().expect("lock").push(e.to_string()),
                     }
                 }
             });
         }
     });
+    let wall = wall.elapsed();
     let samples = samples.lock().expect("lock").clone();
     let errors = errors.lock().expect("lock").clone();
-    let rss = peak_rss_mb(server.0.id()).unwrap_or(f64::NAN);
+    let rss = peak_rss_mb(pid).unwrap_or(f64::NAN);
+    let cpu = match (cpu_before, cpu_ms(pid)) {
+        (Some(a), Some(b)) => (b - a) / samples.len().max(1) as f64,
+        _ => f64::NAN,
+    };
     if let Some(e) = errors.first() {
         println!("first error: {e}");
     }
@@ -204,7 +267,14 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
         Some((250.0, true)),
     );
     row("errors", errors.len() as f64, "", Some((0.0, true)));
-    row("server peak RSS", rss, "MB", None);
+    row("server peak RSS", rss, "MB", Some((300.0, true)));
+    row("server CPU per sync", cpu, "ms", None);
+    row(
+        "throughput",
+        samples.len() as f64 / wall.as_secs_f64(),
+        "syncs/s",
+        None,
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -216,6 +286,7 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
             "p99_ms": quantile(&samples, 0.99),
             "errors": errors.len(),
             "server_peak_rss_mb": rss,
+            "server_cpu_ms_per_sync": cpu,
         })
     );
     Ok(())

@@ -12,6 +12,7 @@ mod fill;
 mod import_bench;
 mod ledger_gen;
 mod load;
+mod load_open;
 mod photos_bench;
 mod stats;
 mod store_bench;
@@ -55,7 +56,10 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         sizes: Vec<usize>,
     },
-    /// Many devices doing incremental syncs at once against one server process.
+    /// Many devices doing incremental syncs against one server process: all released
+    /// together, `rounds` times (closed loop); or, with `--rate`, syncs arriving at a
+    /// steady rate for `--seconds` (open loop; `--find-rate` searches the highest rate
+    /// with p99 ≤ 250 ms; `--idle` syncs with nothing to push).
     Load {
         #[arg(long, default_value_t = 400)]
         devices: usize,
@@ -63,6 +67,15 @@ enum Command {
         rounds: usize,
         #[arg(long, default_value_t = 20)]
         households_per_grid: usize,
+        /// Open loop: syncs per second.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long)]
+        find_rate: bool,
+        #[arg(long)]
+        idle: bool,
     },
     /// Console: the dashboard indicators over a district (projection rows bulk-inserted).
     Console {
@@ -163,7 +176,21 @@ fn main() -> Result<()> {
             devices,
             rounds,
             households_per_grid,
-        } => load::run(devices, rounds, households_per_grid),
+            rate,
+            seconds,
+            find_rate,
+            idle,
+        } => match rate {
+            None if !find_rate => load::run(devices, rounds, households_per_grid),
+            rate => load_open::run(&load_open::OpenOptions {
+                devices,
+                households_per_grid,
+                rate: rate.unwrap_or(100.0),
+                seconds,
+                idle,
+                find_rate,
+            }),
+        },
         Command::Console {
             households,
             issues,

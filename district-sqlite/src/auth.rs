@@ -129,6 +129,8 @@ impl SqliteDistrict {
     }
 
     pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        // `last_sync_at` is written with the (queued) sync-log rows.
+        self.group.flush()?;
         self.with_reader(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT device_id, user_id, name, enrolled_at, revoked_at, last_sync_at
@@ -180,36 +182,70 @@ impl SqliteDistrict {
         &self,
         code: &str,
         device_name: &str,
+        device_key: Option<&str>,
         now_ms: i64,
     ) -> Result<Enrolled> {
         let hash = sha256_hex(&normalize_code(code));
-        let device_id = Uuid::now_v7().to_string();
+        let key_hash = device_key
+            .map(str::trim)
+            .filter(|k| (MIN_DEVICE_KEY_CHARS..=MAX_DEVICE_KEY_CHARS).contains(&k.len()))
+            .map(sha256_hex);
+        if device_key.is_some() && key_hash.is_none() {
+            return Err(StoreError::BadRequest(format!(
+                "device_key must be {MIN_DEVICE_KEY_CHARS} to {MAX_DEVICE_KEY_CHARS} characters"
+            )));
+        }
         let token = random_token();
+        // Sync-log rows (and with them `last_sync_at`) may still be queued.
+        self.group.flush()?;
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
-            let row: Option<(String, i64, Option<i64>)> = tx
+            expire_orphans(&tx, now_ms)?;
+            type Row = (String, i64, Option<i64>, Option<String>, Option<String>);
+            let row: Option<Row> = tx
                 .query_row(
-                    "SELECT user_id, expires_at, used_at FROM enrollments WHERE code_hash = ?1",
+                    "SELECT user_id, expires_at, used_at, device_id, device_key_hash
+                     FROM enrollments WHERE code_hash = ?1",
                     [&hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
             // Unknown, used and expired codes get one answer: telling them apart would
             // tell a guesser which codes exist.
-            let user_id = match row {
-                Some((user_id, expires, None)) if expires >= now_ms => user_id,
-                _ => return Err(StoreError::Unauthorized(BAD_ENROLLMENT_CODE.into())),
+            let bad = || StoreError::Unauthorized(BAD_ENROLLMENT_CODE.into());
+            let (user_id, device_id) = match row {
+                Some((user_id, expires, None, ..)) if expires >= now_ms => {
+                    let device_id = Uuid::now_v7().to_string();
+                    tx.execute(
+                        "UPDATE enrollments SET used_at = ?2, device_id = ?3, device_key_hash = ?4
+                         WHERE code_hash = ?1",
+                        params![hash, now_ms, device_id, key_hash],
+                    )?;
+                    let name: String = device_name.chars().take(100).collect();
+                    tx.execute(
+                        "INSERT INTO devices (device_id, user_id, name, token_hash, enrolled_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![device_id, user_id, name, sha256_hex(&token), now_ms],
+                    )?;
+                    (user_id, device_id)
+                }
+                // The same device again (its key): the first answer was lost on the way.
+                // Only until it has synced once, and never for a revoked device.
+                Some((user_id, _, Some(_), Some(device_id), Some(stored)))
+                    if key_hash.as_deref() == Some(stored.as_str()) =>
+                {
+                    let n = tx.execute(
+                        "UPDATE devices SET token_hash = ?2
+                         WHERE device_id = ?1 AND revoked_at IS NULL AND last_sync_at IS NULL",
+                        params![device_id, sha256_hex(&token)],
+                    )?;
+                    if n == 0 {
+                        return Err(bad());
+                    }
+                    (user_id, device_id)
+                }
+                _ => return Err(bad()),
             };
-            tx.execute(
-                "UPDATE enrollments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
-                params![hash, now_ms, device_id],
-            )?;
-            let name: String = device_name.chars().take(100).collect();
-            tx.execute(
-                "INSERT INTO devices (device_id, user_id, name, token_hash, enrolled_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id, user_id, name, sha256_hex(&token), now_ms],
-            )?;
             let (display_name, role, key_person_grant): (String, String, bool) = tx.query_row(
                 "SELECT display_name, role, key_persons FROM users WHERE user_id = ?1",
                 [&user_id],
@@ -218,7 +254,7 @@ impl SqliteDistrict {
             let grids = user_grids(&tx, &user_id)?;
             tx.commit()?;
             Ok(Enrolled {
-                device_id: device_id.clone(),
+                device_id,
                 user_id,
                 display_name,
                 token: token.clone(),
@@ -228,4 +264,25 @@ impl SqliteDistrict {
             })
         })
     }
+
+    /// Revoke devices enrolled more than [`ORPHAN_AFTER_MS`] ago that never synced: their
+    /// enrollment answer never arrived (the app syncs at once after enrolling). Returns
+    /// how many.
+    pub fn expire_orphan_devices(&self, now_ms: i64) -> Result<usize> {
+        self.group.flush()?;
+        self.with_writer(|store| expire_orphans(&store.conn, now_ms))
+    }
+}
+
+/// A device enrolled this long ago that has never synced is an orphan.
+pub const ORPHAN_AFTER_MS: i64 = 7 * 24 * 3_600_000;
+const MIN_DEVICE_KEY_CHARS: usize = 16;
+const MAX_DEVICE_KEY_CHARS: usize = 128;
+
+fn expire_orphans(conn: &Connection, now_ms: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE devices SET revoked_at = ?1
+         WHERE revoked_at IS NULL AND last_sync_at IS NULL AND enrolled_at < ?2",
+        params![now_ms, now_ms - ORPHAN_AFTER_MS],
+    )?)
 }

@@ -418,6 +418,8 @@ impl SqliteDistrict {
         now_ms: i64,
     ) -> ConsoleResult<Vec<DeviceOverview>> {
         const DAY: i64 = 86_400_000;
+        // Sync-log rows of rounds that stored nothing may still be queued (group commit).
+        self.group.flush()?;
         self.with_reader(|conn| {
             let mut args = vec![Value::Integer(now_ms - 7 * DAY)];
             let filter = grid_filter("ug.grid_id", &scope.grids, &mut args);

@@ -14,6 +14,7 @@ mod console;
 mod export;
 #[cfg(feature = "ledger-files")]
 mod export_file;
+mod group;
 mod handover;
 mod imports;
 mod indicators;
@@ -46,30 +47,39 @@ pub use settings::Department;
 // The device store's pieces the district builds on (this crate was store/src/district/).
 // The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
 pub use gridwalk_district::{
-    handle_sync, DeviceAuth, DeviceInfo, DistrictStore, Enrolled, HandledSync, NewUser,
+    handle_sync, handle_sync_logged, DeviceAuth, DeviceInfo, DistrictStore, Enrolled, HandledSync, NewUser,
     PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct SqliteDistrict {
     path: PathBuf,
-    writer: Mutex<Store>,
+    writer: Arc<Mutex<Store>>,
     readers: Mutex<Vec<Connection>>,
+    /// Pushes and sync-log rows: many callers' writes in one transaction (group.rs).
+    group: group::GroupCommit,
+    /// Tests only: called right after a logged push has committed (a kill -9 there).
+    after_push: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl SqliteDistrict {
     /// Open (creating if needed) `district.sqlite` in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<SqliteDistrict> {
         let path = dir.as_ref().join("district.sqlite");
-        let writer = Store::open(&path)?;
+        let writer = Arc::new(Mutex::new(Store::open(&path)?));
+        let group = group::GroupCommit::start(writer.clone()).map_err(|e| {
+            crate::StoreError::BadRequest(format!("cannot start the commit thread: {e}"))
+        })?;
         Ok(SqliteDistrict {
             path,
-            writer: Mutex::new(writer),
+            writer,
             readers: Mutex::new(Vec::new()),
+            group,
+            after_push: std::sync::OnceLock::new(),
         })
     }
 
@@ -82,6 +92,28 @@ impl SqliteDistrict {
     pub fn with_writer<R>(&self, f: impl FnOnce(&mut Store) -> Result<R>) -> Result<R> {
         let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
+    }
+
+    /// Run `f` in the next group-commit transaction with whatever other writes are
+    /// waiting; returns once that transaction has committed (see group.rs).
+    pub(crate) fn with_group_writer<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        self.group.run(f)
+    }
+
+    /// Fault injection for tests: run `hook` right after each logged push has committed and
+    /// before it is answered (e.g. abort the process there). Set once.
+    pub fn set_after_push_hook(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.after_push.set(hook);
+    }
+
+    pub(super) fn after_push_hook(&self) {
+        if let Some(hook) = self.after_push.get() {
+            hook();
+        }
     }
 
     /// Run `f` on a pooled read connection inside one read transaction (one snapshot).
@@ -101,7 +133,7 @@ impl SqliteDistrict {
         let end = conn.execute_batch("COMMIT");
         if end.is_ok() {
             let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < 16 {
+            if pool.len() < 32 {
                 pool.push(conn);
             }
         }

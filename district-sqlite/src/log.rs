@@ -2,43 +2,71 @@
 
 use super::{SqliteDistrict, SyncLogEntry, SyncLogQuery};
 use crate::Result;
-use rusqlite::{params, types::Value};
+use rusqlite::{params, types::Value, Connection};
+
+/// Insert a sync-log row (and the device's last sync) on `conn`, in the caller's
+/// transaction. Returns the row's id.
+pub(super) fn insert_log(conn: &Connection, e: &SyncLogEntry) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
+            changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts, rejected,
+            errors)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        e.device_id,
+        e.user_id,
+        e.started_at,
+        e.duration_ms,
+        e.docs_in,
+        e.changes_in,
+        e.docs_out,
+        e.changes_out,
+        e.bytes_in,
+        e.bytes_out,
+        e.conflicts,
+        e.rejected,
+        e.errors
+    ])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached("UPDATE devices SET last_sync_at = ?2 WHERE device_id = ?1")?
+        .execute(params![e.device_id, e.started_at])?;
+    Ok(id)
+}
 
 impl SqliteDistrict {
+    /// Queued behind the group commit, not waited for: the row acknowledges nothing.
+    /// Readers of the log ([`SqliteDistrict::sync_logs_impl`]) wait for the queue first.
     pub(super) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            tx.execute(
-                "INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
-                    changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts, rejected,
-                    errors)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    e.device_id,
-                    e.user_id,
-                    e.started_at,
-                    e.duration_ms,
-                    e.docs_in,
-                    e.changes_in,
-                    e.docs_out,
-                    e.changes_out,
-                    e.bytes_in,
-                    e.bytes_out,
-                    e.conflicts,
-                    e.rejected,
-                    e.errors
-                ],
-            )?;
-            tx.execute(
-                "UPDATE devices SET last_sync_at = ?2 WHERE device_id = ?1",
-                params![e.device_id, e.started_at],
-            )?;
-            tx.commit()?;
+        let e = e.clone();
+        self.group
+            .submit("sync log row", move |conn| insert_log(conn, &e).map(drop));
+        Ok(())
+    }
+
+    /// The figures known only after the pull, on the row the push wrote. Queued.
+    pub(super) fn finish_sync_log_impl(&self, id: i64, e: &SyncLogEntry) -> Result<()> {
+        let e = e.clone();
+        self.group.submit("sync log figures", move |conn| {
+            conn.prepare_cached(
+                "UPDATE sync_log SET duration_ms = ?2, docs_out = ?3, changes_out = ?4,
+                    bytes_out = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                e.duration_ms,
+                e.docs_out,
+                e.changes_out,
+                e.bytes_out
+            ])?;
             Ok(())
-        })
+        });
+        Ok(())
     }
 
     pub(super) fn sync_logs_impl(&self, q: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
+        self.group.flush()?;
         self.with_reader(|conn| {
             let mut sql = String::from(
                 "SELECT id, device_id, user_id, started_at, duration_ms, docs_in, changes_in,

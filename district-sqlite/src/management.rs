@@ -46,6 +46,8 @@ pub struct UserUpdate {
 impl SqliteDistrict {
     /// Every user with scope, password set or not, and device counts.
     pub fn user_rows(&self) -> Result<Vec<UserRow>> {
+        // `last_sync_at` is written with the (queued) sync-log rows.
+        self.group.flush()?;
         self.with_reader(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT u.user_id, u.username, u.display_name, u.role,

@@ -61,6 +61,39 @@ fn doc_bytes(conn: &Connection, doc_id: &str, snapshot: Vec<u8>, chunks: i64) ->
     Ok(bytes)
 }
 
+/// Apply pushed changes on the writer's connection, inside the caller's transaction.
+/// Pass 1 applies everything in memory: a scope violation anywhere fails the whole push
+/// before a single row is written. Pass 2 writes what was accepted.
+fn push_in(
+    conn: &Connection,
+    device: &DeviceAuth,
+    pushed: &[DocChanges],
+    now_ms: i64,
+) -> Result<PushOutcomeReport> {
+    let mut report = PushOutcomeReport::default();
+    let mut staged = Vec::new();
+    for p in pushed {
+        match stage(&mut SqliteLookup(conn), device, p, now_ms)? {
+            Ok(Some(s)) => staged.push(s),
+            Ok(None) => report.results.push(PushResult {
+                doc_id: p.doc_id,
+                outcome: PushOutcome::Accepted,
+            }),
+            Err(rejected) => report.results.push(rejected),
+        }
+    }
+    for s in &staged {
+        report.changes_stored += write_staged(conn, device, s, now_ms)?;
+        report.docs_changed += 1;
+        report.conflicts_created += s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+        report.results.push(PushResult {
+            doc_id: s.doc.id.0,
+            outcome: PushOutcome::Accepted,
+        });
+    }
+    Ok(report)
+}
+
 impl SqliteDistrict {
     fn pull_impl(
         &self,
@@ -243,7 +276,17 @@ impl DistrictStore for SqliteDistrict {
     }
 
     fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<super::Enrolled> {
-        self.enroll_impl(code, device_name, now_ms)
+        self.enroll_impl(code, device_name, None, now_ms)
+    }
+
+    fn enroll_with_key(
+        &self,
+        code: &str,
+        device_name: &str,
+        device_key: &str,
+        now_ms: i64,
+    ) -> Result<super::Enrolled> {
+        self.enroll_impl(code, device_name, Some(device_key), now_ms)
     }
 
     fn push(
@@ -255,36 +298,36 @@ impl DistrictStore for SqliteDistrict {
         if pushed.is_empty() {
             return Ok(PushOutcomeReport::default());
         }
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            let mut report = PushOutcomeReport::default();
-            let mut staged = Vec::new();
-            // Pass 1: apply everything in memory. A scope violation anywhere aborts the
-            // whole push before a single row is written.
-            for p in pushed {
-                match stage(&mut SqliteLookup(&tx), device, p, now_ms)? {
-                    Ok(Some(s)) => staged.push(s),
-                    Ok(None) => report.results.push(PushResult {
-                        doc_id: p.doc_id,
-                        outcome: PushOutcome::Accepted,
-                    }),
-                    Err(rejected) => report.results.push(rejected),
-                }
-            }
-            // Pass 2: write what was accepted, all in this one transaction.
-            for s in &staged {
-                report.changes_stored += write_staged(&tx, device, s, now_ms)?;
-                report.docs_changed += 1;
-                report.conflicts_created +=
-                    s.doc.conflicts().len().saturating_sub(s.conflicts_before);
-                report.results.push(PushResult {
-                    doc_id: s.doc.id.0,
-                    outcome: PushOutcome::Accepted,
-                });
-            }
-            tx.commit()?;
-            Ok(report)
-        })
+        let (device, pushed) = (device.clone(), pushed.to_vec());
+        self.with_group_writer(move |conn| push_in(conn, &device, &pushed, now_ms))
+    }
+
+    fn push_logged(
+        &self,
+        device: &DeviceAuth,
+        pushed: &[DocChanges],
+        now_ms: i64,
+        log: &SyncLogEntry,
+    ) -> Result<(PushOutcomeReport, i64)> {
+        let (device, pushed, mut log) = (device.clone(), pushed.to_vec(), log.clone());
+        let out = self.with_group_writer(move |conn| {
+            let report = push_in(conn, &device, &pushed, now_ms)?;
+            log.conflicts = report.conflicts_created as i64;
+            log.rejected = report
+                .results
+                .iter()
+                .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
+                .count() as i64;
+            log.errors = gridwalk_district::push_errors(&report);
+            let id = super::log::insert_log(conn, &log)?;
+            Ok((report, id))
+        })?;
+        self.after_push_hook();
+        Ok(out)
+    }
+
+    fn finish_sync_log(&self, id: i64, entry: &SyncLogEntry) -> Result<()> {
+        self.finish_sync_log_impl(id, entry)
     }
 
     fn pull(

@@ -47,13 +47,44 @@ impl HandledSync {
     }
 }
 
-/// Answer one sync request for an authenticated device.
+/// The rejected documents of a push as the sync log's JSON array.
+pub fn push_errors(pushed: &PushOutcomeReport) -> String {
+    let errors: Vec<serde_json::Value> = pushed
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            PushOutcome::Rejected { code, message } => Some(serde_json::json!({
+                "doc_id": r.doc_id.to_string(),
+                "code": format!("{code:?}"),
+                "message": message,
+            })),
+            PushOutcome::Accepted => None,
+        })
+        .collect();
+    serde_json::Value::Array(errors).to_string()
+}
+
+/// Answer one sync request for an authenticated device (nothing logged).
 pub fn handle_sync(
     store: &dyn DistrictStore,
     device: &DeviceAuth,
     request: &SyncRequest,
     now_ms: i64,
 ) -> Result<(SyncResponse, HandledSync)> {
+    handle_sync_logged(store, device, request, now_ms, None).map(|(r, h, _)| (r, h))
+}
+
+/// Answer one sync request; with `log` (the round's row as known before the push: device,
+/// start, bytes in), a push writes that row in its own transaction and its id is returned
+/// for [`DistrictStore::finish_sync_log`]. `None` for the id: no push was stored, the
+/// caller writes the row with [`DistrictStore::record_sync`].
+pub fn handle_sync_logged(
+    store: &dyn DistrictStore,
+    device: &DeviceAuth,
+    request: &SyncRequest,
+    now_ms: i64,
+    log: Option<&SyncLogEntry>,
+) -> Result<(SyncResponse, HandledSync, Option<i64>)> {
     // A cursor for a grid outside the user's scope: an admin moved the worker. Its pushed
     // documents may be of the old grid, which would refuse the whole push (403) on every
     // sync forever; instead the push waits, and the device is told its grids. It pushes
@@ -63,8 +94,16 @@ pub fn handle_sync(
     let scope: BTreeSet<&str> = device.grids.iter().map(String::as_str).collect();
     let scope_changed =
         (cursor_grids != scope).then(|| scope.iter().map(|g| g.to_string()).collect());
-    let pushed = if moved {
+    let mut log_id = None;
+    let pushed = if moved || request.push.is_empty() {
         PushOutcomeReport::default()
+    } else if let Some(log) = log {
+        let mut row = log.clone();
+        row.docs_in = request.push.len() as i64;
+        row.changes_in = request.push.iter().map(|d| d.changes.len() as i64).sum();
+        let (report, id) = store.push_logged(device, &request.push, now_ms, &row)?;
+        log_id = Some(id);
+        report
     } else {
         store.push(device, &request.push, now_ms)?
     };
@@ -80,18 +119,11 @@ pub fn handle_sync(
     } else {
         store.compare(device, &request.compare)?
     };
-    let errors: Vec<serde_json::Value> = pushed
+    let rejected = pushed
         .results
         .iter()
-        .filter_map(|r| match &r.outcome {
-            PushOutcome::Rejected { code, message } => Some(serde_json::json!({
-                "doc_id": r.doc_id.to_string(),
-                "code": format!("{code:?}"),
-                "message": message,
-            })),
-            PushOutcome::Accepted => None,
-        })
-        .collect();
+        .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
+        .count();
     let mut pulled = pull.docs;
     pulled.append(&mut repaired);
     let handled = HandledSync {
@@ -106,8 +138,8 @@ pub fn handle_sync(
             })
             .sum(),
         conflicts: pushed.conflicts_created as i64,
-        rejected: errors.len() as i64,
-        errors: serde_json::Value::Array(errors).to_string(),
+        rejected: rejected as i64,
+        errors: push_errors(&pushed),
     };
     let response = SyncResponse {
         protocol: PROTOCOL_VERSION,
@@ -122,5 +154,5 @@ pub fn handle_sync(
         handed_over,
         projection: crate::projection::VERSION.to_string(),
     };
-    Ok((response, handled))
+    Ok((response, handled, log_id))
 }

@@ -10,7 +10,7 @@ pub mod push;
 mod types;
 
 pub use gridwalk_store::{Result, StoreError};
-pub use handle::{handle_sync, HandledSync};
+pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
 pub use types::{
     DeviceInfo, Enrolled, NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };
@@ -58,6 +58,19 @@ pub trait DistrictStore: Send + Sync {
     fn authenticate(&self, token: &str, now_ms: i64) -> Result<DeviceAuth>;
     /// Exchange a one-time enrollment code for a device id and token.
     fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled>;
+    /// [`DistrictStore::enroll`] with a key the device chose: a retry of the same code with
+    /// the same key (the first reply was lost) gets the same device and a fresh token, as
+    /// long as that device has not synced yet and is not revoked. The default (PostgreSQL
+    /// today) keeps no key: a retry is refused as a used code, as before.
+    fn enroll_with_key(
+        &self,
+        code: &str,
+        device_name: &str,
+        _device_key: &str,
+        now_ms: i64,
+    ) -> Result<Enrolled> {
+        self.enroll(code, device_name, now_ms)
+    }
     /// Apply pushed changes, answered per document. A document outside the device's
     /// scope fails the whole push with [`StoreError::Forbidden`] and stores nothing.
     fn push(
@@ -66,6 +79,28 @@ pub trait DistrictStore: Send + Sync {
         docs: &[DocChanges],
         now_ms: i64,
     ) -> Result<PushOutcomeReport>;
+    /// [`DistrictStore::push`] with the round's sync-log row written in the same
+    /// transaction, so that a kill -9 never leaves a stored push without its row. `log`
+    /// holds what is known before the push; the push fills in conflicts, rejections and
+    /// errors. Returns the outcome and the row's id for [`DistrictStore::finish_sync_log`].
+    /// A push refused whole (scope) writes no row: the caller logs the failure. The
+    /// default (PostgreSQL today) pushes and writes no row: `finish_sync_log` writes it
+    /// after, in a second transaction, as before.
+    fn push_logged(
+        &self,
+        device: &DeviceAuth,
+        docs: &[DocChanges],
+        now_ms: i64,
+        _log: &SyncLogEntry,
+    ) -> Result<(PushOutcomeReport, i64)> {
+        Ok((self.push(device, docs, now_ms)?, 0))
+    }
+    /// The round's final figures (pulled, bytes out, duration) on the row
+    /// [`DistrictStore::push_logged`] wrote. It acknowledges nothing, so an implementation
+    /// may queue it (SQLite: the next group commit). The default writes the whole row now.
+    fn finish_sync_log(&self, _id: i64, entry: &SyncLogEntry) -> Result<()> {
+        self.record_sync(entry)
+    }
     /// What the device has not seen, from its cursors, at most about `max_bytes`.
     fn pull(
         &self,
@@ -90,6 +125,8 @@ pub trait DistrictStore: Send + Sync {
         docs: &[DocChanges],
         now_ms: i64,
     ) -> Result<Vec<gridwalk_core::sync::PushResult>>;
+    /// A sync-log row for a round that stored no push (an idle sync, a refused request).
+    /// It acknowledges nothing, so an implementation may queue it; `sync_logs` sees it.
     fn record_sync(&self, entry: &SyncLogEntry) -> Result<()>;
     /// The store answers (health check).
     fn ping(&self) -> Result<()>;

@@ -49,6 +49,10 @@ pub enum AppError {
     /// The server could not be reached (no network, server down).
     #[error("offline: {message}")]
     Offline { message: String },
+    /// The server's answer was cut off on the way back: the changes may be on the server
+    /// already and are confirmed by the next sync (nothing is lost meanwhile).
+    #[error("reply cut off: {message}")]
+    ReplyCutOff { message: String },
     /// The server refused the credentials or the enrollment code.
     #[error("unauthorized: {message}")]
     Unauthorized { message: String },
@@ -137,6 +141,7 @@ impl From<StoreError> for AppError {
             },
             StoreError::Denied(f) => f.into(),
             StoreError::Transport { .. } => AppError::Offline { message },
+            StoreError::ReplyCutOff { .. } => AppError::ReplyCutOff { message },
             StoreError::BadRequest(_) => AppError::Server { message },
             StoreError::Cancelled => AppError::Busy { message },
             StoreError::Doc { source, .. } => match source {
@@ -205,5 +210,10 @@ mod tests {
         }
         .into();
         assert_eq!(serde_json::to_value(&offline).unwrap()["code"], "offline");
+        let cut: AppError = StoreError::ReplyCutOff {
+            message: "connection closed".into(),
+        }
+        .into();
+        assert_eq!(serde_json::to_value(&cut).unwrap()["code"], "reply_cut_off");
     }
 }

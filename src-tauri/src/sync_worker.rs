@@ -10,6 +10,7 @@ use crate::state::DeviceStore;
 use gridwalk_client::HttpTransport;
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
+use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,8 @@ pub fn start(device: Arc<DeviceStore>, interval: Duration, events: impl SyncEven
     std::thread::Builder::new()
         .name("gridwalk-sync".into())
         .spawn(move || {
+            // Shared with the transport's retry callback, on this thread only.
+            let events = Rc::new(events);
             let mut store: Option<Store> = None;
             let mut first = true;
             loop {
@@ -90,7 +93,7 @@ pub fn start(device: Arc<DeviceStore>, interval: Duration, events: impl SyncEven
                     .as_mut()
                     .is_some_and(|s| run_once(s, &state, &events) == Outcome::Revoked);
                 if revoked {
-                    erase(&device, store.take(), &state, &events);
+                    erase(&device, store.take(), &state, &*events);
                 }
             }
         })
@@ -140,7 +143,13 @@ fn erase(
     events.revoked();
 }
 
-fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) -> Outcome {
+fn run_once<E: SyncEvents + 'static>(
+    store: &mut Store,
+    state: &Arc<Mutex<SyncState>>,
+    events: &Rc<E>,
+) -> Outcome {
+    let rc_events = events;
+    let events: &E = rc_events;
     if !matches!(store.device_author(), Ok(Some(_))) {
         return Outcome::Done;
     }
@@ -154,6 +163,13 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
     // Fail fast when offline: the next attempt comes with the next interval anyway.
     transport.attempts = 2;
     transport.backoff = Duration::from_millis(300);
+    // A failed attempt that will be retried: say "waiting for the network", not a spinner.
+    let (retry_state, retry_events) = (state.clone(), rc_events.clone());
+    transport.on_retry = Some(Box::new(move |_: &StoreError| {
+        set(&retry_state, &*retry_events, |s| {
+            s.waiting_for_network = true
+        });
+    }));
     let started = now_ms();
     set(state, events, |s| {
         s.running = true;
@@ -172,7 +188,11 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
                 full_pull_total: p.full_pull_total as u32,
                 outbox_left: p.outbox_left as u32,
             };
-            set(state, events, |s| s.progress = Some(progress));
+            // An answer came: the network is there.
+            set(state, events, |s| {
+                s.progress = Some(progress);
+                s.waiting_for_network = false;
+            });
             if p.pulled_docs > 0 {
                 events.data_changed();
             }
@@ -192,6 +212,7 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
             set(state, events, |s| {
                 s.running = false;
                 s.online = Some(true);
+                s.waiting_for_network = false;
                 s.last_error = None;
                 s.last_report = Some(r);
             });
@@ -201,11 +222,16 @@ fn run_once(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvent
         }
         Err(StoreError::Revoked { .. }) => return Outcome::Revoked,
         Err(e) => {
-            let offline = matches!(e, StoreError::Transport { .. });
+            // No answer, or an answer cut off: the network failed either way.
+            let offline = matches!(
+                e,
+                StoreError::Transport { .. } | StoreError::ReplyCutOff { .. }
+            );
             let err: AppError = e.into();
             set(state, events, |s| {
                 s.running = false;
                 s.online = Some(!offline);
+                s.waiting_for_network = offline;
                 s.last_error = Some(err);
             });
         }

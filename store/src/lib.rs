@@ -71,6 +71,10 @@ pub enum StoreError {
     BadRequest(String),
     #[error("could not reach the district server: {message}")]
     Transport { retryable: bool, message: String },
+    /// The request reached the server but its answer was cut off on the way back: a push
+    /// may be stored already. Nothing is lost: the outbox keeps it until acknowledged.
+    #[error("the reply was cut off; your changes may already be on the server and will be confirmed on the next sync ({message})")]
+    ReplyCutOff { message: String },
     #[error("sync cancelled")]
     Cancelled,
     /// The district's PostgreSQL database or its pool (gridwalk-district-postgres). The

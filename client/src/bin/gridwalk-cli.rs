@@ -147,6 +147,21 @@ fn parse_enum<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> 
         .with_context(|| format!("{s:?} is not a valid {what}"))
 }
 
+/// Print a line on stdout. A reader that went away (`gridwalk-cli … | head`) ends the
+/// program quietly with success, as `cat` does, instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, $($arg)*).and_then(|()| stdout.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            return Err(e.into());
+        }
+    }};
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     std::fs::create_dir_all(&cli.data)
@@ -168,7 +183,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Enroll { server, code, name } => {
             let e = enroll(&mut store, &server, &code, &name)?;
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"device_id": e.device_id, "user_id": e.user_id, "grids": e.grids})
             );
@@ -206,7 +221,7 @@ fn main() -> Result<()> {
                         }
                         Err(e) => v["photos_error"] = e.to_string().into(),
                     }
-                    println!("{v}");
+                    out!("{v}");
                 }
                 Err(gridwalk_store::StoreError::Revoked { .. }) => {
                     // Crypto-erase: the key first (a copy of the files is noise without
@@ -222,7 +237,7 @@ fn main() -> Result<()> {
         Command::Status => {
             let ids = store.doc_ids()?;
             let count = |k: DocKind| ids.iter().filter(|(_, kind, _)| *kind == k).count();
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({
                     "enrolled": author.is_some(),
@@ -244,12 +259,12 @@ fn main() -> Result<()> {
                 ..Default::default()
             })?;
             for row in page.items {
-                println!("{}", serde_json::to_string(&row)?);
+                out!("{}", serde_json::to_string(&row)?);
             }
         }
         Command::Show { id } => {
             let doc = store.load(doc_id(&id)?)?;
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"kind": doc.kind, "doc": doc.to_json(), "conflicts": doc.conflicts()})
             );
@@ -278,7 +293,7 @@ fn main() -> Result<()> {
                     Ok(())
                 },
             )?;
-            println!("{}", serde_json::json!({"changes": outcome.changes}));
+            out!("{}", serde_json::json!({"changes": outcome.changes}));
         }
         Command::Visit {
             household,
@@ -307,7 +322,7 @@ fn main() -> Result<()> {
                 review: None,
             };
             store.create_visit(&visit, author, now_ms())?;
-            println!("{}", serde_json::json!({"visit_id": id.to_string()}));
+            out!("{}", serde_json::json!({"visit_id": id.to_string()}));
         }
         Command::Report {
             household,
@@ -353,7 +368,7 @@ fn main() -> Result<()> {
                 events: BTreeMap::from([(report.id.clone(), report)]),
             };
             store.create_issue(&issue, author, now)?;
-            println!("{}", serde_json::json!({"issue_id": id.to_string()}));
+            out!("{}", serde_json::json!({"issue_id": id.to_string()}));
         }
         Command::Event {
             issue,
@@ -384,7 +399,7 @@ fn main() -> Result<()> {
                 },
             )?;
             let i: Issue = store.read(doc_id(&issue)?)?;
-            println!("{}", serde_json::json!({"state": workflow::fold(&i).state}));
+            out!("{}", serde_json::json!({"state": workflow::fold(&i).state}));
         }
         Command::Resolve { id, path, value } => {
             let author = author.context("enroll this device first")?;
@@ -392,7 +407,7 @@ fn main() -> Result<()> {
                 serde_json::from_str(&value).context("--value must be JSON, e.g. '\"text\"'")?;
             let path: Vec<String> = path.split('.').map(str::to_string).collect();
             let outcome = store.resolve_conflict(doc_id(&id)?, author, now_ms(), &path, &value)?;
-            println!("{}", serde_json::json!({"changes": outcome.changes}));
+            out!("{}", serde_json::json!({"changes": outcome.changes}));
         }
     }
     Ok(())

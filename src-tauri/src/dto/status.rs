@@ -46,6 +46,10 @@ pub struct SyncState {
     pub last_attempt_at: Option<i64>,
     /// Seconds between background syncs.
     pub interval_secs: u32,
+    /// The network failed: the worker is waiting to try again (a retry within this sync,
+    /// or the next sync). The app says so instead of spinning.
+    #[serde(default)]
+    pub waiting_for_network: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

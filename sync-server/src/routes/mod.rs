@@ -177,6 +177,10 @@ struct EnrollRequest {
     code: String,
     #[serde(default)]
     device_name: String,
+    /// A secret the device chose (16–128 characters): a retry of the same code with the
+    /// same key gets the same device back, so a lost answer does not burn the code.
+    #[serde(default)]
+    device_key: Option<String>,
 }
 
 /// What a device receives for its enrollment code.
@@ -188,7 +192,9 @@ pub struct EnrollResponse {
     pub area: Option<AreaTree>,
 }
 
-/// `POST /api/v1/enroll` `{code, device_name}`: one-time code → device id and token.
+/// `POST /api/v1/enroll` `{code, device_name, device_key?}`: one-time code → device id and
+/// token. The same code with the same `device_key` again (the answer was lost) gets the
+/// same device and a fresh token, until that device has synced.
 async fn enroll(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -225,9 +231,11 @@ async fn enroll_inner(
     };
     let store = state.store.clone();
     let resp = blocking(move || {
-        let enrolled = store
-            .enroll(&req.code, &name, now_ms())
-            .map_err(ApiError::from_store)?;
+        let enrolled = match &req.device_key {
+            Some(key) => store.enroll_with_key(&req.code, &name, key, now_ms()),
+            None => store.enroll(&req.code, &name, now_ms()),
+        }
+        .map_err(ApiError::from_store)?;
         let area = match store.area_tree() {
             Ok(tree) => tree,
             Err(e) => {

@@ -17,7 +17,7 @@ use gridwalk_core::sync::{
     decode, decode_request, encode_response, plausible_version, supported_version, CodecError,
     PushOutcome, SyncRequest, CONTENT_TYPE, PROTOCOL_VERSION,
 };
-use gridwalk_district_sqlite::{handle_sync, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
+use gridwalk_district::{handle_sync_logged, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
 use serde::Deserialize;
 use std::time::Instant;
 
@@ -26,7 +26,16 @@ struct Round {
     handled: HandledSync,
     /// Changes in the pushed documents that were accepted (known ones included).
     changes_accepted: u64,
+    /// The sync-log row the push wrote in its own transaction, if it stored one.
+    log_id: Option<i64>,
 }
+
+/// Blocking work at once (authentication; decode, push, pull, encode), on the blocking
+/// pool. More would only queue on two cores' worth of CPU, each with a reader connection
+/// (the pool keeps 32); the rest wait here, cheaply. The pushes among them share one
+/// group commit.
+const ROUNDS_AT_ONCE: usize = 32;
+static ROUND_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ROUNDS_AT_ONCE);
 
 pub(super) async fn sync(
     State(state): State<AppState>,
@@ -62,12 +71,18 @@ async fn sync_inner(
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <device token>"))?;
     let store = state.store.clone();
+    let slot = ROUND_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
     let auth = blocking(move || {
         store
             .authenticate(&token, started_at)
             .map_err(ApiError::from_store)
     })
     .await?;
+    // Not held while the body arrives: a slow link must not hold a slot.
+    drop(slot);
 
     let limit = state.config.max_body_bytes;
     let body = if declared_too_large(headers, limit) {
@@ -92,8 +107,12 @@ async fn sync_inner(
 
     let store = state.store.clone();
     let max_decoded = state.config.max_decoded_bytes;
+    let _slot = ROUND_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal())?;
     let (result, accepted) = blocking(move || {
-        let outcome = round(&*store, &auth, &body, max_decoded);
+        let outcome = round(&*store, &auth, &body, max_decoded, started_at, started);
         let (result, accepted, entry) = match outcome {
             Ok((bytes, round)) => {
                 let entry = round.handled.into_log(
@@ -103,14 +122,18 @@ async fn sync_inner(
                     body.len() as i64,
                     bytes.len() as i64,
                 );
+                match round.log_id {
+                    Some(id) => finish(&*store, id, &entry),
+                    None => record(&*store, &entry),
+                }
                 (Ok(bytes), round.changes_accepted, entry)
             }
             Err(e) => {
                 let entry = failed_entry(&auth, started_at, started, body.len(), &e);
+                record(&*store, &entry);
                 (Err(e), 0, entry)
             }
         };
-        record(&*store, &entry);
         if result.is_ok() {
             tracing::info!(
                 device_id = %entry.device_id,
@@ -147,6 +170,8 @@ fn round(
     auth: &DeviceAuth,
     body: &[u8],
     max_decoded: usize,
+    started_at: i64,
+    started: Instant,
 ) -> Result<(Vec<u8>, Round), ApiError> {
     // Also the shape older devices send (no handover).
     let req: SyncRequest = match decode_request(body, max_decoded) {
@@ -176,7 +201,11 @@ fn round(
             body,
         ));
     }
-    let (resp, handled) = handle_sync(store, auth, &req, now_ms()).map_err(ApiError::from_store)?;
+    // The row as known before the push; a push writes it in its own transaction.
+    let log =
+        HandledSync::default().into_log(auth, started_at, millis(started), body.len() as i64, 0);
+    let (resp, handled, log_id) = handle_sync_logged(store, auth, &req, now_ms(), Some(&log))
+        .map_err(ApiError::from_store)?;
     let changes_accepted = resp
         .pushed
         .iter()
@@ -189,6 +218,7 @@ fn round(
         Round {
             handled,
             changes_accepted,
+            log_id,
         },
     ))
 }
@@ -224,6 +254,13 @@ fn failed_entry(
         }])
         .to_string(),
         ..SyncLogEntry::default()
+    }
+}
+
+/// The round's final figures on the row its push wrote; a failure is logged.
+fn finish(store: &dyn DistrictStore, id: i64, entry: &SyncLogEntry) {
+    if let Err(e) = store.finish_sync_log(id, entry) {
+        tracing::error!(error = %e, device_id = %entry.device_id, "sync log row not updated");
     }
 }
 

@@ -14,4 +14,9 @@ online: boolean | null, progress: SyncProgress | null, last_error: AppError | nu
 /**
  * Seconds between background syncs.
  */
-interval_secs: number, };
+interval_secs: number, 
+/**
+ * The network failed: the worker is waiting to try again (a retry within this sync,
+ * or the next sync). The app says so instead of spinning.
+ */
+waiting_for_network: boolean, };

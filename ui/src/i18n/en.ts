@@ -77,6 +77,7 @@ export default {
   },
   sync: {
     title: 'Sync', online: 'Online', offline: 'Offline', unknown: 'Not connected yet', lastSync: 'Last sync',
+    waiting: 'Waiting for the network', waitingHint: 'No network: your changes are saved on this device and sync when it is back',
     never: 'Never', pending: 'Changes waiting to upload', syncNow: 'Sync now', syncing: 'Syncing…',
     progress: 'Round {round}: {pushed} up, {pulled} down', rejected: 'Records the server refused',
     background: 'Syncs every {n} s when online', server: 'Server', device: 'This device', grids: 'Grids',
@@ -88,6 +89,7 @@ export default {
   errors: {
     invalid: 'Some fields are not right: see the ones in red', not_enrolled: 'This device is not enrolled yet', not_found: 'That record is not here',
     offline: 'Cannot reach the server: there may be no network. Your changes are saved on this device and will upload when online.',
+    reply_cut_off: 'The reply was cut off; your changes may already be on the server and will be confirmed on the next sync.',
     unauthorized: 'The enrollment code is wrong or expired: ask the grid office for a new one', revoked: 'This device has been revoked',
     forbidden: 'That record is outside your grid, or your role may not do this', server: 'The server had a problem; try again later', busy: 'Syncing, please wait',
     bad_request: 'That could not be done', storage: 'Local storage failed; restart the app', unknown: 'Something went wrong',

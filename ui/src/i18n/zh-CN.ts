@@ -77,6 +77,7 @@ export default {
   },
   sync: {
     title: '同步', online: '在线', offline: '离线', unknown: '尚未连接', lastSync: '上次同步',
+    waiting: '等待网络', waitingHint: '网络不通，修改已保存在本机，网络恢复后自动同步',
     never: '从未同步', pending: '待上传的修改', syncNow: '立即同步', syncing: '正在同步…',
     progress: '第 {round} 轮：上传 {pushed} 条，下载 {pulled} 条', rejected: '服务器退回的记录',
     background: '联网时每 {n} 秒自动同步', server: '服务器', device: '本设备', grids: '网格',
@@ -88,6 +89,7 @@ export default {
   errors: {
     invalid: '有几项填得不对，请看标红的地方', not_enrolled: '本设备还没有登记', not_found: '找不到这条记录',
     offline: '连不上服务器：现在可能没有网络。修改已保存在本机，有网时会自动上传。',
+    reply_cut_off: '服务器的回复被截断了；你的修改可能已经到了服务器，下次同步时会确认。',
     unauthorized: '登记码无效或已过期，请向网格办重新要一个', revoked: '本设备已被停用',
     forbidden: '这条记录不在你负责的网格内，或你的角色无权进行此操作', server: '服务器出错了，请稍后再试', busy: '正在同步，请稍候',
     bad_request: '操作无法完成', storage: '本机存储出错，请重启应用', unknown: '出错了',
