@@ -8,6 +8,7 @@
 //! that a sync response sees one consistent snapshot.
 
 mod admin;
+pub mod blobs;
 mod audit;
 mod auth;
 mod console;

@@ -1,6 +1,6 @@
 //! Enrollment is idempotent for the device that asked (its key), and orphans expire.
 
-use gridwalk_store::district::{DistrictStore, NewUser, SqliteDistrict, SyncLogEntry};
+use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict, SyncLogEntry};
 use gridwalk_store::StoreError;
 
 const NOW: i64 = 1_790_000_000_000;
@@ -24,7 +24,7 @@ fn setup() -> (tempfile::TempDir, SqliteDistrict, String) {
     (dir, d, user)
 }
 
-fn refused(r: Result<gridwalk_store::district::Enrolled, StoreError>) -> bool {
+fn refused(r: Result<gridwalk_district_sqlite::Enrolled, StoreError>) -> bool {
     matches!(r, Err(StoreError::Unauthorized(_)))
 }
 

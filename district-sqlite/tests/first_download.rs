@@ -11,7 +11,7 @@ use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use gridwalk_store::client::SyncOptions;
-use gridwalk_store::district::SqliteDistrict;
+use gridwalk_district_sqlite::SqliteDistrict;
 use rusqlite::types::Value;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -6,7 +6,6 @@
 //! One writer: a [`Store`] owns one connection and takes `&mut self` for every write; each
 //! write is one transaction, so a crash leaves either all of it or none of it.
 
-pub mod blobs;
 pub mod client;
 pub mod device_key;
 // The district store (crate gridwalk-district-sqlite) builds on these two.

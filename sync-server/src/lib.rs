@@ -25,7 +25,7 @@ pub use metrics::Metrics;
 pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
-use gridwalk_store::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
+use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
 use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 

@@ -306,7 +306,7 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
     );
     assert_eq!(
         stored.expect("stored"),
-        gridwalk_store::blobs::Appended::Stored
+        gridwalk_district_sqlite::blobs::Appended::Stored
     );
 
     let mut wrong = vec![];

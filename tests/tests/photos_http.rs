@@ -9,8 +9,8 @@ use gridwalk_core::model::{
 use gridwalk_core::upload::DEFAULT_CHUNK;
 use gridwalk_core::workflow::new_event;
 use gridwalk_photo::{prepare, Options, Prepared};
-use gridwalk_store::blobs::{BlobStore, SqliteBlobs};
-use gridwalk_store::district::SqliteDistrict;
+use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs};
+use gridwalk_district_sqlite::SqliteDistrict;
 use gridwalk_store::{NewPhoto, Store};
 use gridwalk_tests::{Device, TestServer, NOW};
 use std::collections::BTreeMap;
@@ -417,7 +417,7 @@ fn server_killed_mid_upload_resumes_where_it_was() {
     let district = SqliteDistrict::open(data.path()).expect("district");
     let user = district
         .create_user(
-            &gridwalk_store::district::NewUser {
+            &gridwalk_district_sqlite::NewUser {
                 username: "a".into(),
                 display_name: "a".into(),
                 role: "worker".into(),
@@ -445,7 +445,7 @@ fn server_killed_mid_upload_resumes_where_it_was() {
         });
         let mut held = 0;
         for _ in 0..3000 {
-            if let Ok(gridwalk_store::blobs::BlobStatus::Partial { offset }) =
+            if let Ok(gridwalk_district_sqlite::blobs::BlobStatus::Partial { offset }) =
                 blobs.status(&big.sha256)
             {
                 if offset > 20_000 {

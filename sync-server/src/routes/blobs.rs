@@ -20,8 +20,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridwalk_core::model::is_sha256_hex;
-use gridwalk_store::blobs::{Appended, BlobSize, BlobStatus, MAX_BLOB_BYTES};
-use gridwalk_store::district::DeviceAuth;
+use gridwalk_district_sqlite::blobs::{Appended, BlobSize, BlobStatus, MAX_BLOB_BYTES};
+use gridwalk_district_sqlite::DeviceAuth;
 use std::collections::BTreeMap;
 
 /// Blob protocol version, in every answer's `Blob-Protocol` header.
@@ -346,7 +346,7 @@ pub fn spawn_gc(state: &AppState) -> tokio::task::JoinHandle<()> {
             };
             let done = blocking(move || {
                 let referenced = district.referenced_photos().map_err(ApiError::from_store)?;
-                let before = now_ms() - gridwalk_store::blobs::GC_GRACE_MS;
+                let before = now_ms() - gridwalk_district_sqlite::blobs::GC_GRACE_MS;
                 blobs
                     .collect_garbage(&|h| referenced.contains(h), before)
                     .map_err(ApiError::from_store)

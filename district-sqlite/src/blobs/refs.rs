@@ -1,7 +1,7 @@
 //! Which photos the district's documents reference (the `photo_refs` projection): the
 //! scope of every blob request and the roots of garbage collection.
 
-use crate::district::SqliteDistrict;
+use crate::SqliteDistrict;
 use crate::Result;
 use std::collections::BTreeSet;
 
