@@ -146,7 +146,10 @@ impl From<StoreError> for AppError {
             StoreError::Sqlite(_)
             | StoreError::Migration(_)
             | StoreError::WrongKind { .. }
-            | StoreError::Export(_) => AppError::Storage { message },
+            | StoreError::Export(_)
+            | StoreError::WrongKey
+            | StoreError::NoEncryption
+            | StoreError::Key(_) => AppError::Storage { message },
         }
     }
 }
