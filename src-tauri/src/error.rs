@@ -153,7 +153,10 @@ impl From<StoreError> for AppError {
             | StoreError::WrongKind { .. }
             | StoreError::Export(_)
             | StoreError::Database(_)
-            | StoreError::NotOnPostgres(_) => AppError::Storage { message },
+            | StoreError::NotOnPostgres(_)
+            | StoreError::WrongKey
+            | StoreError::NoEncryption
+            | StoreError::Key(_) => AppError::Storage { message },
         }
     }
 }
