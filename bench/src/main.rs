@@ -162,11 +162,11 @@ fn main() -> Result<()> {
         } => {
             sync_bench::ENCRYPTED_DEVICES.store(encrypted, std::sync::atomic::Ordering::Relaxed);
             sync_bench::run(sync_bench::SyncBenchArgs {
-            households,
-            seed,
-            runs,
-            households_only,
-            sizes,
+                households,
+                seed,
+                runs,
+                households_only,
+                sizes,
             })
         }
         Command::SyncDeviceInternal { base, code, dir } => {

@@ -25,6 +25,9 @@ pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
 }
 
 /// `gridwalk-bench sync --encrypted`: devices keep their store encrypted (issue 14).
+/// The environment variable that carries an encrypted device's key to its process.
+const DEVICE_KEY_ENV: &str = "GRIDWALK_BENCH_DEVICE_KEY";
+
 pub static ENCRYPTED_DEVICES: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
@@ -150,7 +153,12 @@ pub fn run(args: SyncBenchArgs) -> Result<()> {
 /// The hidden `sync-device-internal` command: enroll a fresh device in `dir`, download
 /// everything once, print one JSON line ([`FullPull`]) with this process's peak RSS.
 pub fn device_internal(base: String, code: String, dir: std::path::PathBuf) -> Result<()> {
-    let mut store = Store::open(dir.join("device.sqlite"))?;
+    let path = dir.join("device.sqlite");
+    // `--encrypted`: the parent passes the device key (hex) in the environment.
+    let mut store = match std::env::var(DEVICE_KEY_ENV) {
+        Ok(hex) => Store::open_encrypted(&path, &gridwalk_store::DeviceKey::from_hex(&hex)?)?,
+        Err(_) => Store::open(&path)?,
+    };
     enroll(&mut store, &base, &code, "bench-device")?;
     let mut t = TimedTransport {
         inner: HttpTransport::from_store(&store)?,
@@ -216,7 +224,15 @@ fn full_pull_in_child(
 ) -> Result<(FullPull, Device)> {
     let dir = tempfile::tempdir()?;
     let code = district.create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())?;
-    let out = std::process::Command::new(std::env::current_exe()?)
+    let key = ENCRYPTED_DEVICES
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .then(gridwalk_store::DeviceKey::generate)
+        .transpose()?;
+    let mut child = std::process::Command::new(std::env::current_exe()?);
+    if let Some(key) = &key {
+        child.env(DEVICE_KEY_ENV, key.to_hex().as_str());
+    }
+    let out = child
         .args([
             "sync-device-internal",
             "--base",
@@ -238,7 +254,11 @@ fn full_pull_in_child(
         .last()
         .context("device process printed nothing")?;
     let pull: FullPull = serde_json::from_str(line)?;
-    let store = Store::open(dir.path().join("device.sqlite"))?;
+    let path = dir.path().join("device.sqlite");
+    let store = match &key {
+        Some(key) => Store::open_encrypted(&path, key)?,
+        None => Store::open(&path)?,
+    };
     let author = store.device_author()?.context("device not enrolled")?;
     Ok((
         pull,

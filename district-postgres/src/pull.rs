@@ -106,6 +106,9 @@ fn pull_full(
             kind,
             grid_id: cursor.grid_id.clone(),
             data: DocData::Snapshot(ByteBuf::from(bytes)),
+            // No projections on PostgreSQL yet: the device derives its rows.
+            heads: vec![],
+            rows: None,
         });
         last = Some(uuid);
     }
@@ -166,6 +169,9 @@ fn pull_changes(
                 kind,
                 grid_id: cursor.grid_id.clone(),
                 data: DocData::Changes(Vec::new()),
+                // No projections on PostgreSQL yet: the device derives its rows.
+                heads: vec![],
+                rows: None,
             });
             out.docs.len() - 1
         });

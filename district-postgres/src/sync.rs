@@ -326,6 +326,9 @@ impl DistrictStore for PgDistrict {
                         kind,
                         grid_id: g.grid_id.clone(),
                         data: DocData::Snapshot(ByteBuf::from(row.get::<_, Vec<u8>>(3))),
+                        // No projections on PostgreSQL yet: the device derives its rows.
+                        heads: vec![],
+                        rows: None,
                     });
                     heads_out.push(DocHeads {
                         doc_id: uuid,

@@ -8,9 +8,9 @@
 //! that a sync response sees one consistent snapshot.
 
 mod admin;
-pub mod blobs;
 mod audit;
 mod auth;
+pub mod blobs;
 mod console;
 mod export;
 #[cfg(feature = "ledger-files")]
@@ -48,8 +48,8 @@ pub use settings::Department;
 // The device store's pieces the district builds on (this crate was store/src/district/).
 // The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
 pub use gridwalk_district::{
-    handle_sync, handle_sync_logged, DeviceAuth, DeviceInfo, DistrictStore, Enrolled, HandledSync, NewUser,
-    PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
+    handle_sync, handle_sync_logged, DeviceAuth, DeviceInfo, DistrictStore, Enrolled, HandledSync,
+    NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};
@@ -111,7 +111,7 @@ impl SqliteDistrict {
         let _ = self.after_push.set(hook);
     }
 
-    pub(super) fn after_push_hook(&self) {
+    pub(crate) fn after_push_hook(&self) {
         if let Some(hook) = self.after_push.get() {
             hook();
         }

@@ -152,7 +152,7 @@ pub fn handle_sync_logged(
         server_heads,
         scope_changed,
         handed_over,
-        projection: crate::projection::VERSION.to_string(),
+        projection: gridwalk_store::projection::VERSION.to_string(),
     };
     Ok((response, handled, log_id))
 }

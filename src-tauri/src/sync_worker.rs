@@ -146,10 +146,9 @@ fn erase(
 fn run_once<E: SyncEvents + 'static>(
     store: &mut Store,
     state: &Arc<Mutex<SyncState>>,
-    events: &Rc<E>,
+    shared_events: &Rc<E>,
 ) -> Outcome {
-    let rc_events = events;
-    let events: &E = rc_events;
+    let events: &E = shared_events;
     if !matches!(store.device_author(), Ok(Some(_))) {
         return Outcome::Done;
     }
@@ -164,7 +163,7 @@ fn run_once<E: SyncEvents + 'static>(
     transport.attempts = 2;
     transport.backoff = Duration::from_millis(300);
     // A failed attempt that will be retried: say "waiting for the network", not a spinner.
-    let (retry_state, retry_events) = (state.clone(), rc_events.clone());
+    let (retry_state, retry_events) = (state.clone(), shared_events.clone());
     transport.on_retry = Some(Box::new(move |_: &StoreError| {
         set(&retry_state, &*retry_events, |s| {
             s.waiting_for_network = true

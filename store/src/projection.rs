@@ -473,7 +473,7 @@ impl ToSql for CellParam<'_> {
 /// The stored projection rows of one document (the district's, for a first download).
 /// They were written by [`upsert`] from the document at its stored heads, in the same
 /// transaction as the document, so they are what the device would derive itself.
-pub(crate) fn read_rows(conn: &Connection, kind: DocKind, doc_id: &str) -> Result<Vec<TableRows>> {
+pub fn read_rows(conn: &Connection, kind: DocKind, doc_id: &str) -> Result<Vec<TableRows>> {
     let mut out = Vec::new();
     for t in shipped(kind) {
         let sql = format!(
@@ -501,7 +501,7 @@ pub(crate) fn read_rows(conn: &Connection, kind: DocKind, doc_id: &str) -> Resul
 }
 
 /// About how many bytes `rows` take on the wire (for the page budget).
-pub(crate) fn rows_len(rows: &[TableRows]) -> usize {
+pub fn rows_len(rows: &[TableRows]) -> usize {
     rows.iter()
         .flat_map(|t| t.rows.iter().flatten())
         .map(|c| match c {

@@ -8,9 +8,9 @@ use gridwalk_core::model::{
 };
 use gridwalk_core::upload::DEFAULT_CHUNK;
 use gridwalk_core::workflow::new_event;
-use gridwalk_photo::{prepare, Options, Prepared};
 use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs};
 use gridwalk_district_sqlite::SqliteDistrict;
+use gridwalk_photo::{prepare, Options, Prepared};
 use gridwalk_store::{NewPhoto, Store};
 use gridwalk_tests::{Device, TestServer, NOW};
 use std::collections::BTreeMap;
@@ -340,7 +340,11 @@ fn photos_of_two_devices_arrive_once_through_cuts_and_duplicates() {
 #[test]
 fn a_full_quota_is_refused_with_a_clear_message_and_the_photo_kept() {
     let server = TestServer::start_with(|state| {
-        let path = state.district.path().to_path_buf();
+        let path = state
+            .sqlite()
+            .expect("an embedded district")
+            .path()
+            .to_path_buf();
         state.blobs = Arc::new(SqliteBlobs::beside(&path, 50_000));
     });
     let mut a = server.device("a", &["g1"]);

@@ -4,8 +4,8 @@
 //! seconds, not minutes.
 
 use gridwalk_client::HttpTransport;
-use gridwalk_store::client::SyncOptions;
 use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict, SyncLogQuery};
+use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
 use gridwalk_tests::{household, Device, TestServer, NOW};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,8 +1,8 @@
 //! Which photos the district's documents reference (the `photo_refs` projection): the
 //! scope of every blob request and the roots of garbage collection.
 
-use crate::SqliteDistrict;
 use crate::Result;
+use crate::SqliteDistrict;
 use std::collections::BTreeSet;
 
 impl SqliteDistrict {

@@ -340,6 +340,31 @@ impl DistrictStore for District {
     ) -> Result<gridwalk_district_sqlite::PushOutcomeReport> {
         self.store().push(device, docs, now_ms)
     }
+    fn enroll_with_key(
+        &self,
+        code: &str,
+        name: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<gridwalk_district_sqlite::Enrolled> {
+        self.store().enroll_with_key(code, name, key, now_ms)
+    }
+    fn push_logged(
+        &self,
+        device: &gridwalk_district_sqlite::DeviceAuth,
+        docs: &[gridwalk_core::sync::DocChanges],
+        now_ms: i64,
+        log: &gridwalk_district_sqlite::SyncLogEntry,
+    ) -> Result<(gridwalk_district_sqlite::PushOutcomeReport, i64)> {
+        self.store().push_logged(device, docs, now_ms, log)
+    }
+    fn finish_sync_log(
+        &self,
+        id: i64,
+        entry: &gridwalk_district_sqlite::SyncLogEntry,
+    ) -> Result<()> {
+        self.store().finish_sync_log(id, entry)
+    }
     fn pull(
         &self,
         device: &gridwalk_district_sqlite::DeviceAuth,

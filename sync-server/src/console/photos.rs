@@ -34,7 +34,7 @@ async fn photo_inner(
             "照片哈希应为64位小写十六进制 / a photo is named by 64 lowercase hex digits".into(),
         ));
     }
-    let (district, sha) = (state.district.clone(), sha256.clone());
+    let (district, sha) = (state.sqlite()?, sha256.clone());
     let in_scope = run(move || Ok(district.photo_in_scope(&sha, scope.grids.as_deref())?)).await?;
     if !in_scope {
         return Err(CErr(

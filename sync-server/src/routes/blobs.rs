@@ -77,7 +77,7 @@ async fn device_for(
     };
     let (store, district, sha) = (
         state.store.clone(),
-        state.district.clone(),
+        state.sqlite().map_err(ApiError::from_store)?,
         sha256.to_string(),
     );
     blocking(move || {
@@ -335,7 +335,11 @@ const GC_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 6
 /// grace period, once at start and then daily, in a background task. The task holds the
 /// stores only weakly: it ends once the server's state is gone.
 pub fn spawn_gc(state: &AppState) -> tokio::task::JoinHandle<()> {
-    let district = std::sync::Arc::downgrade(&state.district);
+    // On PostgreSQL the photo references are not kept yet: nothing to collect against.
+    let Some(district) = state.district.as_ref() else {
+        return tokio::spawn(async {});
+    };
+    let district = std::sync::Arc::downgrade(district);
     let blobs = std::sync::Arc::downgrade(&state.blobs);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(GC_EVERY);

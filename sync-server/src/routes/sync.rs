@@ -17,7 +17,9 @@ use gridwalk_core::sync::{
     decode, decode_request, encode_response, plausible_version, supported_version, CodecError,
     PushOutcome, SyncRequest, CONTENT_TYPE, PROTOCOL_VERSION,
 };
-use gridwalk_district::{handle_sync_logged, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry};
+use gridwalk_district_sqlite::{
+    handle_sync_logged, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry,
+};
 use serde::Deserialize;
 use std::time::Instant;
 
