@@ -230,7 +230,8 @@ fn run_once<E: SyncEvents + 'static>(
             set(state, events, |s| {
                 s.running = false;
                 s.online = Some(!offline);
-                s.waiting_for_network = offline;
+                // The sync gave up: the tag says offline now, no longer "waiting".
+                s.waiting_for_network = false;
                 s.last_error = Some(err);
             });
         }
