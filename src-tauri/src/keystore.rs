@@ -25,14 +25,37 @@ pub enum KeyHome {
     },
 }
 
+/// Why the OS secret store could not be used (it cannot be reached, is locked, or
+/// forgot the key). Shown in the key-file notice, so it says what happened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[error("{reason}")]
+pub struct SecretStoreError {
+    pub reason: String,
+}
+
+impl SecretStoreError {
+    pub fn new(reason: impl Into<String>) -> SecretStoreError {
+        SecretStoreError {
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(not(target_os = "android"))]
+impl From<keyring::Error> for SecretStoreError {
+    fn from(e: keyring::Error) -> SecretStoreError {
+        SecretStoreError::new(e.to_string())
+    }
+}
+
 /// The OS secret store, or a fake in tests.
 pub trait SecretStore {
     /// The secret of `account`; `Ok(None)` when there is no entry; `Err` when the store
     /// cannot be reached (with why).
-    fn get(&self, account: &str) -> Result<Option<String>, String>;
-    fn set(&self, account: &str, secret: &str) -> Result<(), String>;
+    fn get(&self, account: &str) -> Result<Option<String>, SecretStoreError>;
+    fn set(&self, account: &str, secret: &str) -> Result<(), SecretStoreError>;
     /// Delete the entry; no entry is no error.
-    fn delete(&self, account: &str) -> Result<(), String>;
+    fn delete(&self, account: &str) -> Result<(), SecretStoreError>;
 }
 
 /// The platform's secret store through `keyring`.
@@ -40,23 +63,23 @@ pub struct OsSecretStore;
 
 #[cfg(not(target_os = "android"))]
 impl SecretStore for OsSecretStore {
-    fn get(&self, account: &str) -> Result<Option<String>, String> {
-        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| e.to_string())?;
+    fn get(&self, account: &str) -> Result<Option<String>, SecretStoreError> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(SecretStoreError::from)?;
         match entry.get_password() {
             Ok(s) => Ok(Some(s)),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
-    fn set(&self, account: &str, secret: &str) -> Result<(), String> {
-        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| e.to_string())?;
-        entry.set_password(secret).map_err(|e| e.to_string())
+    fn set(&self, account: &str, secret: &str) -> Result<(), SecretStoreError> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(SecretStoreError::from)?;
+        entry.set_password(secret).map_err(SecretStoreError::from)
     }
-    fn delete(&self, account: &str) -> Result<(), String> {
-        let entry = keyring::Entry::new(SERVICE, account).map_err(|e| e.to_string())?;
+    fn delete(&self, account: &str) -> Result<(), SecretStoreError> {
+        let entry = keyring::Entry::new(SERVICE, account).map_err(SecretStoreError::from)?;
         match entry.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -65,13 +88,17 @@ impl SecretStore for OsSecretStore {
 /// file in the app's private storage, and the notice.
 #[cfg(target_os = "android")]
 impl SecretStore for OsSecretStore {
-    fn get(&self, _: &str) -> Result<Option<String>, String> {
-        Err("the Android Keystore is not used by this build".into())
+    fn get(&self, _: &str) -> Result<Option<String>, SecretStoreError> {
+        Err(SecretStoreError::new(
+            "the Android Keystore is not used by this build",
+        ))
     }
-    fn set(&self, _: &str, _: &str) -> Result<(), String> {
-        Err("the Android Keystore is not used by this build".into())
+    fn set(&self, _: &str, _: &str) -> Result<(), SecretStoreError> {
+        Err(SecretStoreError::new(
+            "the Android Keystore is not used by this build",
+        ))
     }
-    fn delete(&self, _: &str) -> Result<(), String> {
+    fn delete(&self, _: &str) -> Result<(), SecretStoreError> {
         Ok(())
     }
 }
@@ -110,7 +137,7 @@ pub fn obtain(
     let key_path = key_file_path(data_dir);
     if let Some(key) = read_key_file(&key_path)? {
         let reason = match secrets.get(&account(data_dir)) {
-            Err(e) => e,
+            Err(e) => e.to_string(),
             Ok(_) => "the key was created when no secret store could be used".into(),
         };
         return Ok((key, KeyHome::KeyFile { reason }));
@@ -128,13 +155,15 @@ pub fn obtain(
             match secrets.set(&account, key.to_hex().as_str()).and_then(|_| {
                 match secrets.get(&account)? {
                     Some(back) if back == *key.to_hex() => Ok(()),
-                    _ => Err("the secret store did not keep the key".to_string()),
+                    _ => Err(SecretStoreError::new(
+                        "the secret store did not keep the key",
+                    )),
                 }
             }) {
                 Ok(()) => return Ok((key, KeyHome::SecretStore)),
                 Err(e) => {
                     let _ = secrets.delete(&account);
-                    e
+                    e.to_string()
                 }
             }
         }
@@ -142,7 +171,7 @@ pub fn obtain(
             if encrypted_store_exists(db)? {
                 return Err(key_lost(&format!("OS secret store: {e}")));
             }
-            e
+            e.to_string()
         }
     };
     eprintln!(
@@ -188,16 +217,22 @@ pub(crate) mod tests {
     }
 
     impl SecretStore for FakeSecrets {
-        fn get(&self, account: &str) -> Result<Option<String>, String> {
-            let m = self.0.as_ref().ok_or("no secret service")?;
+        fn get(&self, account: &str) -> Result<Option<String>, SecretStoreError> {
+            let m = self
+                .0
+                .as_ref()
+                .ok_or(SecretStoreError::new("no secret service"))?;
             Ok(m.lock().unwrap().get(account).cloned())
         }
-        fn set(&self, account: &str, secret: &str) -> Result<(), String> {
-            let m = self.0.as_ref().ok_or("no secret service")?;
+        fn set(&self, account: &str, secret: &str) -> Result<(), SecretStoreError> {
+            let m = self
+                .0
+                .as_ref()
+                .ok_or(SecretStoreError::new("no secret service"))?;
             m.lock().unwrap().insert(account.into(), secret.into());
             Ok(())
         }
-        fn delete(&self, account: &str) -> Result<(), String> {
+        fn delete(&self, account: &str) -> Result<(), SecretStoreError> {
             if let Some(m) = &self.0 {
                 m.lock().unwrap().remove(account);
             }
