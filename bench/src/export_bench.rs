@@ -5,6 +5,7 @@
 
 use crate::fill::{fill_district, FillSpec};
 use anyhow::{bail, Context, Result};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{ExportFilter, ExportFormat, NewUser, PiiMode, SqliteDistrict};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -7,6 +7,7 @@
 use crate::ledger_gen::{self, Ledger};
 use anyhow::{bail, ensure, Context, Result};
 use gridwalk_core::sync::{decode, encode, SyncRequest, SyncResponse};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
 use gridwalk_server::console::ledger_import::import_blocking;
 use gridwalk_store::client::{SyncOptions, Transport};

@@ -102,18 +102,6 @@ impl PgDistrict {
         })
     }
 
-    /// Grant or withdraw a supervisor's key-person data.
-    pub fn set_key_person_grant(&self, user_id: &str, granted: bool) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE users SET key_persons = $2 WHERE user_id = $1",
-                &[&user_id, &granted],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
-    }
-
     /// A user by name: id, username, display name.
     pub fn user_by_name(&self, username: &str) -> Result<Option<(String, String, String)>> {
         self.read(|tx| {

@@ -15,12 +15,19 @@
 //! reads `max(seq)` and its page in one snapshot (REPEATABLE READ) never skips one.
 
 mod admin;
+mod console;
+mod manage;
 mod migrate;
 mod pull;
+mod review;
+mod settings;
 mod sync;
 pub mod testing;
 
-pub use gridwalk_district::{DeviceAuth, DistrictStore, Enrolled, NewUser};
+pub use gridwalk_district::{
+    AdminStore, AuditStore, ConsoleStore, DeviceAuth, DistrictStore, Enrolled, NewUser,
+    ReviewStore, SettingsStore,
+};
 pub use gridwalk_store::{Result, StoreError};
 
 use postgres::NoTls;

@@ -105,25 +105,6 @@ pub struct VisitRow {
     pub review_comment: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceOverview {
-    pub device_id: String,
-    pub name: String,
-    pub user_id: String,
-    pub username: String,
-    pub display_name: String,
-    pub enrolled_at: i64,
-    pub revoked_at: Option<i64>,
-    pub last_sync_at: Option<i64>,
-    /// No sync for more than 3 days (or never), and not revoked.
-    pub silent: bool,
-    pub syncs_7d: i64,
-    pub changes_in_7d: i64,
-    pub rejected_7d: i64,
-    /// The errors of the latest sync that had any (JSON array), if one did in 7 days.
-    pub last_errors: Option<String>,
-}
-
 pub(super) fn in_scope_grid(
     scope: &ConsoleScope,
     grid: &str,
@@ -407,83 +388,6 @@ impl SqliteDistrict {
         Ok(doc.read().map_err(|source| StoreError::Doc {
             doc_id: id.to_string(),
             source,
-        })?)
-    }
-
-    /// Devices of the users whose grids touch the scope: last sync, recent activity and
-    /// errors, and whether the device has been silent for more than 3 days.
-    pub fn console_devices(
-        &self,
-        scope: &ConsoleScope,
-        now_ms: i64,
-    ) -> ConsoleResult<Vec<DeviceOverview>> {
-        const DAY: i64 = 86_400_000;
-        // Sync-log rows of rounds that stored nothing may still be queued (group commit).
-        self.group.flush()?;
-        self.with_reader(|conn| {
-            let mut args = vec![Value::Integer(now_ms - 7 * DAY)];
-            let filter = grid_filter("ug.grid_id", &scope.grids, &mut args);
-            let sql = format!(
-                "SELECT d.device_id, d.name, d.user_id, u.username, u.display_name,
-                    d.enrolled_at, d.revoked_at, d.last_sync_at,
-                    (SELECT count(*) FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1),
-                    (SELECT coalesce(sum(changes_in), 0) FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1),
-                    (SELECT coalesce(sum(rejected), 0) FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1),
-                    (SELECT errors FROM sync_log s WHERE s.device_id = d.device_id AND s.started_at >= ?1
-                        AND s.rejected > 0 ORDER BY s.started_at DESC LIMIT 1)
-                 FROM devices d JOIN users u ON u.user_id = d.user_id
-                 WHERE u.role = 'worker' AND EXISTS (SELECT 1 FROM user_grids ug
-                    WHERE ug.user_id = d.user_id AND {filter})
-                 ORDER BY d.last_sync_at IS NOT NULL, d.last_sync_at, d.device_id"
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                let last: Option<i64> = r.get(7)?;
-                let revoked: Option<i64> = r.get(6)?;
-                Ok(DeviceOverview {
-                    device_id: r.get(0)?,
-                    name: r.get(1)?,
-                    user_id: r.get(2)?,
-                    username: r.get(3)?,
-                    display_name: r.get(4)?,
-                    enrolled_at: r.get(5)?,
-                    revoked_at: revoked,
-                    last_sync_at: last,
-                    silent: revoked.is_none() && last.is_none_or(|t| now_ms - t > 3 * DAY),
-                    syncs_7d: r.get(8)?,
-                    changes_in_7d: r.get(9)?,
-                    rejected_7d: r.get(10)?,
-                    last_errors: r.get(11)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .map_err(ConsoleError::from)
-    }
-
-    /// Whether a device belongs to a worker in scope (for its sync log).
-    pub fn console_device_in_scope(
-        &self,
-        scope: &ConsoleScope,
-        device_id: &str,
-    ) -> ConsoleResult<bool> {
-        if scope.is_admin() {
-            return Ok(true);
-        }
-        let mut args = vec![Value::Text(device_id.to_string())];
-        let filter = grid_filter("ug.grid_id", &scope.grids, &mut args);
-        Ok(self.with_reader(|conn| {
-            Ok(conn
-                .query_row(
-                    &format!(
-                        "SELECT 1 FROM devices d JOIN user_grids ug ON ug.user_id = d.user_id
-                         WHERE d.device_id = ?1 AND {filter} LIMIT 1"
-                    ),
-                    rusqlite::params_from_iter(args.iter()),
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some())
         })?)
     }
 }

@@ -6,7 +6,6 @@ use super::issues::not_found;
 use super::SqliteDistrict;
 use crate::{docs, projection, validate_document, StoreError};
 use gridwalk_core::authorize::Owned;
-use gridwalk_core::deadline::{CategoryConfig, WorkCalendar};
 use gridwalk_core::privacy::{mask_for_path, mask_json};
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use serde::{Deserialize, Serialize};
@@ -200,30 +199,5 @@ impl SqliteDistrict {
             StoreError::BadRequest(m) => ConsoleError::BadRequest(m),
             e => ConsoleError::Store(e),
         })
-    }
-
-    /// Departments issues can be dispatched to: (code, zh, en).
-    pub fn departments(&self) -> crate::Result<Vec<(String, String, String)>> {
-        self.with_reader(|conn| {
-            let mut stmt = conn.prepare("SELECT code, zh, en FROM departments ORDER BY code")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    /// Category overrides set by an admin (`console.categories` in meta), else none.
-    pub fn category_overrides(&self) -> crate::Result<Vec<CategoryConfig>> {
-        let json = self.with_writer(|s| s.meta_get("console.categories"))?;
-        Ok(json
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_default())
-    }
-
-    /// The work calendar (`console.calendar` in meta), else China's 2026 calendar.
-    pub fn work_calendar(&self) -> crate::Result<WorkCalendar> {
-        let json = self.with_writer(|s| s.meta_get("console.calendar"))?;
-        Ok(json
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_else(WorkCalendar::china_2026))
     }
 }

@@ -23,16 +23,17 @@ mod issues;
 mod ledger;
 mod log;
 mod management;
+mod review;
 mod server_edits;
 mod settings;
 mod sync;
 
 pub use admin::DistrictStats;
-pub use audit::{AuditEntry, AuditKind, AuditQuery, AUDIT_PAGE_MAX};
+pub use audit::{AuditEntry, AuditKind, AuditQuery, AuditStore, AUDIT_PAGE_MAX};
 pub use auth::UserInfo;
 pub use console::{
-    ConsoleError, ConsoleScope, ConsoleSession, ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES,
-    LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
+    ConsoleError, ConsoleScope, ConsoleSession, ConsoleStore, ADDRESS_LOCKOUT_FAILURES,
+    LOCKOUT_FAILURES, LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
 };
 pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
@@ -40,7 +41,7 @@ pub use export_file::{ExportFormat, ExportSummary};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
-pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
+pub use issues::{IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
@@ -48,8 +49,9 @@ pub use settings::Department;
 // The device store's pieces the district builds on (this crate was store/src/district/).
 // The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
 pub use gridwalk_district::{
-    handle_sync, handle_sync_logged, DeviceAuth, DeviceInfo, DistrictStore, Enrolled, HandledSync,
-    NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
+    handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, DeviceAuth, DeviceInfo,
+    DeviceOverview, DistrictStore, Enrolled, HandledSync, NewUser, PullOutcome, PushOutcomeReport,
+    ReviewStore, SettingsStore, SyncLogEntry, SyncLogQuery,
 };
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};

@@ -7,45 +7,14 @@
 use super::SqliteDistrict;
 use crate::{Result, StoreError};
 use gridwalk_core::area::{AreaEdit, AreaTree, District};
+use gridwalk_district::admin::{check_user, username_taken};
+use gridwalk_district::AdminStore;
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
-/// A user as the admin's user list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRow {
-    pub user_id: String,
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
-    /// Grids of a worker (and extra grids of a supervisor).
-    pub grids: Vec<String>,
-    /// Community or street codes of a supervisor.
-    pub areas: Vec<String>,
-    pub has_password: bool,
-    pub devices: u32,
-    pub active_devices: u32,
-    pub last_sync_at: Option<i64>,
-}
+pub use gridwalk_district::admin::{UserRow, UserUpdate};
 
-/// A new user or the new state of an existing one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserUpdate {
-    pub username: String,
-    pub display_name: String,
-    /// `worker`, `supervisor` or `admin`.
-    pub role: String,
-    #[serde(default)]
-    pub grids: Vec<String>,
-    #[serde(default)]
-    pub areas: Vec<String>,
-    /// A new console password (supervisors and admins), at least 8 characters.
-    #[serde(default)]
-    pub password: Option<String>,
-}
-
-impl SqliteDistrict {
-    /// Every user with scope, password set or not, and device counts.
-    pub fn user_rows(&self) -> Result<Vec<UserRow>> {
+impl AdminStore for SqliteDistrict {
+    fn user_rows(&self) -> Result<Vec<UserRow>> {
         // `last_sync_at` is written with the (queued) sync-log rows.
         self.group.flush()?;
         self.with_reader(|conn| {
@@ -89,22 +58,50 @@ impl SqliteDistrict {
         })
     }
 
-    /// Create (`user_id` None) or update a user: name, role, scope and optionally the
-    /// password, in one transaction. Grids and areas must exist in the area tree.
-    pub fn save_user(&self, user_id: Option<&str>, u: &UserUpdate, now_ms: i64) -> Result<String> {
-        let tree = self.area_tree()?.unwrap_or_default();
-        let phc = check_user(u, &tree)?;
-        let id = user_id
-            .map(str::to_string)
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    fn write_user(
+        &self,
+        exists: bool,
+        user_id: &str,
+        user: &UserUpdate,
+        phc: Option<&str>,
+        now_ms: i64,
+    ) -> Result<()> {
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
-            write_user(&tx, user_id.is_some(), &id, u, phc.as_deref(), now_ms)?;
+            write_user(&tx, exists, user_id, user, phc, now_ms)?;
             tx.commit()?;
-            Ok(id)
+            Ok(())
         })
     }
 
+    fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        SqliteDistrict::create_enrollment(self, user_id, ttl_ms, now_ms)
+    }
+
+    fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<bool> {
+        SqliteDistrict::revoke_device(self, device_id, now_ms)
+    }
+
+    fn devices(&self) -> Result<Vec<gridwalk_district::DeviceInfo>> {
+        SqliteDistrict::devices(self)
+    }
+
+    fn update_area_tree(
+        &self,
+        now_ms: i64,
+        edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
+    ) -> Result<AreaTree> {
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            let tree = edit(read_tree(&tx)?)?;
+            write_tree(&tx, &tree, now_ms)?;
+            tx.commit()?;
+            Ok(tree)
+        })
+    }
+}
+
+impl SqliteDistrict {
     /// A new district from an empty data directory: the district root of the area tree
     /// and its first admin (with a console password), in one transaction. Refused when
     /// the directory already has a district. Returns the admin's user id.
@@ -140,28 +137,6 @@ impl SqliteDistrict {
             Ok(id)
         })
     }
-
-    /// Apply one edit to the area tree (validated; all or nothing), filling a new grid's
-    /// or building's id and number. Returns the new tree.
-    pub fn edit_area(&self, edit: AreaEdit, now_ms: i64) -> Result<AreaTree> {
-        self.edit_area_all(vec![edit], now_ms)
-    }
-
-    /// Apply several edits (an imported buildings sheet) in one transaction: all or none.
-    pub fn edit_area_all(&self, edits: Vec<AreaEdit>, now_ms: i64) -> Result<AreaTree> {
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            let mut tree = read_tree(&tx)?;
-            for edit in edits {
-                // A new grid or building gets its id (and number) here, not from the admin.
-                let edit = tree.complete(edit, || uuid::Uuid::now_v7().to_string());
-                tree.apply(edit)?;
-            }
-            write_tree(&tx, &tree, now_ms)?;
-            tx.commit()?;
-            Ok(tree)
-        })
-    }
 }
 
 fn read_tree(tx: &rusqlite::Transaction<'_>) -> Result<AreaTree> {
@@ -186,76 +161,6 @@ fn write_tree(tx: &rusqlite::Transaction<'_>, tree: &AreaTree, now_ms: i64) -> R
     Ok(())
 }
 
-/// Checks a user's fields and scope against the tree; the password's hash if one is set.
-fn check_user(u: &UserUpdate, tree: &AreaTree) -> Result<Option<String>> {
-    let bad = |m: String| Err(StoreError::BadRequest(m));
-    if !["worker", "supervisor", "admin"].contains(&u.role.as_str()) {
-        return bad(format!(
-            "角色（role）应为 worker、supervisor 或 admin / role must be worker, supervisor or \
-             admin, not {:?}",
-            u.role
-        ));
-    }
-    let username = u.username.trim();
-    if username.is_empty() || username.chars().any(char::is_whitespace) {
-        return bad(
-            "用户名（username）不能为空，也不能含空格 / the username must not be empty nor \
-             contain spaces"
-                .into(),
-        );
-    }
-    if u.display_name.trim().is_empty() {
-        return bad("姓名（display_name）不能为空 / the display name must not be empty".into());
-    }
-    // Names are shown on every console page and stored in the audit log.
-    if username.chars().count() > super::console::MAX_USERNAME_CHARS
-        || u.display_name.trim().chars().count() > 100
-    {
-        return bad(format!(
-            "用户名最多{}个字、姓名最多100个字 / a username has at most {} characters and a \
-             display name at most 100",
-            super::console::MAX_USERNAME_CHARS,
-            super::console::MAX_USERNAME_CHARS
-        ));
-    }
-    for g in &u.grids {
-        if tree.grid(g).is_none() {
-            return bad(format!("区域中没有网格 {g} / no grid {g} in the area tree"));
-        }
-    }
-    for a in &u.areas {
-        if tree.community(a).is_none() && tree.street(a).is_none() {
-            return bad(format!(
-                "区域中没有社区或街道 {a} / no community or street {a} in the area tree"
-            ));
-        }
-    }
-    if u.role == "worker" && !u.areas.is_empty() {
-        return bad(
-            "网格员的范围是网格，不是社区或街道 / a grid worker's scope is grids, not \
-             communities or streets"
-                .into(),
-        );
-    }
-    match &u.password {
-        Some(p) if p.chars().count() < 8 => {
-            bad("密码（password）至少8个字符 / a password needs at least 8 characters".into())
-        }
-        Some(p) if p.len() > super::console::MAX_PASSWORD_BYTES => bad(format!(
-            "密码最多{} 字节 / a password has at most {} bytes",
-            super::console::MAX_PASSWORD_BYTES,
-            super::console::MAX_PASSWORD_BYTES
-        )),
-        Some(_) if u.role == "worker" => bad(
-            "网格员在设备上登录，不设密码 / grid workers sign in on their device, not with a \
-             password"
-                .into(),
-        ),
-        Some(p) => Ok(Some(super::console::hash_password(p)?)),
-        None => Ok(None),
-    }
-}
-
 /// Inserts (`exists` false) or updates a user with its scope and optional password hash.
 fn write_user(
     tx: &rusqlite::Transaction<'_>,
@@ -270,9 +175,7 @@ fn write_user(
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::BadRequest(format!(
-                "用户名 {username} 已被使用 / username {username:?} is taken"
-            ))
+            username_taken(username)
         }
         e => e.into(),
     };

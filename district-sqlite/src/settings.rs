@@ -1,68 +1,41 @@
-//! The issue desk's settings an admin edits: departments, category time limits and the
-//! working-day calendar (holidays and make-up working days). Read by the console and the
-//! deadline computation (see ledger.rs for the readers).
+//! The issue desk's settings on SQLite: [`SettingsStore`] for [`SqliteDistrict`] (the
+//! `departments` table, two meta values). Checks and defaults are gridwalk-district's.
 
 use super::SqliteDistrict;
 use crate::{Result, StoreError};
-use gridwalk_core::deadline::{CategoryConfig, TimeLimit, WorkCalendar};
-use rusqlite::params;
-use serde::{Deserialize, Serialize};
+pub use gridwalk_district::settings::Department;
+use gridwalk_district::SettingsStore;
+use rusqlite::{params, OptionalExtension};
 
-/// A department issues are dispatched to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Department {
-    pub code: String,
-    pub zh: String,
-    pub en: String,
-}
+impl SettingsStore for SqliteDistrict {
+    fn departments(&self) -> Result<Vec<(String, String, String)>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare("SELECT code, zh, en FROM departments ORDER BY code")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        })
+    }
 
-fn bad(m: String) -> StoreError {
-    StoreError::BadRequest(m)
-}
-
-impl SqliteDistrict {
-    /// Replace the departments. Codes are lower-case ASCII words; a department that an
-    /// issue was dispatched to stays (its code is in issue histories) unless listed again.
-    pub fn set_departments(&self, deps: &[Department]) -> Result<()> {
-        for (i, d) in deps.iter().enumerate() {
-            let code_ok = !d.code.is_empty()
-                && d.code
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !code_ok {
-                return Err(bad(format!(
-                    "departments[{i}].code {:?}: use lower-case letters, digits and _",
-                    d.code
-                )));
-            }
-            if d.zh.trim().is_empty() || d.en.trim().is_empty() {
-                return Err(bad(format!(
-                    "departments[{i}]: give the Chinese and English names"
-                )));
-            }
-        }
+    fn replace_departments(&self, deps: &[Department]) -> Result<()> {
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
             let listed: Vec<&str> = deps.iter().map(|d| d.code.as_str()).collect();
             let mut stmt = tx.prepare("SELECT code FROM departments")?;
             let existing: Vec<String> = stmt
                 .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+                .collect::<std::result::Result<_, _>>()?;
             drop(stmt);
             for code in existing.iter().filter(|c| !listed.contains(&c.as_str())) {
-                let used: bool = tx
+                let used = tx
                     .query_row(
                         "SELECT 1 FROM issues WHERE department = ?1 LIMIT 1",
                         [code],
                         |_| Ok(()),
                     )
-                    .map(|_| true)
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(false),
-                        e => Err(e),
-                    })?;
+                    .optional()?
+                    .is_some();
                 if used {
-                    return Err(bad(format!(
+                    return Err(StoreError::BadRequest(format!(
                         "department {code} has issues dispatched to it and cannot be removed"
                     )));
                 }
@@ -72,7 +45,7 @@ impl SqliteDistrict {
                 tx.execute(
                     "INSERT INTO departments (code, zh, en) VALUES (?1, ?2, ?3)
                      ON CONFLICT (code) DO UPDATE SET zh = excluded.zh, en = excluded.en",
-                    params![d.code, d.zh.trim(), d.en.trim()],
+                    params![d.code, d.zh, d.en],
                 )?;
             }
             tx.commit()?;
@@ -80,38 +53,23 @@ impl SqliteDistrict {
         })
     }
 
-    /// Replace the category time limits (overrides of the built-in defaults).
-    pub fn set_category_overrides(&self, categories: &[CategoryConfig]) -> Result<()> {
-        for (i, c) in categories.iter().enumerate() {
-            let n = match c.limit {
-                TimeLimit::Hours(n) | TimeLimit::WorkingDays(n) | TimeLimit::CalendarDays(n) => n,
-            };
-            if !(1..=8760).contains(&n) {
-                return Err(bad(format!(
-                    "categories[{i}] ({}): a time limit is 1 to 8760 units, not {n}",
-                    c.code
-                )));
-            }
-            if c.code.trim().is_empty() || c.zh.trim().is_empty() {
-                return Err(bad(format!(
-                    "categories[{i}]: code and Chinese name are required"
-                )));
-            }
-        }
-        let json = serde_json::to_string(categories).map_err(|e| bad(e.to_string()))?;
-        self.with_writer(|s| s.meta_set("console.categories", &json))
+    fn meta_value(&self, key: &str) -> Result<Option<String>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?)
+        })
     }
 
-    /// Replace the working-day calendar.
-    pub fn set_work_calendar(&self, calendar: &WorkCalendar) -> Result<()> {
-        let json = serde_json::to_string(calendar).map_err(|e| bad(e.to_string()))?;
-        self.with_writer(|s| s.meta_set("console.calendar", &json))
+    fn set_meta_value(&self, key: &str, value: &str) -> Result<()> {
+        self.with_writer(|s| s.meta_set(key, value))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridwalk_core::deadline::{CategoryConfig, TimeLimit, WorkCalendar};
 
     #[test]
     fn settings_round_trip_and_bad_ones_are_refused() {

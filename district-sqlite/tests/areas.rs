@@ -3,6 +3,7 @@
 //! worker of the new grid enrolling a device.
 
 use gridwalk_core::area::{AreaEdit, Community, District, Grid, Street};
+use gridwalk_district_sqlite::AdminStore;
 use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict, UserUpdate};
 use gridwalk_store::StoreError;
 

@@ -10,6 +10,7 @@ use gridwalk_core::model::{
 use gridwalk_core::sync::{DocChanges, PushOutcome, RejectCode, SyncRequest, PROTOCOL_VERSION};
 use gridwalk_core::workflow::{dispatch_event, evaluate_event, new_event};
 use gridwalk_core::{DocId, DocKind, Document};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict};
 use gridwalk_store::client::Transport;
 use gridwalk_store::StoreError;

@@ -5,6 +5,7 @@ use gridwalk_core::demo::{generate, DemoDistrict, DemoParams};
 use gridwalk_core::ledger::{LedgerColumn, LEDGER_COLUMNS};
 use gridwalk_core::model::{Household, HouseholdType};
 use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{
     AuditKind, AuditQuery, ConsoleScope, ExportFilter, ExportFormat, NewUser, PiiMode,
     SqliteDistrict,

@@ -8,6 +8,7 @@ mod common;
 use common::{enroll, household, Device, Direct, NOW};
 use gridwalk_core::model::Household;
 use gridwalk_core::{DocId, DocKind};
+use gridwalk_district_sqlite::ReviewStore;
 use gridwalk_district_sqlite::{ConsoleScope, SqliteDistrict};
 use gridwalk_store::client::{SyncOptions, SyncReport};
 use gridwalk_store::{Store, DRAFT_META_PREFIX};

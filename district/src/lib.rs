@@ -4,13 +4,27 @@
 //! anything is written: [`push`]). The backends are gridwalk-district-sqlite (the embedded
 //! file, the default) and gridwalk-district-postgres.
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
+pub mod console;
 mod handle;
 pub mod push;
+pub mod review;
+pub mod settings;
 mod types;
 
+pub use admin::{AdminStore, UserRow, UserUpdate};
+pub use audit::{AuditEntry, AuditKind, AuditQuery, AuditStore, AUDIT_PAGE_MAX};
+pub use console::lockout::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LOCKOUT_MS};
+pub use console::password::MAX_PASSWORD_BYTES;
+pub use console::{
+    ConsoleError, ConsoleResult, ConsoleScope, ConsoleSession, ConsoleStore, MAX_USERNAME_CHARS,
+};
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
+pub use review::{DeviceOverview, Handover, ReviewStore};
+pub use settings::{Department, SettingsStore};
 pub use types::{
     DeviceInfo, Enrolled, NewUser, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };
@@ -134,3 +148,11 @@ pub trait DistrictStore: Send + Sync {
     fn area_tree(&self) -> Result<Option<gridwalk_core::area::AreaTree>>;
     fn sync_logs(&self, query: &SyncLogQuery) -> Result<Vec<SyncLogEntry>>;
 }
+
+/// Everything the console asks of a district store, on either backend: sign-in, sessions
+/// and limits ([`ConsoleStore`]), the audit log ([`AuditStore`]), the review of devices
+/// ([`ReviewStore`]), users, devices and areas ([`AdminStore`]), the issue desk's settings
+/// ([`SettingsStore`]). The server holds one `Arc<dyn ConsoleBackend>`.
+pub trait ConsoleBackend: ConsoleStore + ReviewStore + AdminStore + SettingsStore {}
+
+impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + ?Sized> ConsoleBackend for T {}

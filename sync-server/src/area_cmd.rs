@@ -5,6 +5,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gridwalk_core::area::{AreaEdit, AreaTree, Community, District, Grid, Street};
+use gridwalk_district_sqlite::AdminStore;
 use gridwalk_district_sqlite::{AuditEntry, AuditKind, SqliteDistrict, UserUpdate};
 use gridwalk_server::console::import_buildings_blocking;
 use gridwalk_server::{now_ms, open_district};

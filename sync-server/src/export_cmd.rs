@@ -5,6 +5,7 @@
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, TimeZone};
 use clap::{Args, ValueEnum};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{ExportFilter, ExportFormat, PiiMode, SqliteDistrict};
 use gridwalk_server::now_ms;
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use gridwalk_core::ledger::{ColumnMapping, LedgerColumn, Table, IMPORT_COLUMNS};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::SqliteDistrict;
 use gridwalk_server::console::ledger_import::import_blocking;
 use std::path::PathBuf;

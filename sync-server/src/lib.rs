@@ -26,7 +26,7 @@ pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
 use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
-use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
+use gridwalk_district_sqlite::{ConsoleBackend, DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 
 /// Everything a request handler needs. Cheap to clone.
@@ -39,7 +39,9 @@ pub struct AppState {
     pub district: Option<Arc<SqliteDistrict>>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServerConfig>,
-    /// Per-address rate limits (enrollment, console sign-in).
+    /// The console's sessions, lockouts, users and audit log, on either backend.
+    pub console: Arc<dyn ConsoleBackend>,
+    /// Per-address rate limits (enrollment, console sign-in), in the store.
     pub limits: Arc<limits::Limiters>,
     /// Photo bytes (`blobs.sqlite` beside the district store; a trait for PostgreSQL).
     pub blobs: Arc<dyn BlobStore>,
@@ -51,9 +53,10 @@ impl AppState {
         AppState {
             blobs: Arc::new(blobs),
             store: district.clone(),
+            console: district.clone(),
+            limits: Arc::new(limits::Limiters::new(district.clone(), &config)),
             district: Some(district),
             metrics: Arc::new(Metrics::default()),
-            limits: Arc::new(limits::Limiters::new(&config)),
             config: Arc::new(config),
         }
     }
@@ -72,10 +75,11 @@ impl AppState {
         let blobs = SqliteBlobs::new(config.data_dir.join("blobs.sqlite"), DEFAULT_DEVICE_QUOTA);
         AppState {
             blobs: Arc::new(blobs),
-            store,
+            store: store.clone(),
+            console: store.clone(),
+            limits: Arc::new(limits::Limiters::new(store, &config)),
             district: None,
             metrics: Arc::new(Metrics::default()),
-            limits: Arc::new(limits::Limiters::new(&config)),
             config: Arc::new(config),
         }
     }

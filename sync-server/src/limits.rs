@@ -1,5 +1,5 @@
 //! Limits on the server's doors: the client address of a request, per-address rate
-//! limits (governor) for enrollment and console login, and the request body limits of
+//! limits (in the district store) for enrollment and console login, and the request body limits of
 //! every route.
 //!
 //! The address is the TCP peer (`ConnectInfo`). Behind a reverse proxy every client has
@@ -7,14 +7,16 @@
 
 use crate::config::ServerConfig;
 use crate::error::{ApiError, ErrorCode};
+use crate::now_ms;
+use crate::routes::blocking;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use gridwalk_district_sqlite::ConsoleStore;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
+use std::sync::Arc;
 
 /// Login, logout and the small JSON bodies of the console (filters, actions, settings).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
@@ -40,53 +42,63 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Attempts per minute and address, kept in memory (a restart forgets them).
+/// Attempts per minute and address, counted in the district store (a sliding window:
+/// gridwalk-district's `console::lockout::rate_hit`), so that several servers on one
+/// PostgreSQL database share them and a restart does not forget them.
 pub struct Limiters {
-    enroll: DefaultKeyedRateLimiter<IpAddr>,
-    login: DefaultKeyedRateLimiter<IpAddr>,
-}
-
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+    store: Arc<dyn ConsoleStore>,
+    enroll_per_minute: u32,
+    login_per_minute: u32,
 }
 
 impl Limiters {
-    pub fn new(config: &ServerConfig) -> Limiters {
+    pub fn new(store: Arc<dyn ConsoleStore>, config: &ServerConfig) -> Limiters {
         Limiters {
-            enroll: RateLimiter::keyed(per_minute(config.enroll_per_minute)),
-            login: RateLimiter::keyed(per_minute(config.login_per_minute)),
+            store,
+            enroll_per_minute: config.enroll_per_minute,
+            login_per_minute: config.login_per_minute,
         }
     }
 
     /// One enrollment attempt from `ip`; 429 past the limit.
-    pub fn enroll(&self, ip: IpAddr) -> Result<(), ApiError> {
-        check(&self.enroll, ip, "注册尝试", "enrollment attempts")
+    pub async fn enroll(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let n = self.enroll_per_minute;
+        self.check("enroll", n, ip, "注册尝试", "enrollment attempts")
+            .await
     }
 
     /// One console login attempt from `ip`; 429 past the limit.
-    pub fn login(&self, ip: IpAddr) -> Result<(), ApiError> {
-        check(&self.login, ip, "登录尝试", "sign-in attempts")
+    pub async fn login(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let n = self.login_per_minute;
+        self.check("login", n, ip, "登录尝试", "sign-in attempts")
+            .await
     }
-}
 
-fn check(
-    limiter: &DefaultKeyedRateLimiter<IpAddr>,
-    ip: IpAddr,
-    zh: &str,
-    en: &str,
-) -> Result<(), ApiError> {
-    // Forget idle addresses now and then so the map does not grow without bound.
-    if limiter.len() > 10_000 {
-        limiter.retain_recent();
-    }
-    limiter.check_key(&ip).map_err(|_| {
-        ApiError::new(
+    async fn check(
+        &self,
+        kind: &'static str,
+        per_minute: u32,
+        ip: IpAddr,
+        zh: &str,
+        en: &str,
+    ) -> Result<(), ApiError> {
+        let store = self.store.clone();
+        let allowed = blocking(move || {
+            store
+                .rate_limit(kind, &ip.to_string(), per_minute, now_ms())
+                .map_err(ApiError::from_store)
+        })
+        .await?;
+        if allowed {
+            return Ok(());
+        }
+        Err(ApiError::new(
             ErrorCode::TooManyRequests,
             format!(
                 "{zh}过于频繁,请稍后再试 / too many {en} from this address: try again in a minute"
             ),
-        )
-    })
+        ))
+    }
 }
 
 /// Body-limit rejections of axum's extractors are plain text; answer them as the JSON

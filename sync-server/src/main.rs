@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_district_postgres::PgDistrict;
-use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{
+    AdminStore, AuditStore, ConsoleBackend, ConsoleStore, NewUser, SqliteDistrict,
+};
 use gridwalk_server::{
     load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
 };
@@ -134,7 +136,8 @@ struct DataArg {
     #[arg(long, env = "GRIDWALK_DATA", required_unless_present = "database")]
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
-    /// far: `user add` (without --area/--password), `enroll-code`, `device list`.
+    /// far: `user add`, `user key-persons`, `password set`, `enroll-code`, `device list`,
+    /// `device revoke`.
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }
@@ -147,6 +150,14 @@ impl DataArg {
         }
         let data = self.data.as_deref().context("--data DIR is needed")?;
         open(data)
+    }
+
+    /// The district's console half on either backend (users, passwords, audit).
+    fn console(&self, what: &str) -> Result<Box<dyn CliStore>> {
+        Ok(match self.postgres()? {
+            Some(pg) => Box::new(pg),
+            None => Box::new(self.sqlite(what)?),
+        })
     }
 
     /// The PostgreSQL district when `--database` is given.
@@ -162,6 +173,23 @@ impl DataArg {
                 })
             })
             .transpose()
+    }
+}
+
+/// What the user and password commands need of a district, on either backend.
+trait CliStore: ConsoleBackend {
+    fn create_console_user(&self, user: &NewUser, now_ms: i64) -> gridwalk_store::Result<String>;
+}
+
+impl CliStore for SqliteDistrict {
+    fn create_console_user(&self, user: &NewUser, now_ms: i64) -> gridwalk_store::Result<String> {
+        self.create_user(user, now_ms)
+    }
+}
+
+impl CliStore for PgDistrict {
+    fn create_console_user(&self, user: &NewUser, now_ms: i64) -> gridwalk_store::Result<String> {
+        self.create_user(user, now_ms)
     }
 }
 
@@ -432,18 +460,8 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                 role: role.as_str().into(),
                 grids,
             };
-            if let Some(pg) = data.postgres()? {
-                if !areas.is_empty() || password.is_some() {
-                    bail!(
-                        "--area and --password are not available on PostgreSQL yet / \
-                         PostgreSQL 暂不支持 --area 与 --password"
-                    );
-                }
-                println!("{}", pg.create_user(&user, now_ms())?);
-                return Ok(());
-            }
-            let district = data.sqlite("user add")?;
-            let id = district.create_user(&user, now_ms())?;
+            let district = data.console("user add")?;
+            let id = district.create_console_user(&user, now_ms())?;
             for a in &areas {
                 district.add_user_area(&id, a)?;
             }
@@ -460,8 +478,8 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                     revoke,
                 },
         } => {
-            let district = data.sqlite("user key-persons")?;
-            let Some(user) = district.user_by_name(&username)? else {
+            let district = data.console("user key-persons")?;
+            let Some(user) = district.credentials(&username)? else {
                 bail!("no user named {username:?}");
             };
             district.set_key_person_grant(&user.user_id, !revoke)?;
@@ -489,7 +507,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
                     password,
                 },
         } => {
-            let district = data.sqlite("password set")?;
+            let district = data.console("password set")?;
             district.set_password(&username, &password)?;
             println!("password set for {username}");
         }
@@ -521,10 +539,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
         Cmd::Device {
             cmd: DeviceCmd::List { data },
         } => {
-            let devices = match data.postgres()? {
-                Some(pg) => pg.devices()?,
-                None => data.sqlite("device list")?.devices()?,
-            };
+            let devices = data.console("device list")?.devices()?;
             println!(
                 "{:<36}  {:<36}  {:<20}  {:<8}  last sync (ms)",
                 "device", "user", "name", "status"
@@ -547,8 +562,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
         Cmd::Device {
             cmd: DeviceCmd::Revoke { data, id },
         } => {
-            // Audited: on PostgreSQL once the audit log is there.
-            let district = data.sqlite("device revoke")?;
+            let district = data.console("device revoke")?;
             if district.revoke_device(&id, now_ms())? {
                 // The console audits as the signed-in admin; the server's own CLI as itself.
                 district.audit_append(&gridwalk_district_sqlite::AuditEntry {

@@ -6,6 +6,7 @@ mod common;
 
 use common::console::*;
 use common::*;
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{AuditKind, AuditQuery, NewUser};
 use gridwalk_server::{now_ms, spawn, ServerConfig};
 use serde_json::{json, Value};

@@ -14,6 +14,7 @@ mod common;
 use common::console::*;
 use common::*;
 use gridwalk_core::sync::{encode, GridCursor};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::NewUser;
 use reqwest::Method;
 use std::collections::BTreeSet;

@@ -7,6 +7,7 @@ use common::console::*;
 use common::*;
 use gridwalk_core::model::{EventKind, Issue, ReviewStatus, Visit};
 use gridwalk_core::{workflow, DocId, DocKind, Document};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_server::{now_ms, SERVER_AUTHOR};
 use serde_json::{json, Value};
 use std::collections::HashMap;

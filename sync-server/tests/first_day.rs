@@ -5,6 +5,7 @@
 mod common;
 
 use common::console::{login_at, PASSWORD};
+use gridwalk_district_sqlite::AdminStore;
 use gridwalk_district_sqlite::{SqliteDistrict, UserUpdate};
 use gridwalk_server::{now_ms, spawn, ServerConfig};
 use serde_json::{json, Value};

@@ -51,6 +51,11 @@ fn serve(database: &str) -> ServerProcess {
         child,
         url: format!("http://127.0.0.1:{port}"),
     };
+    wait_up(server)
+}
+
+/// The server once it answers its health check.
+fn wait_up(server: ServerProcess) -> ServerProcess {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let up = reqwest::blocking::get(format!("{}/healthz", server.url))
@@ -181,13 +186,145 @@ fn two_server_processes_on_one_database_carry_changes_between_their_devices() {
         assert_eq!(h.notes, "edited on b, through server two");
     }
 
+    // A device revoked from the command line is refused by both servers.
+    let c_device = c.author.device.to_string();
+    let revoked = cli(db.url(), &["device", "revoke", &c_device]);
+    assert!(revoked.contains("revoked"), "{revoked}");
+    let mut t = gridwalk_client::HttpTransport::from_store(&c.store).expect("transport");
+    let refused = c.store.sync(
+        &mut t,
+        &SyncOptions::default(),
+        now_ms(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    );
+    assert!(
+        matches!(refused, Err(gridwalk_store::StoreError::Revoked { .. })),
+        "{refused:?}"
+    );
+
     // What is not on PostgreSQL yet says so, instead of answering wrongly.
     let out = Command::new(BIN)
-        .args(["device", "revoke", "--database", db.url(), "x"])
+        .args(["demo", "--database", db.url()])
         .output()
         .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not available on PostgreSQL yet"));
     let r = reqwest::blocking::get(format!("{}/console/api/me", two.url)).expect("get");
-    assert_eq!(r.status(), 501, "{:?}", r.text());
+    assert_eq!(r.status(), 401, "{:?}", r.text());
+}
+
+/// `POST /console/api/login` at `url`: the status, the JSON answer and the session cookie.
+fn login(url: &str, username: &str, password: &str) -> (u16, serde_json::Value, Option<String>) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{url}/console/api/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .expect("login");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string);
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or_default(), cookie)
+}
+
+/// Console sign-in through two server processes on one database: a session opened on
+/// one is valid on the other and ended there; the lockout and the per-address rate limit
+/// count attempts made through either; the console's reads not yet on PostgreSQL answer
+/// 501, never a wrong answer.
+#[test]
+fn two_servers_share_console_sessions_lockouts_and_rate_limits() {
+    let Some(db) = TestDatabase::from_env("pg_console").expect("test database") else {
+        eprintln!("GRIDWALK_TEST_DATABASE is not set: PostgreSQL not tested here");
+        return;
+    };
+    let serve_limited = |database: &str| {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--login-per-minute", "12"])
+            .env("GRIDWALK_DATABASE_URL", database)
+            .env_remove("GRIDWALK_DATA")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gridwalk-server starts");
+        wait_up(ServerProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    };
+    let servers = [serve_limited(db.url()), serve_limited(db.url())];
+    let add = ["user", "add", "--username", "sup", "--name", "主任"];
+    let rest = [
+        "--role",
+        "supervisor",
+        "--grid",
+        "g1",
+        "--password",
+        "correct horse",
+    ];
+    cli(db.url(), &[&add[..], &rest[..]].concat());
+
+    let (status, body, cookie) = login(&servers[0].url, "sup", "correct horse");
+    assert_eq!(status, 200, "{body}");
+    let cookie = cookie.expect("a session cookie");
+    let csrf = body["csrf"].as_str().expect("csrf").to_string();
+    let client = reqwest::blocking::Client::new();
+    let me = client
+        .get(format!("{}/console/api/me", servers[1].url))
+        .header("cookie", &cookie)
+        .send()
+        .expect("me");
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().expect("json");
+    assert_eq!(me["user"]["username"], "sup");
+    assert_eq!(me["csrf"], csrf.as_str());
+    // Not ported yet: an honest 501.
+    let issues = client
+        .get(format!("{}/console/api/issues", servers[1].url))
+        .header("cookie", &cookie)
+        .send()
+        .expect("issues");
+    assert_eq!(issues.status(), 501);
+    let out = client
+        .post(format!("{}/console/api/logout", servers[1].url))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .expect("logout");
+    assert_eq!(out.status(), 200);
+    let me = client
+        .get(format!("{}/console/api/me", servers[0].url))
+        .header("cookie", &cookie)
+        .send()
+        .expect("me");
+    assert_eq!(me.status(), 401, "signed out through the other server");
+
+    // Five wrong passwords, alternating servers, lock the account on both.
+    for i in 0..5 {
+        let (status, body, _) = login(&servers[i % 2].url, "sup", "wrong");
+        let expected = if i == 4 { 429 } else { 401 };
+        assert_eq!(status, expected, "attempt {i}: {body}");
+    }
+    let (status, body, _) = login(&servers[1].url, "sup", "correct horse");
+    assert_eq!((status, body["error"].as_str()), (429, Some("locked")));
+
+    // 12 attempts a minute from this address, counted across both servers (one good
+    // login, six for the lock so far): the 13th is refused by the rate limit.
+    let mut attempts = 7;
+    loop {
+        attempts += 1;
+        let (status, body, _) = login(&servers[attempts % 2].url, "nobody", "wrong");
+        if body["error"] == "too_many_requests" {
+            assert_eq!(status, 429);
+            break;
+        }
+        assert_eq!(status, 401, "attempt {attempts}: {body}");
+        assert!(attempts <= 12, "attempt {attempts} was let through");
+    }
+    assert_eq!(attempts, 13);
 }

@@ -6,6 +6,7 @@ use gridwalk_core::area::{AreaTree, Building, Community, District, Grid, Street}
 use gridwalk_core::model::Household;
 use gridwalk_core::sync::{decode, encode, SyncRequest, SyncResponse};
 use gridwalk_core::{Author, DocId, DocKind};
+use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
 use gridwalk_server::console::ledger_import::import_blocking;
 use gridwalk_store::client::{SyncOptions, Transport};

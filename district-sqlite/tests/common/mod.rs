@@ -11,7 +11,9 @@ use gridwalk_core::sync::{
 use gridwalk_core::Author;
 use gridwalk_district_postgres::testing::TestDatabase;
 use gridwalk_district_postgres::PgDistrict;
-use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{
+    handle_sync, ConsoleBackend, DistrictStore, NewUser, SqliteDistrict,
+};
 use gridwalk_store::client::Transport;
 use gridwalk_store::{Result, Store};
 use std::collections::BTreeMap;
@@ -248,6 +250,54 @@ impl District {
             District::Sqlite { .. } => self.clone(),
             District::Postgres { db, .. } => {
                 Arc::new(PgDistrict::open(db.url(), 8).expect("second instance"))
+            }
+        }
+    }
+
+    /// The console's half of the store (sessions, lockouts, rate limits, audit).
+    pub fn console(&self) -> &dyn ConsoleBackend {
+        match self {
+            District::Sqlite { d, .. } => d,
+            District::Postgres { d, .. } => d,
+        }
+    }
+
+    /// Run `f` on another instance's console (PostgreSQL: a second pool, as a second
+    /// server process has; SQLite: the same store).
+    pub fn with_second_console<R>(&self, f: impl FnOnce(&dyn ConsoleBackend) -> R) -> R {
+        match self {
+            District::Sqlite { d, .. } => f(d),
+            District::Postgres { db, .. } => {
+                f(&PgDistrict::open(db.url(), 4).expect("second instance"))
+            }
+        }
+    }
+
+    /// Rows in `table` (a plain identifier).
+    pub fn count_rows(&self, table: &str) -> i64 {
+        assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let sql = format!("SELECT count(*) FROM {table}");
+        match self {
+            District::Sqlite { d, .. } => d
+                .with_reader(|c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+                .expect("count"),
+            District::Postgres { db, .. } => {
+                let mut c = postgres::Client::connect(db.url(), postgres::NoTls).expect("connect");
+                c.query_one(&sql, &[]).expect("count").get(0)
+            }
+        }
+    }
+
+    /// Run one SQL statement directly on the database, bypassing the store (to check
+    /// what the schema itself refuses).
+    pub fn execute_raw(&self, sql: &str) -> std::result::Result<u64, String> {
+        match self {
+            District::Sqlite { d, .. } => d
+                .with_writer(|s| Ok(s.conn.execute(sql, [])? as u64))
+                .map_err(|e| e.to_string()),
+            District::Postgres { db, .. } => {
+                let mut c = postgres::Client::connect(db.url(), postgres::NoTls).expect("connect");
+                c.execute(sql, &[]).map_err(|e| e.to_string())
             }
         }
     }

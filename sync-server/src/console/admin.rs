@@ -3,7 +3,7 @@
 
 use super::*;
 use gridwalk_core::area::AreaEdit;
-use gridwalk_district_sqlite::{AuditEntry, AuditKind, UserUpdate};
+use gridwalk_district_sqlite::{AuditEntry, AuditKind, ConsoleBackend, UserUpdate};
 
 /// The caller's session, refused unless it is an admin's.
 pub(super) async fn admin_session(
@@ -24,8 +24,8 @@ pub(super) async fn admin_session(
 
 pub(super) async fn users(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     admin_session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
-    let users = run(move || Ok(district.user_rows()?)).await?;
+    let console = state.console.clone();
+    let users = run(move || Ok(console.user_rows()?)).await?;
     Ok(Json(json!({ "items": users })))
 }
 
@@ -58,11 +58,11 @@ async fn save_user(
         &body,
         "{username, display_name, role, grids, areas, password?}",
     )?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let saved = run(move || {
         let at = now_ms();
-        let user_id = district.save_user(id.as_deref(), &u, at)?;
-        district.audit_append(&AuditEntry::by(
+        let user_id = console.save_user(id.as_deref(), &u, at)?;
+        console.audit_append(&AuditEntry::by(
             &scope,
             AuditKind::UserChanged,
             at,
@@ -98,11 +98,11 @@ pub(super) async fn enrollment_code(
         json_body(&body, "{ttl_hours?}")?
     };
     let hours = b.ttl_hours.unwrap_or(72).clamp(1, 24 * 30);
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let code = run(move || {
         let at = now_ms();
-        let code = district.create_enrollment(&id, hours * 3_600_000, at)?;
-        district.audit_append(&AuditEntry::by(
+        let code = console.create_enrollment(&id, hours * 3_600_000, at)?;
+        console.audit_append(&AuditEntry::by(
             &scope,
             AuditKind::UserChanged,
             at,
@@ -117,8 +117,8 @@ pub(super) async fn enrollment_code(
 pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     // The supervisors' device overview, which for an admin's scope is every device.
     let scope = admin_session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
-    let devices = run(move || district.console_devices(&scope, now_ms())).await?;
+    let console = state.console.clone();
+    let devices = run(move || console.console_devices(&scope, now_ms())).await?;
     Ok(Json(json!({ "items": devices })))
 }
 
@@ -130,12 +130,12 @@ pub(super) async fn revoke_device(
     Path(id): Path<String>,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let revoked = run(move || {
         let at = now_ms();
-        let revoked = district.revoke_device(&id, at)?;
+        let revoked = console.revoke_device(&id, at)?;
         if revoked {
-            district.audit_append(&AuditEntry::by(
+            console.audit_append(&AuditEntry::by(
                 &scope,
                 AuditKind::DeviceRevoked,
                 at,
@@ -150,8 +150,8 @@ pub(super) async fn revoke_device(
 
 pub(super) async fn area(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     admin_session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
-    let tree = run(move || Ok(district.area_tree()?.unwrap_or_default())).await?;
+    let console = state.console.clone();
+    let tree = run(move || Ok(console.area_tree()?.unwrap_or_default())).await?;
     Ok(Json(json!(tree)))
 }
 
@@ -166,15 +166,15 @@ pub(super) async fn edit_area(
         &body,
         "{level: district|street|community|grid|building, …fields}",
     )?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let tree = run(move || {
         let at = now_ms();
         // A new grid or building gets its id and number here, not from the browser.
-        let current = district.area_tree()?.unwrap_or_default();
+        let current = console.area_tree()?.unwrap_or_default();
         let edit = current.complete(edit, || Uuid::now_v7().to_string());
         let what = edit.describe();
-        let tree = district.edit_area(edit, at)?;
-        district.audit_append(&AuditEntry::by(
+        let tree = console.edit_area(edit, at)?;
+        console.audit_append(&AuditEntry::by(
             &scope,
             AuditKind::AreaChanged,
             at,
@@ -204,22 +204,22 @@ pub(super) async fn settings(
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
     let b: SettingsBody = json_body(&body, "{departments?, categories?, calendar?}")?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     run(move || {
         let mut changed = Vec::new();
         if let Some(d) = &b.departments {
-            district.set_departments(d)?;
+            console.set_departments(d)?;
             changed.push("departments");
         }
         if let Some(c) = &b.categories {
-            district.set_category_overrides(c)?;
+            console.set_category_overrides(c)?;
             changed.push("categories");
         }
         if let Some(c) = &b.calendar {
-            district.set_work_calendar(c)?;
+            console.set_work_calendar(c)?;
             changed.push("calendar");
         }
-        district.audit_append(&AuditEntry::by(
+        console.audit_append(&AuditEntry::by(
             &scope,
             AuditKind::AreaChanged,
             now_ms(),
@@ -247,11 +247,11 @@ pub(super) async fn import_buildings(
     body: axum::body::Bytes,
 ) -> R<Json<Value>> {
     let scope = admin_session(&state, &headers, true).await?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let answer = run(move || {
-        let answer = import_buildings_blocking(&district, &body, &q.file_name, q.dry_run)?;
+        let answer = import_buildings_blocking(&*console, &body, &q.file_name, q.dry_run)?;
         if answer["applied"] == true {
-            district.audit_append(&AuditEntry::by(
+            console.audit_append(&AuditEntry::by(
                 &scope,
                 AuditKind::AreaChanged,
                 now_ms(),
@@ -268,7 +268,7 @@ pub(super) async fn import_buildings(
 /// wrong, applied in one transaction: `{applied, buildings, problems}`. The console and
 /// `gridwalk-server area buildings` both call this; the caller writes the audit entry.
 pub fn import_buildings_blocking(
-    district: &SqliteDistrict,
+    district: &dyn ConsoleBackend,
     bytes: &[u8],
     file_name: &str,
     dry_run: bool,

@@ -160,8 +160,8 @@ pub(super) async fn audit(
             ..Default::default()
         }
     };
-    let district = state.sqlite()?;
-    let items = run(move || Ok(district.audit_log(&query)?)).await?;
+    let console = state.console.clone();
+    let items = run(move || Ok(console.audit_log(&query)?)).await?;
     Ok(masked(json!({ "items": items })))
 }
 
@@ -191,9 +191,9 @@ pub(super) async fn reveal_household(
             "state the reason for viewing full ID numbers and phones (4 characters or more)".into(),
         ));
     }
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let household = run(move || {
-        let doc = district.load_document(id)?;
+        let doc = console.load_document(id)?;
         if doc.kind != gridwalk_core::DocKind::Household {
             return Err(ConsoleError::NotFound("household".into()));
         }
@@ -203,7 +203,7 @@ pub(super) async fn reveal_household(
         if !scope.may_see(&h.grid_id) {
             return Err(ConsoleError::NotFound("household".into()));
         }
-        district.audit_append(&AuditEntry::by(
+        console.audit_append(&AuditEntry::by(
             &scope,
             AuditKind::PiiView,
             now_ms(),

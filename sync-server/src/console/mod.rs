@@ -55,7 +55,8 @@ use gridwalk_core::model::ReviewStatus;
 use gridwalk_core::workflow;
 use gridwalk_core::{Author, DocId};
 use gridwalk_district_sqlite::{
-    ConsoleError, ConsoleScope, IssueAction, SqliteDistrict, SyncLogQuery, VisitQuery,
+    AdminStore, AuditStore, ConsoleError, ConsoleScope, ConsoleStore, DistrictStore, IssueAction,
+    ReviewStore, SettingsStore, SqliteDistrict, SyncLogQuery, VisitQuery,
 };
 use gridwalk_store::{HouseholdQuery, IssueQuery};
 use params::Params;
@@ -239,8 +240,8 @@ async fn session(state: &AppState, headers: &HeaderMap, mutating: bool) -> R<Con
         "unauthorized",
         "not signed in".into(),
     ))?;
-    let district = state.sqlite()?;
-    let (csrf, scope) = run(move || district.console_session(&token, now_ms())).await?;
+    let console = state.console.clone();
+    let (csrf, scope) = run(move || console.console_session(&token, now_ms())).await?;
     if mutating {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if sent != Some(csrf.as_str()) {
@@ -297,7 +298,7 @@ async fn login(
     headers: HeaderMap,
     body: String,
 ) -> R<Response> {
-    state.limits.login(ip)?;
+    state.limits.login(ip).await?;
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -310,9 +311,9 @@ async fn login(
         ));
     }
     let b: LoginBody = json_body(&body, "{username, password}")?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let address = ip.to_string();
-    let s = run(move || district.console_login(b.username.trim(), &b.password, &address, now_ms()))
+    let s = run(move || console.console_login(b.username.trim(), &b.password, &address, now_ms()))
         .await?;
     let secure = if state.config.tls.is_some() {
         "; Secure"
@@ -334,10 +335,10 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> R<Response> {
     let scope = session(&state, &headers, true).await?;
     if let Some(token) = cookie_token(&headers) {
-        let district = state.sqlite()?;
+        let console = state.console.clone();
         run(move || {
-            district.console_logout(&token)?;
-            district.audit_append(&gridwalk_district_sqlite::AuditEntry::by(
+            console.console_logout(&token)?;
+            console.audit_append(&gridwalk_district_sqlite::AuditEntry::by(
                 &scope,
                 gridwalk_district_sqlite::AuditKind::Logout,
                 now_ms(),
@@ -359,10 +360,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> R<Response
 
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     let token = cookie_token(&headers).unwrap_or_default();
-    let district = state.sqlite()?;
-    let (csrf, scope) = run(move || district.console_session(&token, now_ms())).await?;
-    let district = state.sqlite()?;
-    let area = run(move || Ok(district.area_tree()?)).await?;
+    let console = state.console.clone();
+    let (csrf, scope) = run(move || console.console_session(&token, now_ms())).await?;
+    let console = state.console.clone();
+    let area = run(move || Ok(console.area_tree()?)).await?;
     // The area tree cut to the scope: grids, their communities and streets.
     let area = area.map(|t| {
         let grids: Vec<_> = t.grids.iter().filter(|g| scope.may_see(&g.id)).collect();
@@ -385,12 +386,12 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>>
 
 async fn config(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let (deps, overrides, calendar) = run(move || {
         Ok((
-            district.departments()?,
-            district.category_overrides()?,
-            district.work_calendar()?,
+            console.departments()?,
+            console.category_overrides()?,
+            console.work_calendar()?,
         ))
     })
     .await?;

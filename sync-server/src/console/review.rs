@@ -89,8 +89,8 @@ pub(super) async fn review(
 
 pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
-    let list = run(move || district.console_devices(&scope, now_ms())).await?;
+    let console = state.console.clone();
+    let list = run(move || console.console_devices(&scope, now_ms())).await?;
     Ok(masked(list))
 }
 
@@ -106,13 +106,12 @@ pub(super) async fn sync_log(
     Params(q): Params<SyncLogQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
-    let store = state.store.clone();
+    let console = state.console.clone();
     let entries = run(move || {
-        if !district.console_device_in_scope(&scope, &q.device_id)? {
+        if !console.console_device_in_scope(&scope, &q.device_id)? {
             return Err(ConsoleError::NotFound(format!("device {}", q.device_id)));
         }
-        Ok(store.sync_logs(&SyncLogQuery {
+        Ok(console.sync_logs(&SyncLogQuery {
             device_id: Some(q.device_id),
             limit: q.limit.unwrap_or(50) as usize,
             ..Default::default()
@@ -145,9 +144,9 @@ pub(super) async fn handovers(
     Params(q): Params<HandoversQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
+    let console = state.console.clone();
     let items =
-        run(move || district.console_handovers(&scope, q.limit.unwrap_or(100).min(1000) as usize))
+        run(move || console.console_handovers(&scope, q.limit.unwrap_or(100).min(1000) as usize))
             .await?;
     Ok(masked(json!({ "items": items })))
 }

@@ -201,7 +201,7 @@ async fn enroll(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(e) = state.limits.enroll(ip) {
+    if let Err(e) = state.limits.enroll(ip).await {
         return e.into_response();
     }
     match enroll_inner(state, headers, body).await {

@@ -4,6 +4,7 @@
 use super::*;
 use gridwalk_core::sync::DocData;
 use gridwalk_core::{DocId, Document};
+use gridwalk_district_sqlite::ConsoleStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 

@@ -1,0 +1,162 @@
+//! The admin's management on PostgreSQL: [`AdminStore`] for [`PgDistrict`] (users with
+//! their scopes, enrollment codes, devices, the area tree). The checks are
+//! gridwalk-district's `admin`, as on SQLite.
+
+use crate::{db, PgDistrict, Result};
+use gridwalk_core::area::AreaTree;
+use gridwalk_district::admin::{username_taken, AdminStore, UserRow, UserUpdate};
+use gridwalk_district::DeviceInfo;
+use postgres::error::SqlState;
+
+/// The advisory lock an area-tree edit holds: "gw-area".
+const AREA_TREE_LOCK: i64 = 0x0067_772d_6172_6561;
+
+impl AdminStore for PgDistrict {
+    fn user_rows(&self) -> Result<Vec<UserRow>> {
+        self.read(|tx| {
+            let rows = tx
+                .query(
+                    "SELECT u.user_id, u.username, u.display_name, u.role,
+                        u.password_hash IS NOT NULL,
+                        (SELECT count(*) FROM devices d WHERE d.user_id = u.user_id),
+                        (SELECT count(*) FROM devices d
+                          WHERE d.user_id = u.user_id AND d.revoked_at IS NULL),
+                        (SELECT max(last_sync_at) FROM devices d WHERE d.user_id = u.user_id),
+                        ARRAY(SELECT grid_id FROM user_grids g WHERE g.user_id = u.user_id
+                              ORDER BY grid_id),
+                        ARRAY(SELECT area_code FROM user_areas a WHERE a.user_id = u.user_id
+                              ORDER BY area_code)
+                     FROM users u ORDER BY u.role, u.username",
+                    &[],
+                )
+                .map_err(db)?;
+            Ok(rows
+                .iter()
+                .map(|r| UserRow {
+                    user_id: r.get(0),
+                    username: r.get(1),
+                    display_name: r.get(2),
+                    role: r.get(3),
+                    has_password: r.get(4),
+                    devices: u32::try_from(r.get::<_, i64>(5)).unwrap_or(u32::MAX),
+                    active_devices: u32::try_from(r.get::<_, i64>(6)).unwrap_or(u32::MAX),
+                    last_sync_at: r.get(7),
+                    grids: r.get(8),
+                    areas: r.get(9),
+                })
+                .collect())
+        })
+    }
+
+    fn write_user(
+        &self,
+        exists: bool,
+        id: &str,
+        u: &UserUpdate,
+        phc: Option<&str>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let username = u.username.trim();
+        let display = u.display_name.trim();
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        let written = if exists {
+            tx.execute(
+                "UPDATE users SET username = $2, display_name = $3, role = $4
+                 WHERE user_id = $1",
+                &[&id, &username, &display, &u.role],
+            )
+        } else {
+            tx.execute(
+                "INSERT INTO users (user_id, username, display_name, role, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &username, &display, &u.role, &now_ms],
+            )
+        };
+        // A unique violation is a taken username, not a race to retry.
+        let n = match written {
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                return Err(username_taken(username))
+            }
+            other => other.map_err(db)?,
+        };
+        if n == 0 {
+            return Err(crate::StoreError::BadRequest(format!("no user {id}")));
+        }
+        tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&id])
+            .map_err(db)?;
+        tx.execute("DELETE FROM user_areas WHERE user_id = $1", &[&id])
+            .map_err(db)?;
+        for g in &u.grids {
+            tx.execute(
+                "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[&id, g],
+            )
+            .map_err(db)?;
+        }
+        for a in &u.areas {
+            tx.execute(
+                "INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[&id, a],
+            )
+            .map_err(db)?;
+        }
+        if let Some(phc) = phc {
+            tx.execute(
+                "UPDATE users SET password_hash = $2 WHERE user_id = $1",
+                &[&id, &phc],
+            )
+            .map_err(db)?;
+        }
+        // A new role or scope applies at once: open console sessions end.
+        tx.execute("DELETE FROM console_sessions WHERE user_id = $1", &[&id])
+            .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn create_enrollment(&self, user_id: &str, ttl_ms: i64, now_ms: i64) -> Result<String> {
+        PgDistrict::create_enrollment(self, user_id, ttl_ms, now_ms)
+    }
+
+    fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<bool> {
+        PgDistrict::revoke_device(self, device_id, now_ms)
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        PgDistrict::devices(self)
+    }
+
+    fn update_area_tree(
+        &self,
+        now_ms: i64,
+        edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
+    ) -> Result<AreaTree> {
+        self.write(|tx| {
+            // Held until COMMIT: another server's edit (even the very first, when there is
+            // no row to lock yet) waits and then reads this one's tree.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AREA_TREE_LOCK])
+                .map_err(db)?;
+            let stored = tx
+                .query_opt("SELECT tree FROM area_tree WHERE id = 1", &[])
+                .map_err(db)?;
+            let tree = match stored {
+                Some(r) => serde_json::from_value(r.get(0))
+                    .map_err(|e| crate::StoreError::BadRequest(format!("stored area tree: {e}")))?,
+                None => AreaTree::default(),
+            };
+            let tree = edit(tree)?;
+            let json = serde_json::to_value(&tree)
+                .map_err(|e| crate::StoreError::BadRequest(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET tree = excluded.tree,
+                     updated_at = excluded.updated_at",
+                &[&json, &now_ms],
+            )
+            .map_err(db)?;
+            Ok(tree)
+        })
+    }
+}
