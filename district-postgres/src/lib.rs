@@ -42,7 +42,7 @@ pub const CHANGES_SEQ_LOCK: i64 = 0x0067_7269_6477_616c;
 /// district's [`StoreError::Database`] at the trait's boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     #[error("PostgreSQL connection pool: {0}")]
     Pool(#[from] r2d2_postgres::r2d2::Error),
@@ -53,6 +53,15 @@ pub enum PgError {
 impl From<PgError> for StoreError {
     fn from(e: PgError) -> StoreError {
         StoreError::Database(Box::new(e))
+    }
+}
+
+/// The server's own message when there is one (the driver's `Display` says only "db
+/// error").
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => d.to_string(),
+        None => e.to_string(),
     }
 }
 

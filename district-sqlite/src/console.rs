@@ -8,11 +8,10 @@ use crate::{Result, StoreError};
 pub use gridwalk_district::console::lockout::{
     Attempt, Failures, RateWindow, ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LOCKOUT_MS,
 };
-pub use gridwalk_district::console::password::{hash_password, MAX_PASSWORD_BYTES};
+pub use gridwalk_district::console::password::MAX_PASSWORD_BYTES;
 use gridwalk_district::console::{lockout, Credentials, NewSession, ScopeRows};
 pub use gridwalk_district::console::{
     ConsoleError, ConsoleResult, ConsoleScope, ConsoleSession, ConsoleStore, MAX_USERNAME_CHARS,
-    SESSION_MS,
 };
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;

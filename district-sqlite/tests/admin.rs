@@ -7,9 +7,7 @@ mod common;
 use common::{District, NOW};
 use gridwalk_core::area::{AreaEdit, Community, District as Root, Grid, Street};
 use gridwalk_core::deadline::{CategoryConfig, TimeLimit, WorkCalendar};
-use gridwalk_district_sqlite::{
-    AdminStore, ConsoleError, ConsoleStore, Department, DistrictStore, SettingsStore, UserUpdate,
-};
+use gridwalk_district_sqlite::{ConsoleError, Department, DistrictStore, UserUpdate};
 use gridwalk_store::StoreError;
 
 fn street(code: &str) -> AreaEdit {

@@ -8,8 +8,8 @@ mod common;
 
 use common::District;
 use gridwalk_district_sqlite::{
-    AuditKind, AuditQuery, AuditStore, ConsoleError, ConsoleStore, NewUser,
-    ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LOCKOUT_MS,
+    AuditKind, AuditQuery, ConsoleError, ConsoleStore, NewUser, ADDRESS_LOCKOUT_FAILURES,
+    LOCKOUT_FAILURES, LOCKOUT_MS,
 };
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ mod common;
 use common::{enroll, household, Device, Direct, District, NOW};
 use gridwalk_core::model::Household;
 use gridwalk_core::{DocId, DocKind};
-use gridwalk_district_sqlite::{ConsoleScope, DistrictStore, ReviewStore, SyncLogQuery};
+use gridwalk_district_sqlite::{ConsoleScope, SyncLogQuery};
 use gridwalk_store::client::{SyncOptions, SyncReport};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -297,7 +297,10 @@ impl District {
                 .map_err(|e| e.to_string()),
             District::Postgres { db, .. } => {
                 let mut c = postgres::Client::connect(db.url(), postgres::NoTls).expect("connect");
-                c.execute(sql, &[]).map_err(|e| e.to_string())
+                c.execute(sql, &[]).map_err(|e| {
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().to_string())
+                })
             }
         }
     }
