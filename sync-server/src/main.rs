@@ -9,9 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_district_postgres::PgDistrict;
-use gridwalk_district_sqlite::{
-    AdminStore, AuditStore, ConsoleBackend, ConsoleStore, NewUser, SqliteDistrict,
-};
+use gridwalk_district_sqlite::{ConsoleBackend, ConsoleStore, NewUser, SqliteDistrict};
 use gridwalk_server::{
     load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
 };

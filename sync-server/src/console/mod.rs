@@ -55,8 +55,8 @@ use gridwalk_core::model::ReviewStatus;
 use gridwalk_core::workflow;
 use gridwalk_core::{Author, DocId};
 use gridwalk_district_sqlite::{
-    AdminStore, AuditStore, ConsoleError, ConsoleScope, ConsoleStore, DistrictStore, IssueAction,
-    ReviewStore, SettingsStore, SqliteDistrict, SyncLogQuery, VisitQuery,
+    ConsoleError, ConsoleScope, ConsoleStore, IssueAction, SettingsStore, SqliteDistrict,
+    SyncLogQuery, VisitQuery,
 };
 use gridwalk_store::{HouseholdQuery, IssueQuery};
 use params::Params;
