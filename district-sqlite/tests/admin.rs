@@ -79,9 +79,17 @@ fn areas_users_enrollment_and_revocation() {
         )
         .expect("supervisor");
     let worker_id = c
-        .save_user(None, &user("wang", "worker", &[grid.clone()], &[]), NOW)
+        .save_user(
+            None,
+            &user("wang", "worker", std::slice::from_ref(&grid), &[]),
+            NOW,
+        )
         .expect("worker");
-    let taken = c.save_user(None, &user("wang", "worker", &[grid.clone()], &[]), NOW);
+    let taken = c.save_user(
+        None,
+        &user("wang", "worker", std::slice::from_ref(&grid), &[]),
+        NOW,
+    );
     assert!(
         matches!(taken, Err(StoreError::BadRequest(ref m)) if m.contains("taken")),
         "{taken:?}"
