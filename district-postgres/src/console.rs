@@ -267,11 +267,15 @@ impl ConsoleStore for PgDistrict {
                     &[&key],
                 )
                 .map_err(db)?;
-            let (w, allowed) = hit(Some(RateWindow {
+            let row = RateWindow {
                 window_start: r.get(0),
                 hits: r.get(1),
                 previous_hits: r.get(2),
-            }));
+            };
+            let (w, allowed) = hit(Some(row));
+            if !allowed && row == w {
+                return Ok(false);
+            }
             tx.execute(
                 "UPDATE rate_limits SET window_start = $2, hits = $3, previous_hits = $4
                  WHERE key = $1",

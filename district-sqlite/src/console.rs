@@ -248,6 +248,10 @@ impl ConsoleStore for SqliteDistrict {
                 )
                 .optional()?;
             let (w, allowed) = hit(row);
+            if !allowed && row == Some(w) {
+                // A refused hit changes nothing: no write, so a flood costs reads only.
+                return Ok(false);
+            }
             tx.execute(
                 "INSERT INTO rate_limits (key, window_start, hits, previous_hits)
                  VALUES (?1, ?2, ?3, ?4)
