@@ -93,10 +93,7 @@ pub(super) async fn devices(State(state): State<AppState>, headers: HeaderMap) -
     if let Err(e) = require_admin(&state, &headers) {
         return e.into_response();
     }
-    let district = match state.sqlite() {
-        Ok(d) => d,
-        Err(e) => return ApiError::from_store(e).into_response(),
-    };
+    let district = state.console.clone();
     match blocking(move || district.devices().map_err(ApiError::from_store)).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => e.into_response(),
@@ -113,10 +110,7 @@ pub(super) async fn revoke(
     if let Err(e) = require_admin(&state, &headers) {
         return e.into_response();
     }
-    let district = match state.sqlite() {
-        Ok(d) => d,
-        Err(e) => return ApiError::from_store(e).into_response(),
-    };
+    let district = state.console.clone();
     let result = blocking(move || {
         let now = now_ms();
         let changed = district
