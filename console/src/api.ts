@@ -1,5 +1,18 @@
 // The console API: same origin, session cookie, CSRF token on every state-changing call.
+import { ref } from 'vue'
+
 let csrf = ''
+
+/** The server's message when a page's data is not served by this district's store (501
+ *  `not_available`: a part not yet built on PostgreSQL). App.vue shows it as a banner, so a
+ *  page never looks empty when it is in fact unavailable; cleared when the tab changes. */
+export const unavailable = ref('')
+
+function failed(status: number, data: any, statusText: string): ApiError {
+  const err = new ApiError(status, data?.error ?? 'error', data?.message ?? statusText)
+  if (status === 501 && err.code === 'not_available') unavailable.value = err.message
+  return err
+}
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) {
@@ -23,7 +36,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   })
   const text = await resp.text()
   const data = text ? JSON.parse(text) : null
-  if (!resp.ok) throw new ApiError(resp.status, data?.error ?? 'error', data?.message ?? resp.statusText)
+  if (!resp.ok) throw failed(resp.status, data, resp.statusText)
   return data as T
 }
 
@@ -52,7 +65,7 @@ export async function upload<T>(path: string, file: Blob): Promise<T> {
   } catch {
     data = null
   }
-  if (!resp.ok) throw new ApiError(resp.status, data?.error ?? 'error', data?.message ?? resp.statusText)
+  if (!resp.ok) throw failed(resp.status, data, resp.statusText)
   return data as T
 }
 
@@ -66,7 +79,7 @@ export async function download(path: string, body: unknown): Promise<{ name: str
   })
   if (!resp.ok) {
     const data = await resp.json().catch(() => null)
-    throw new ApiError(resp.status, data?.error ?? 'error', data?.message ?? resp.statusText)
+    throw failed(resp.status, data, resp.statusText)
   }
   const blob = await resp.blob()
   const disposition = resp.headers.get('Content-Disposition') ?? ''

@@ -3,7 +3,12 @@ import { adminMessages } from './i18n-admin'
 
 export const messages = {
   'zh-CN': {
-    app: { title: '网格长工作台', logout: '退出', lang: 'English' },
+    app: {
+      title: '网格长工作台',
+      logout: '退出',
+      lang: 'English',
+      notAvailable: '本区的数据存储（PostgreSQL）暂不提供此页；同步、登录与管理功能照常可用。',
+    },
     login: { title: '登录网格长工作台', username: '用户名', password: '密码', submit: '登录', failed: '登录失败' },
     nav: { issues: '事件办理', visits: '走访审核', devices: '同步日志', households: '户籍台账', indicators: '考核指标' },
     issue: {
@@ -32,7 +37,12 @@ export const messages = {
     common: { refresh: '刷新', close: '关闭', save: '提交', cancel: '取消', all: '全部', loading: '加载中…', prev: '上一页', next: '下一页', total: '共' },
   },
   en: {
-    app: { title: 'Supervisor console', logout: 'Sign out', lang: '中文' },
+    app: {
+      title: 'Supervisor console',
+      logout: 'Sign out',
+      lang: '中文',
+      notAvailable: "This district's store (PostgreSQL) does not serve this page yet; sync, sign-in and administration work as usual.",
+    },
     login: { title: 'Sign in to the supervisor console', username: 'Username', password: 'Password', submit: 'Sign in', failed: 'Sign-in failed' },
     nav: { issues: 'Issue desk', visits: 'Visit review', devices: 'Sync logs', households: 'Households', indicators: 'Indicators' },
     issue: {
