@@ -15,11 +15,14 @@
 //! reads `max(seq)` and its page in one snapshot (REPEATABLE READ) never skips one.
 
 mod admin;
+mod blobs;
+mod blobs_refs;
 mod migrate;
 mod pull;
 mod sync;
 pub mod testing;
 
+pub use blobs::PgBlobs;
 pub use gridwalk_district::{DeviceAuth, DistrictStore, Enrolled, NewUser};
 pub use gridwalk_store::{Result, StoreError};
 

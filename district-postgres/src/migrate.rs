@@ -4,7 +4,10 @@
 
 use crate::{db, Conn, Result};
 
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/001_sync.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/001_sync.sql")),
+    (2, include_str!("../migrations/002_blobs.sql")),
+];
 
 /// "gridwalk-migrate".
 const MIGRATION_LOCK: i64 = 0x0067_7769_6d69_6772;

@@ -40,7 +40,7 @@ pub use export_file::{ExportFormat, ExportSummary};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
-pub use issues::{DeviceOverview, IssueAction, VisitQuery, VisitRow};
+pub use issues::{ConsoleStep, DeviceOverview, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;

@@ -5,6 +5,7 @@
 //! file, the default) and gridwalk-district-postgres.
 
 pub mod auth;
+pub mod blobs;
 mod handle;
 pub mod push;
 mod types;

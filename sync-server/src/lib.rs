@@ -25,7 +25,7 @@ pub use metrics::Metrics;
 pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
-use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
+use gridwalk_district_sqlite::blobs::{BlobStore, PhotoRefs, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
 use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 
@@ -41,8 +41,10 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Per-address rate limits (enrollment, console sign-in).
     pub limits: Arc<limits::Limiters>,
-    /// Photo bytes (`blobs.sqlite` beside the district store; a trait for PostgreSQL).
+    /// Photo bytes: `blobs.sqlite` beside the district store, or the PostgreSQL database.
     pub blobs: Arc<dyn BlobStore>,
+    /// Which photos the district's documents reference (the scope of blob requests).
+    pub refs: Arc<dyn PhotoRefs>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         let blobs = SqliteBlobs::beside(district.path(), DEFAULT_DEVICE_QUOTA);
         AppState {
             blobs: Arc::new(blobs),
+            refs: district.clone(),
             store: district.clone(),
             district: Some(district),
             metrics: Arc::new(Metrics::default()),
@@ -66,12 +69,11 @@ impl AppState {
         store: Arc<gridwalk_district_postgres::PgDistrict>,
         config: ServerConfig,
     ) -> AppState {
-        // Photo bytes stay in `blobs.sqlite` in this server's --data directory: a
-        // PostgreSQL `BlobStore` is not there yet, so servers sharing one database do not
-        // yet share photos (README, "PostgreSQL").
-        let blobs = SqliteBlobs::new(config.data_dir.join("blobs.sqlite"), DEFAULT_DEVICE_QUOTA);
+        // Photo bytes in the same database: every server on it serves every photo.
+        let blobs = gridwalk_district_postgres::PgBlobs::new(&store, DEFAULT_DEVICE_QUOTA);
         AppState {
             blobs: Arc::new(blobs),
+            refs: store.clone(),
             store,
             district: None,
             metrics: Arc::new(Metrics::default()),
