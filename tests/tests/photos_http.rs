@@ -345,11 +345,11 @@ fn a_full_quota_is_refused_with_a_clear_message_and_the_photo_kept() {
             .expect("an embedded district")
             .path()
             .to_path_buf();
-        state.blobs = Arc::new(SqliteBlobs::beside(&path, 50_000));
+        state.blobs = Arc::new(SqliteBlobs::beside(&path, 20_000));
     });
     let mut a = server.device("a", &["g1"]);
     let big = photo(5, 300, 200, true);
-    assert!(big.bytes.len() > 50_000 && big.bytes.len() as i64 <= MAX_PHOTO_BYTES);
+    assert!(big.bytes.len() > 20_000 && big.bytes.len() as i64 <= MAX_PHOTO_BYTES);
     let refs = [take(&mut a.store, &big)];
     record_visit(&mut a, "g1", &refs);
     a.sync();
