@@ -34,7 +34,7 @@ test('photos taken on the device show in the console, scoped and before/after', 
     assert.equal(second.photos_pending, 0, JSON.stringify(second))
     // An issue reported without a photo: the supervisor files it with one of their own.
     const plainId = lastJson(cli(dev, 'report', '--household', hh, '--category', 'environment_sanitation',
-      '--title', '路灯不亮（网格长现场核实）'))).issue_id
+      '--title', '路灯不亮（网格长现场核实）')).issue_id
     cli(dev, 'sync')
 
     browser = await launchBrowser()
