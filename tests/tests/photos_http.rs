@@ -560,7 +560,7 @@ fn bytes_that_do_not_match_their_hash_are_refused_over_http_and_nothing_is_store
     let r = client
         .upload_pending(&mut a.store, &|| NOW, Duration::from_secs(10))
         .expect("run");
-    assert_eq!(r.uploaded, [p.sha256.clone()]);
+    assert_eq!(r.uploaded, std::slice::from_ref(&p.sha256));
     assert_eq!(
         stored(server.dir.path()),
         [(p.sha256.clone(), p.bytes.len() as u64)]
