@@ -15,7 +15,7 @@ cargo test --workspace
 echo "== cargo test: the district suite on PostgreSQL"
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-district-sqlite --test sync_engine --test cursor_late_commit \
-    --test console_limits --test review --test admin
+    --test console_limits --test review --test admin --test blobs
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-server --test pg_two_servers
 

@@ -33,7 +33,7 @@ export const messages = {
       street: '街道', community: '社区', grid: '网格', from: '起', to: '止', apply: '查询', lights: '办理中事件',
       age: ['不足1天', '1–3天', '3–7天', '7天以上'], serverMs: '服务器耗时', duplicates: '重复身份证号 {n} 个',
     },
-    photo: { photo: '照片', open: '查看原图', uploading: '照片上传中', before: '处置前（上报）', after: '处置后（反馈/自行处置）', compare: '处置前后对比' },
+    photo: { photo: '照片', open: '查看原图', uploading: '照片上传中', add: '添加照片', remove: '移除照片', preparing: '照片处理中…', attachHint: '随本步骤提交，最多{n}张', tooMany: '每个步骤最多{n}张照片', before: '处置前（上报）', after: '处置后（反馈/自行处置/核查）', compare: '处置前后对比' },
     common: { refresh: '刷新', close: '关闭', save: '提交', cancel: '取消', all: '全部', loading: '加载中…', prev: '上一页', next: '下一页', total: '共' },
   },
   en: {
@@ -67,7 +67,7 @@ export const messages = {
       street: 'Street', community: 'Community', grid: 'Grid', from: 'From', to: 'To', apply: 'Apply', lights: 'Open issues',
       age: ['< 1 day', '1–3 days', '3–7 days', '≥ 7 days'], serverMs: 'Server time', duplicates: '{n} duplicate ID numbers',
     },
-    photo: { photo: 'Photo', open: 'Open the full photo', uploading: 'Uploading', before: 'Before (report)', after: 'After (feedback / self-handled)', compare: 'Before and after' },
+    photo: { photo: 'Photo', open: 'Open the full photo', uploading: 'Uploading', add: 'Add photos', remove: 'Remove the photo', preparing: 'Preparing the photo…', attachHint: 'sent with this step, at most {n}', tooMany: 'At most {n} photos on one step', before: 'Before (report)', after: 'After (feedback / self-handled / check)', compare: 'Before and after' },
     common: { refresh: 'Refresh', close: 'Close', save: 'Submit', cancel: 'Cancel', all: 'All', loading: 'Loading…', prev: 'Previous', next: 'Next', total: 'Total' },
   },
 }

@@ -15,6 +15,8 @@
 //! reads `max(seq)` and its page in one snapshot (REPEATABLE READ) never skips one.
 
 mod admin;
+mod blobs;
+mod blobs_refs;
 mod console;
 mod manage;
 mod migrate;
@@ -24,6 +26,7 @@ mod settings;
 mod sync;
 pub mod testing;
 
+pub use blobs::PgBlobs;
 pub use gridwalk_district::{
     AdminStore, AuditStore, ConsoleStore, DeviceAuth, DistrictStore, Enrolled, NewUser,
     ReviewStore, SettingsStore,

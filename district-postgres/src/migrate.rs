@@ -7,6 +7,7 @@ use crate::{db, Conn, Result};
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/001_sync.sql")),
     (2, include_str!("../migrations/002_console.sql")),
+    (3, include_str!("../migrations/003_blobs.sql")),
 ];
 
 /// "gridwalk-migrate".

@@ -98,7 +98,7 @@ fn write_doc(tx: &mut Transaction<'_>, s: &Staged, now_ms: i64) -> Result<()> {
         )
         .map_err(db)?;
     }
-    Ok(())
+    crate::blobs_refs::write(tx, &s.doc, &s.grid_id)
 }
 
 /// The changes of one transaction, sequenced: the cursor rule. Must be the transaction's

@@ -7,12 +7,24 @@ use super::console::{ConsoleError, ConsoleResult, ConsoleScope};
 use super::SqliteDistrict;
 use crate::StoreError;
 use gridwalk_core::deadline::{deadline, limit_for, CategoryConfig, WorkCalendar};
-use gridwalk_core::model::{EventKind, Issue, ReviewStatus, Visit, VisitReview};
+use gridwalk_core::model::{
+    EventKind, Issue, PhotoRef, ReviewStatus, Visit, VisitReview, MAX_PHOTOS,
+};
 use gridwalk_core::workflow::{self, IssueSummary};
 use gridwalk_core::{Author, CoreError, DocId, DocKind};
 use rusqlite::types::Value;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Who takes a console step, when, and the rules its deadline comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleStep<'a> {
+    pub author: Author,
+    pub now_ms: i64,
+    pub calendar: &'a WorkCalendar,
+    pub categories: &'a [CategoryConfig],
+}
 
 /// One step of the issue loop taken at the supervisor's desk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,7 +219,34 @@ impl SqliteDistrict {
         calendar: &WorkCalendar,
         categories: &[CategoryConfig],
     ) -> ConsoleResult<IssueSummary> {
+        let none = BTreeMap::new();
+        let step = ConsoleStep {
+            author,
+            now_ms,
+            calendar,
+            categories,
+        };
+        self.issue_action_with_photos(scope, id, action, &none, &step)
+    }
+
+    /// [`Self::issue_action`] with photos on the event (the supervisor's own evidence:
+    /// their bytes already in the blob store, see the console's photo upload).
+    pub fn issue_action_with_photos(
+        &self,
+        scope: &ConsoleScope,
+        id: DocId,
+        action: &IssueAction,
+        photos: &BTreeMap<String, PhotoRef>,
+        step: &ConsoleStep<'_>,
+    ) -> ConsoleResult<IssueSummary> {
+        let (author, now_ms) = (step.author, step.now_ms);
+        let (calendar, categories) = (step.calendar, step.categories);
         self.scoped_doc(scope, id, DocKind::Issue)?;
+        if photos.len() > MAX_PHOTOS {
+            return Err(ConsoleError::BadRequest(format!(
+                "at most {MAX_PHOTOS} photos on one step"
+            )));
+        }
         if let IssueAction::Evaluate { satisfaction, .. } = action {
             if !(1..=5).contains(satisfaction) {
                 return Err(ConsoleError::BadRequest(
@@ -259,6 +298,8 @@ impl SqliteDistrict {
                     }
                     _ => workflow::new_event(kind, now_ms, &by_user, &by_device, note),
                 };
+                let mut event = event;
+                event.photos = photos.clone();
                 issue.events.insert(event.id.clone(), event);
                 Ok(())
             },

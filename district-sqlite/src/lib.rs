@@ -41,7 +41,7 @@ pub use export_file::{ExportFormat, ExportSummary};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
-pub use issues::{IssueAction, VisitQuery, VisitRow};
+pub use issues::{ConsoleStep, IssueAction, VisitQuery, VisitRow};
 pub use ledger::HouseholdDetail;
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod console;
 mod handle;
 pub mod push;

@@ -1,7 +1,9 @@
-//! Decode, orient, shrink, re-encode, thumbnail, hash.
+//! Decode, shrink, orient, re-encode, thumbnail, hash.
+
+mod fast;
 
 use crate::{PhotoError, MAX_INPUT_BYTES, MAX_PIXELS, MAX_SIDE};
-use image::codecs::jpeg::JpegEncoder;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
@@ -49,12 +51,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Prepares a photo from the bytes the camera or the gallery gave.
+///
+/// Shrunk first, oriented after (turning the small image is cheaper); the thumbnail is
+/// made from the shrunk photo, not from the original.
 pub fn prepare(input: &[u8], opts: &Options) -> Result<Prepared, PhotoError> {
-    let img = decode(input)?;
-    let img = shrink(img, opts.max_edge);
-    let (width, height) = (img.width(), img.height());
-    let bytes = encode_jpeg(&img, opts.quality)?;
-    let thumb = encode_jpeg(&shrink(img, opts.thumb_edge), opts.quality)?;
+    check(input)?;
+    let scaled = match image::guess_format(input) {
+        Ok(ImageFormat::Jpeg) => fast::decode_jpeg_scaled(input, opts.max_edge)?,
+        _ => None,
+    };
+    let (img, orientation) = match scaled {
+        Some(found) => found,
+        None => {
+            let (img, orientation) = decode_unoriented(input)?;
+            (img.into_rgb8(), orientation)
+        }
+    };
+    let img = fast::shrink_rgb(img, opts.max_edge)?;
+    let mut img = DynamicImage::ImageRgb8(img);
+    img.apply_orientation(orientation);
+    let img = img.into_rgb8();
+    let (width, height) = img.dimensions();
+    let bytes = fast::encode_rgb(&img, opts.quality)?;
+    let thumb = fast::encode_rgb(&fast::shrink_rgb(img, opts.thumb_edge)?, opts.quality)?;
     Ok(Prepared {
         sha256: sha256_hex(&bytes),
         bytes,
@@ -68,11 +87,15 @@ pub fn prepare(input: &[u8], opts: &Options) -> Result<Prepared, PhotoError> {
 
 /// A thumbnail of an image (the server makes them of stored blobs).
 pub fn thumbnail(input: &[u8], edge: u32, quality: u8) -> Result<Vec<u8>, PhotoError> {
-    encode_jpeg(&shrink(decode(input)?, edge), quality)
+    check(input)?;
+    let (img, orientation) = decode_unoriented(input)?;
+    let mut img = DynamicImage::ImageRgb8(fast::shrink_rgb(img.into_rgb8(), edge)?);
+    img.apply_orientation(orientation);
+    fast::encode_rgb(&img.into_rgb8(), quality)
 }
 
-/// Decodes under limits and applies the EXIF orientation.
-fn decode(input: &[u8]) -> Result<DynamicImage, PhotoError> {
+/// Refusals that need no decoding: empty, too many bytes, HEIC.
+fn check(input: &[u8]) -> Result<(), PhotoError> {
     if input.is_empty() {
         return Err(PhotoError::Empty);
     }
@@ -85,6 +108,12 @@ fn decode(input: &[u8]) -> Result<DynamicImage, PhotoError> {
     if is_heif(input) {
         return Err(PhotoError::Heic);
     }
+    Ok(())
+}
+
+/// Decodes under limits (any accepted format, full size); the EXIF orientation is
+/// returned, not yet applied.
+fn decode_unoriented(input: &[u8]) -> Result<(DynamicImage, Orientation), PhotoError> {
     let mut reader = ImageReader::new(Cursor::new(input))
         .with_guessed_format()
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
@@ -105,12 +134,9 @@ fn decode(input: &[u8]) -> Result<DynamicImage, PhotoError> {
         return Err(PhotoError::TooManyPixels { width, height });
     }
     // A photo whose EXIF cannot be read is shown as stored, not refused.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(image_error)?;
-    img.apply_orientation(orientation);
-    Ok(img)
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let img = DynamicImage::from_decoder(decoder).map_err(image_error)?;
+    Ok((img, orientation))
 }
 
 fn image_error(e: ImageError) -> PhotoError {
@@ -145,21 +171,10 @@ fn sniff(input: &[u8]) -> String {
     format!("“{head}”")
 }
 
-/// The image with its long edge at most `edge` (area averaging; never enlarged).
-fn shrink(img: DynamicImage, edge: u32) -> DynamicImage {
-    if img.width().max(img.height()) <= edge {
-        return img;
-    }
-    img.thumbnail(edge, edge)
-}
-
+/// Encodes any image as [`prepare`] does (tests make their inputs with it).
+#[cfg(test)]
 fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
-    let rgb = img.to_rgb8();
-    let mut out = Vec::with_capacity(rgb.len() / 8);
-    JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-        .encode_image(&rgb)
-        .map_err(|e| PhotoError::Encode(e.to_string()))?;
-    Ok(out)
+    fast::encode_rgb(&img.to_rgb8(), quality)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub use metrics::Metrics;
 pub use routes::router;
 pub use server::{open_district, serve, spawn, spawn_with_state, RunningServer};
 
-use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
+use gridwalk_district_sqlite::blobs::{BlobStore, PhotoRefs, SqliteBlobs, DEFAULT_DEVICE_QUOTA};
 use gridwalk_district_sqlite::{ConsoleBackend, DistrictStore, SqliteDistrict};
 use std::sync::Arc;
 
@@ -43,8 +43,10 @@ pub struct AppState {
     pub console: Arc<dyn ConsoleBackend>,
     /// Per-address rate limits (enrollment, console sign-in), in the store.
     pub limits: Arc<limits::Limiters>,
-    /// Photo bytes (`blobs.sqlite` beside the district store; a trait for PostgreSQL).
+    /// Photo bytes: `blobs.sqlite` beside the district store, or the PostgreSQL database.
     pub blobs: Arc<dyn BlobStore>,
+    /// Which photos the district's documents reference (the scope of blob requests).
+    pub refs: Arc<dyn PhotoRefs>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
         let blobs = SqliteBlobs::beside(district.path(), DEFAULT_DEVICE_QUOTA);
         AppState {
             blobs: Arc::new(blobs),
+            refs: district.clone(),
             store: district.clone(),
             console: district.clone(),
             limits: Arc::new(limits::Limiters::new(district.clone(), &config)),
@@ -69,12 +72,11 @@ impl AppState {
         store: Arc<gridwalk_district_postgres::PgDistrict>,
         config: ServerConfig,
     ) -> AppState {
-        // Photo bytes stay in `blobs.sqlite` in this server's --data directory: a
-        // PostgreSQL `BlobStore` is not there yet, so servers sharing one database do not
-        // yet share photos (README, "PostgreSQL").
-        let blobs = SqliteBlobs::new(config.data_dir.join("blobs.sqlite"), DEFAULT_DEVICE_QUOTA);
+        // Photo bytes in the same database: every server on it serves every photo.
+        let blobs = gridwalk_district_postgres::PgBlobs::new(&store, DEFAULT_DEVICE_QUOTA);
         AppState {
             blobs: Arc::new(blobs),
+            refs: store.clone(),
             store: store.clone(),
             console: store.clone(),
             limits: Arc::new(limits::Limiters::new(store, &config)),

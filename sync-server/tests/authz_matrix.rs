@@ -54,6 +54,9 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/console/api/issues", [401, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/issues/{id}", [401, 401, 401, 404, 404, 200, 200]),
     ("POST", "/console/api/issues/{id}/action", [401, 401, 401, 400, 400, 400, 400]),
+    // A supervisor's own photo for a step: out of scope is 404 before the bytes are read;
+    // in scope, `{}` is no photo (422); the issue loop is not the admin's (403).
+    ("POST", "/console/api/issues/{id}/photos", [401, 401, 401, 404, 404, 422, 403]),
     ("GET", "/console/api/visits", [401, 401, 401, 200, 200, 200, 200]),
     ("GET", "/console/api/visits/{id}", [401, 401, 401, 404, 404, 200, 200]),
     ("POST", "/console/api/visits/{id}/review", [401, 401, 401, 400, 400, 400, 400]),

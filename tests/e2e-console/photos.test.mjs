@@ -32,6 +32,10 @@ test('photos taken on the device show in the console, scoped and before/after', 
     const second = lastJson(cli(dev, 'sync'))
     // The same photo again is one blob: nothing left to upload.
     assert.equal(second.photos_pending, 0, JSON.stringify(second))
+    // An issue reported without a photo: the supervisor files it with one of their own.
+    const plainId = lastJson(cli(dev, 'report', '--household', hh, '--category', 'environment_sanitation',
+      '--title', '路灯不亮（网格长现场核实）')).issue_id
+    cli(dev, 'sync')
 
     browser = await launchBrowser()
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' })
@@ -74,6 +78,32 @@ test('photos taken on the device show in the console, scoped and before/after', 
       return img?.complete && img.naturalWidth > 0
     })
     await page.screenshot({ path: join(shots, 'photos-03-visit.png') })
+
+    // The supervisor's own step carries a photo: picked, prepared by the server, shown at
+    // once, then on the File event of the timeline once the step is taken.
+    await page.click('[data-testid=nav-issues]')
+    await page.click('[data-testid=issues-inbox]')
+    const prow = page.locator(`tr[data-issue="${plainId}"]`)
+    await prow.waitFor()
+    await prow.click()
+    await page.waitForSelector('[data-testid=act-File]')
+    await page.setInputFiles('[data-testid=issue-photo-input]', fixture('before.jpg'))
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid=issue-photo-attached]')
+      return img?.complete && img.naturalWidth > 0
+    })
+    await page.fill('[data-testid=issue-note]', '现场核实属实，附照片')
+    await page.screenshot({ path: join(shots, 'photos-04-attach-before-file.png') })
+    await page.click('[data-testid=act-File]')
+    await page.waitForFunction(() => document.querySelector('[data-testid=issue-state]')?.textContent?.includes('已立案'))
+    await page.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll('[data-testid=issue-detail] .timeline img[data-testid=photo-thumb]')]
+      return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0 && imgs[0].naturalWidth <= 256
+    })
+    assert.equal(await page.locator('[data-testid=issue-photo-attached]').count(), 0, 'the picked photos are cleared')
+    await page.screenshot({ path: join(shots, 'photos-05-filed-with-photo.png') })
+    // The device receives the step with the photo's metadata on its next sync.
+    cli(dev, 'sync')
   } finally {
     await browser?.close()
     srv.child.kill()

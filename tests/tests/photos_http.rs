@@ -345,11 +345,11 @@ fn a_full_quota_is_refused_with_a_clear_message_and_the_photo_kept() {
             .expect("an embedded district")
             .path()
             .to_path_buf();
-        state.blobs = Arc::new(SqliteBlobs::beside(&path, 50_000));
+        state.blobs = Arc::new(SqliteBlobs::beside(&path, 20_000));
     });
     let mut a = server.device("a", &["g1"]);
     let big = photo(5, 300, 200, true);
-    assert!(big.bytes.len() > 50_000 && big.bytes.len() as i64 <= MAX_PHOTO_BYTES);
+    assert!(big.bytes.len() > 20_000 && big.bytes.len() as i64 <= MAX_PHOTO_BYTES);
     let refs = [take(&mut a.store, &big)];
     record_visit(&mut a, "g1", &refs);
     a.sync();
@@ -517,4 +517,52 @@ fn the_server_collects_old_unreferenced_blobs_when_it_starts() {
         left = stored(server.dir.path());
     }
     assert_eq!(left, [(young_sha, young.len() as u64)]);
+}
+
+#[test]
+fn bytes_that_do_not_match_their_hash_are_refused_over_http_and_nothing_is_stored() {
+    let server = TestServer::start();
+    let mut a = server.device("a", &["g1"]);
+    let p = photo(6, 400, 300, false);
+    let refs = [take(&mut a.store, &p)];
+    record_visit(&mut a, "g1", &refs);
+    a.sync();
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{}/api/v1/blobs/{}", server.url, p.sha256);
+    let put = |body: Vec<u8>| {
+        http.put(format!("{url}?offset=0&total={}", body.len()))
+            .bearer_auth(token(&a))
+            .body(body)
+            .send()
+            .expect("put")
+    };
+    // One byte changed: the whole hashes to another name.
+    let mut wrong = p.bytes.clone();
+    wrong[p.bytes.len() / 2] ^= 0x55;
+    let r = put(wrong);
+    assert_eq!(r.status().as_u16(), 422);
+    let body: serde_json::Value = r.json().expect("json");
+    assert_eq!(body["error"], "mismatch");
+    let msg = body["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("哈希不符") && msg.contains("do not match"),
+        "{msg}"
+    );
+    assert!(stored(server.dir.path()).is_empty(), "nothing kept of it");
+    let head = http.head(&url).bearer_auth(token(&a)).send().expect("head");
+    assert_eq!(
+        head.headers()["upload-offset"],
+        "0",
+        "the upload starts again"
+    );
+    // The device's own upload then stores the right bytes.
+    let mut client = BlobClient::new(&server.url, &token(&a)).expect("client");
+    let r = client
+        .upload_pending(&mut a.store, &|| NOW, Duration::from_secs(10))
+        .expect("run");
+    assert_eq!(r.uploaded, std::slice::from_ref(&p.sha256));
+    assert_eq!(
+        stored(server.dir.path()),
+        [(p.sha256.clone(), p.bytes.len() as u64)]
+    );
 }

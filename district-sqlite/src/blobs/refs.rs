@@ -1,14 +1,13 @@
 //! Which photos the district's documents reference (the `photo_refs` projection): the
 //! scope of every blob request and the roots of garbage collection.
 
+use super::PhotoRefs;
 use crate::Result;
 use crate::SqliteDistrict;
 use std::collections::BTreeSet;
 
-impl SqliteDistrict {
-    /// Whether a document of one of `grids` references the photo (`None`: any grid, an
-    /// admin). A device may upload and download only such photos.
-    pub fn photo_in_scope(&self, sha256: &str, grids: Option<&[String]>) -> Result<bool> {
+impl PhotoRefs for SqliteDistrict {
+    fn photo_in_scope(&self, sha256: &str, grids: Option<&[String]>) -> Result<bool> {
         self.with_reader(|conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT grid_id FROM photo_refs WHERE sha256 = ?1")?;
@@ -21,8 +20,7 @@ impl SqliteDistrict {
         })
     }
 
-    /// Every photo some document references.
-    pub fn referenced_photos(&self) -> Result<BTreeSet<String>> {
+    fn referenced_photos(&self) -> Result<BTreeSet<String>> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM photo_refs")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;

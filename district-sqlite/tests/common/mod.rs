@@ -10,7 +10,8 @@ use gridwalk_core::sync::{
 };
 use gridwalk_core::Author;
 use gridwalk_district_postgres::testing::TestDatabase;
-use gridwalk_district_postgres::PgDistrict;
+use gridwalk_district_postgres::{PgBlobs, PgDistrict};
+use gridwalk_district_sqlite::blobs::{BlobStore, PhotoRefs, SqliteBlobs};
 use gridwalk_district_sqlite::{
     handle_sync, ConsoleBackend, DistrictStore, NewUser, SqliteDistrict,
 };
@@ -232,6 +233,22 @@ impl District {
                     _dir: dir,
                 }
             }
+        }
+    }
+
+    /// Which photos the documents reference, on this backend.
+    pub fn refs(&self) -> &dyn PhotoRefs {
+        match self {
+            District::Sqlite { d, .. } => d,
+            District::Postgres { d, .. } => d,
+        }
+    }
+
+    /// This backend's blob store: `blobs.sqlite` beside the district, or the database.
+    pub fn blobs(&self, quota: u64) -> Box<dyn BlobStore> {
+        match self {
+            District::Sqlite { d, .. } => Box::new(SqliteBlobs::beside(d.path(), quota)),
+            District::Postgres { d, .. } => Box::new(PgBlobs::new(d, quota)),
         }
     }
 

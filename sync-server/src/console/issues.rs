@@ -1,6 +1,7 @@
 //! The issue desk: list, open, and act on issues (each action an event in the document).
 
 use super::*;
+use gridwalk_district_sqlite::ConsoleStep;
 
 #[derive(Deserialize, Default)]
 pub(super) struct IssuesQ {
@@ -83,6 +84,16 @@ fn photos_json(issue: &gridwalk_core::model::Issue) -> Value {
     Value::Object(out)
 }
 
+/// A step's body: the action, and the photos the supervisor attached (each uploaded
+/// first through [`super::attach::upload`]).
+#[derive(Deserialize)]
+struct ActionBody {
+    #[serde(flatten)]
+    action: IssueAction,
+    #[serde(default)]
+    photos: Vec<gridwalk_core::model::PhotoRef>,
+}
+
 pub(super) async fn issue_action(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -91,24 +102,22 @@ pub(super) async fn issue_action(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, true).await?;
     let id = doc_id(&id)?;
-    let action: IssueAction = json_body(
+    let ActionBody { action, photos } = json_body(
         &body,
-        "{kind: File|Void|Dispatch|Check|Close|Return|Evaluate|Comment, note, …}",
+        "{kind: File|Void|Dispatch|Check|Close|Return|Evaluate|Comment, note, photos?, …}",
     )?;
+    let photos = super::attach::checked(state.blobs.clone(), photos).await?;
     let district = state.sqlite()?;
     let (issue, summary) = run(move || {
-        let author = author(&district, &scope)?;
         let calendar = district.work_calendar()?;
         let categories = district.category_overrides()?;
-        district.issue_action(
-            &scope,
-            id,
-            &action,
-            author,
-            now_ms(),
-            &calendar,
-            &categories,
-        )?;
+        let step = ConsoleStep {
+            author: author(&district, &scope)?,
+            now_ms: now_ms(),
+            calendar: &calendar,
+            categories: &categories,
+        };
+        district.issue_action_with_photos(&scope, id, &action, &photos, &step)?;
         district.console_issue(&scope, id)
     })
     .await?;

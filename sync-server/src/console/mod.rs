@@ -11,7 +11,8 @@
 //! | POST | `/console/api/login`, `/console/api/logout` |
 //! | GET | `/console/api/me`, `/console/api/config` |
 //! | GET | `/console/api/issues`, `/console/api/issues/{id}` |
-//! | POST | `/console/api/issues/{id}/action` `{kind, note, department?, satisfaction?}` |
+//! | POST | `/console/api/issues/{id}/action` `{kind, note, department?, satisfaction?, photos?}` |
+//! | POST | `/console/api/issues/{id}/photos` (a photo as body) → its metadata for `photos` |
 //! | GET | `/console/api/visits`, `/console/api/visits/{id}` |
 //! | POST | `/console/api/visits/{id}/review` `{status: Reviewed|Flagged, comment}` |
 //! | GET | `/console/api/devices`, `/console/api/sync-log?device_id=`, `/console/api/handovers` |
@@ -32,6 +33,7 @@
 //! Routes under `/console/api/admin/` need the admin role.
 
 mod admin;
+mod attach;
 mod files;
 mod issues;
 mod ledger;
@@ -102,6 +104,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/api/visits/{id}", get(review::visit))
         .route("/console/api/visits/{id}/review", post(review::review))
         .route("/console/api/photos/{sha256}", get(photos::photo))
+        .route(
+            "/console/api/issues/{id}/photos",
+            post(attach::upload).layer(DefaultBodyLimit::max(attach::MAX_CONSOLE_PHOTO)),
+        )
         .route("/console/api/devices", get(review::devices))
         .route("/console/api/sync-log", get(review::sync_log))
         .route("/console/api/handovers", get(review::handovers))

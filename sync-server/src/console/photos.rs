@@ -34,8 +34,8 @@ async fn photo_inner(
             "照片哈希应为64位小写十六进制 / a photo is named by 64 lowercase hex digits".into(),
         ));
     }
-    let (district, sha) = (state.sqlite()?, sha256.clone());
-    let in_scope = run(move || Ok(district.photo_in_scope(&sha, scope.grids.as_deref())?)).await?;
+    let (refs, sha) = (state.refs.clone(), sha256.clone());
+    let in_scope = run(move || Ok(refs.photo_in_scope(&sha, scope.grids.as_deref())?)).await?;
     if !in_scope {
         return Err(CErr(
             StatusCode::NOT_FOUND,

@@ -75,16 +75,12 @@ async fn device_for(
             "missing Authorization: Bearer <device token>",
         ));
     };
-    let (store, district, sha) = (
-        state.store.clone(),
-        state.sqlite().map_err(ApiError::from_store)?,
-        sha256.to_string(),
-    );
+    let (store, refs, sha) = (state.store.clone(), state.refs.clone(), sha256.to_string());
     blocking(move || {
         let auth = store
             .authenticate(&token, now_ms())
             .map_err(ApiError::from_store)?;
-        let ok = district
+        let ok = refs
             .photo_in_scope(&sha, Some(&auth.grids))
             .map_err(ApiError::from_store)?;
         Ok(ok.then_some(auth))
@@ -335,21 +331,17 @@ const GC_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 6
 /// grace period, once at start and then daily, in a background task. The task holds the
 /// stores only weakly: it ends once the server's state is gone.
 pub fn spawn_gc(state: &AppState) -> tokio::task::JoinHandle<()> {
-    // On PostgreSQL the photo references are not kept yet: nothing to collect against.
-    let Some(district) = state.district.as_ref() else {
-        return tokio::spawn(async {});
-    };
-    let district = std::sync::Arc::downgrade(district);
+    let refs = std::sync::Arc::downgrade(&state.refs);
     let blobs = std::sync::Arc::downgrade(&state.blobs);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(GC_EVERY);
         loop {
             tick.tick().await;
-            let (Some(district), Some(blobs)) = (district.upgrade(), blobs.upgrade()) else {
+            let (Some(refs), Some(blobs)) = (refs.upgrade(), blobs.upgrade()) else {
                 return;
             };
             let done = blocking(move || {
-                let referenced = district.referenced_photos().map_err(ApiError::from_store)?;
+                let referenced = refs.referenced_photos().map_err(ApiError::from_store)?;
                 let before = now_ms() - gridwalk_district_sqlite::blobs::GC_GRACE_MS;
                 blobs
                     .collect_garbage(&|h| referenced.contains(h), before)
