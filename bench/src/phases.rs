@@ -80,6 +80,13 @@ impl Transport for Phased<'_> {
         self.spent.encode += t.elapsed();
         self.spent.bytes += up.len() + body.len();
         self.spent.requests += 1;
+        // For comparing compression settings offline (`zstd -d`, then `zstd -b`).
+        if let Some(dir) = std::env::var_os("GRIDWALK_PHASES_DUMP") {
+            let path = Path::new(&dir).join(format!("page-{}.zst", self.spent.requests));
+            if let Err(e) = std::fs::write(&path, &body) {
+                eprintln!("cannot write {}: {e}", path.display());
+            }
+        }
         let t = Instant::now();
         let out = decode_response(&body, 256 << 20).map_err(codec);
         self.spent.decode += t.elapsed();
@@ -102,9 +109,14 @@ pub fn run(dir: &Path) -> Result<()> {
         spent: Spent::default(),
     };
     let start = Instant::now();
+    // One page at a time, so that each phase's time is its own.
+    let options = SyncOptions {
+        pipeline: false,
+        ..SyncOptions::default()
+    };
     store.sync(
         &mut t,
-        &SyncOptions::default(),
+        &options,
         NOW,
         &mut |_| {},
         &AtomicBool::new(false),

@@ -17,6 +17,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/011_import_bases.sql")),
         M::up(include_str!("../migrations/012_photos.sql")),
         M::up(include_str!("../migrations/013_enrollment_retry.sql")),
+        M::up(include_str!("../migrations/014_docs_grid_order.sql")),
     ])
 }
 
