@@ -114,13 +114,7 @@ pub fn run(dir: &Path) -> Result<()> {
         pipeline: false,
         ..SyncOptions::default()
     };
-    store.sync(
-        &mut t,
-        &options,
-        NOW,
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )?;
+    store.sync(&mut t, &options, NOW, &mut |_| {}, &AtomicBool::new(false))?;
     let total = start.elapsed();
     let docs = store.doc_ids()?.len();
     let s = &t.spent;
