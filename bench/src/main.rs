@@ -13,6 +13,7 @@ mod import_bench;
 mod ledger_gen;
 mod load;
 mod load_open;
+mod phases;
 mod photos_bench;
 mod stats;
 mod store_bench;
@@ -108,6 +109,21 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         photos: usize,
     },
+    /// A first download in one process without HTTP, timed per phase (server pull,
+    /// encode, decode, device apply); `--prepare` builds the district first, so a
+    /// profiler's run sees the download only.
+    Phases {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long)]
+        prepare: bool,
+        #[arg(long, default_value_t = 5000)]
+        households: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        households_only: bool,
+    },
     /// Internal: one import in this process (the import benchmark's child).
     #[command(hide = true)]
     ImportInternal {
@@ -200,6 +216,16 @@ fn main() -> Result<()> {
         Command::Export { households, seed } => export_bench::run(households, seed),
         Command::Import { households, seed } => import_bench::run(households, seed),
         Command::Photos { photos } => photos_bench::run(photos),
+        Command::Phases {
+            data,
+            prepare,
+            households,
+            seed,
+            households_only,
+        } => match prepare {
+            true => phases::prepare(&data, households, seed, households_only),
+            false => phases::run(&data),
+        },
         Command::ImportInternal { data, file, mode } => {
             import_bench::import_internal(data, file, mode)
         }

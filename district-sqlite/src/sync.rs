@@ -61,19 +61,65 @@ fn doc_bytes(conn: &Connection, doc_id: &str, snapshot: Vec<u8>, chunks: i64) ->
     Ok(bytes)
 }
 
-/// Apply pushed changes on the writer's connection, inside the caller's transaction.
-/// Pass 1 applies everything in memory: a scope violation anywhere fails the whole push
-/// before a single row is written. Pass 2 writes what was accepted.
-fn push_in(
+/// One pushed document decided on a reader's snapshot, with the heads it had there
+/// (`None`: not stored yet).
+struct Decided {
+    index: usize,
+    heads: Option<String>,
+    decision: std::result::Result<Option<Staged>, PushResult>,
+}
+
+fn stored_heads(conn: &Connection, doc_id: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT heads FROM docs WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Pass 1, off the writer: every document applied in memory on a reader's snapshot
+/// (parse, authorship, load, merge, scope, authorize, validate). A scope violation
+/// anywhere fails the whole push before it reaches the writer.
+fn decide(
     conn: &Connection,
     device: &DeviceAuth,
     pushed: &[DocChanges],
     now_ms: i64,
+) -> Result<Vec<Decided>> {
+    let mut out = Vec::with_capacity(pushed.len());
+    for (index, p) in pushed.iter().enumerate() {
+        let heads = stored_heads(conn, &p.doc_id.to_string())?;
+        let decision = stage(&mut SqliteLookup(conn), device, p, now_ms)?;
+        out.push(Decided {
+            index,
+            heads,
+            decision,
+        });
+    }
+    Ok(out)
+}
+
+/// Pass 2, on the writer inside the group transaction: a document whose stored heads are
+/// still those it was decided on is written as decided; one that another push changed
+/// meanwhile is decided again here, on the writer's current state. Then every accepted
+/// document is written.
+fn push_in(
+    conn: &Connection,
+    device: &DeviceAuth,
+    pushed: &[DocChanges],
+    decided: Vec<Decided>,
+    now_ms: i64,
 ) -> Result<PushOutcomeReport> {
     let mut report = PushOutcomeReport::default();
     let mut staged = Vec::new();
-    for p in pushed {
-        match stage(&mut SqliteLookup(conn), device, p, now_ms)? {
+    for d in decided {
+        let p = &pushed[d.index];
+        let decision = if stored_heads(conn, &p.doc_id.to_string())? == d.heads {
+            d.decision
+        } else {
+            stage(&mut SqliteLookup(conn), device, p, now_ms)?
+        };
+        match decision {
             Ok(Some(s)) => staged.push(s),
             Ok(None) => report.results.push(PushResult {
                 doc_id: p.doc_id,
@@ -298,8 +344,9 @@ impl DistrictStore for SqliteDistrict {
         if pushed.is_empty() {
             return Ok(PushOutcomeReport::default());
         }
+        let decided = self.with_reader(|conn| decide(conn, device, pushed, now_ms))?;
         let (device, pushed) = (device.clone(), pushed.to_vec());
-        self.with_group_writer(move |conn| push_in(conn, &device, &pushed, now_ms))
+        self.with_group_writer(move |conn| push_in(conn, &device, &pushed, decided, now_ms))
     }
 
     fn push_logged(
@@ -309,9 +356,12 @@ impl DistrictStore for SqliteDistrict {
         now_ms: i64,
         log: &SyncLogEntry,
     ) -> Result<(PushOutcomeReport, i64)> {
+        // Decoding, merging, authorizing and validating run here, on the caller's thread
+        // and a reader's snapshot, not on the one commit thread (issue 11's burst).
+        let decided = self.with_reader(|conn| decide(conn, device, pushed, now_ms))?;
         let (device, pushed, mut log) = (device.clone(), pushed.to_vec(), log.clone());
         let out = self.with_group_writer(move |conn| {
-            let report = push_in(conn, &device, &pushed, now_ms)?;
+            let report = push_in(conn, &device, &pushed, decided, now_ms)?;
             log.conflicts = report.conflicts_created as i64;
             log.rejected = report
                 .results

@@ -64,6 +64,24 @@ pub fn push_errors(pushed: &PushOutcomeReport) -> String {
     serde_json::Value::Array(errors).to_string()
 }
 
+/// Version 3: heads that a snapshot's own header holds are not sent again (32 bytes of
+/// hash per document, which no compressor can shrink). Only when the header's heads are
+/// exactly the stored ones: a snapshot with incremental chunks after it keeps its heads.
+fn omit_heads_in_snapshots(pulled: &mut [gridwalk_core::sync::PulledDoc]) {
+    for p in pulled.iter_mut().filter(|p| !p.heads.is_empty()) {
+        let DocData::Snapshot(bytes) = &p.data else {
+            continue;
+        };
+        if let Some(mut own) = gridwalk_core::sync::snapshot_heads(bytes) {
+            own.sort();
+            p.heads.sort();
+            if own == p.heads {
+                p.heads.clear();
+            }
+        }
+    }
+}
+
 /// Answer one sync request for an authenticated device (nothing logged).
 pub fn handle_sync(
     store: &dyn DistrictStore,
@@ -126,6 +144,9 @@ pub fn handle_sync_logged(
         .count();
     let mut pulled = pull.docs;
     pulled.append(&mut repaired);
+    if request.protocol >= 3 {
+        omit_heads_in_snapshots(&mut pulled);
+    }
     let handled = HandledSync {
         docs_in: request.push.len() as i64,
         changes_in: request.push.iter().map(|d| d.changes.len() as i64).sum(),
@@ -142,7 +163,8 @@ pub fn handle_sync_logged(
         errors: push_errors(&pushed),
     };
     let response = SyncResponse {
-        protocol: PROTOCOL_VERSION,
+        // Answered in the version asked (each version's shape: `encode_response`).
+        protocol: request.protocol.min(PROTOCOL_VERSION),
         pushed: pushed.results,
         pulled,
         cursors: pull.cursors,

@@ -445,6 +445,37 @@ pub(crate) fn shipped(kind: DocKind) -> &'static [Shipped] {
     }
 }
 
+/// The SQL that reads and writes a shipped table, built once (not per document).
+struct ShippedSql {
+    select: String,
+    insert: String,
+}
+
+fn shipped_sql(table: &str) -> &'static ShippedSql {
+    static SQL: std::sync::OnceLock<Vec<(&'static str, ShippedSql)>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        [HOUSEHOLDS, PERSONS, VISITS, ISSUES, KEY_PERSONS]
+            .iter()
+            .map(|t| {
+                let cols = t.cols.join(", ");
+                let marks: Vec<String> = (1..=t.cols.len()).map(|i| format!("?{i}")).collect();
+                let sql = ShippedSql {
+                    select: format!("SELECT {cols} FROM {} WHERE {} = ?1", t.table, t.key),
+                    insert: format!(
+                        "INSERT OR REPLACE INTO {} ({cols}) VALUES ({})",
+                        t.table,
+                        marks.join(", ")
+                    ),
+                };
+                (t.table, sql)
+            })
+            .collect()
+    });
+    let found = all.iter().find(|(name, _)| *name == table);
+    // Every table comes from `shipped`, which lists only these five.
+    &found.unwrap_or(&all[0]).1
+}
+
 fn cell(v: ValueRef<'_>) -> Cell {
     match v {
         ValueRef::Null => Cell::Null,
@@ -476,13 +507,7 @@ impl ToSql for CellParam<'_> {
 pub fn read_rows(conn: &Connection, kind: DocKind, doc_id: &str) -> Result<Vec<TableRows>> {
     let mut out = Vec::new();
     for t in shipped(kind) {
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} = ?1",
-            t.cols.join(", "),
-            t.table,
-            t.key
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&shipped_sql(t.table).select)?;
         let mut rows = stmt.query([doc_id])?;
         let mut table = Vec::new();
         while let Some(row) = rows.next()? {
@@ -537,14 +562,7 @@ pub(crate) fn rows_fit(kind: DocKind, doc_id: &str, grid_id: &str, rows: &[Table
 /// statement per table.
 pub(crate) fn write_rows(conn: &Connection, kind: DocKind, rows: &[TableRows]) -> Result<()> {
     for (got, t) in rows.iter().zip(shipped(kind)) {
-        let marks: Vec<String> = (1..=t.cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
-            t.table,
-            t.cols.join(", "),
-            marks.join(", ")
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&shipped_sql(t.table).insert)?;
         for r in &got.rows {
             stmt.execute(rusqlite::params_from_iter(r.iter().map(CellParam)))?;
         }

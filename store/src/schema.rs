@@ -18,6 +18,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/012_photos.sql")),
         M::up(include_str!("../migrations/013_enrollment_retry.sql")),
         M::up(include_str!("../migrations/014_rate_limits.sql")),
+        M::up(include_str!("../migrations/015_docs_grid_order.sql")),
     ])
 }
 

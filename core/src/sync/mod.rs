@@ -9,13 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use uuid::Uuid;
 
+mod snapshot;
 mod v1;
+pub use snapshot::snapshot_heads;
 pub use v1::encode_response;
 
 /// Bumped on any incompatible change to the messages below. 2: a first download carries
 /// each document's heads and projection rows (`PulledDoc::heads`, `PulledDoc::rows`,
-/// `SyncResponse::projection`); requests are unchanged.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// `SyncResponse::projection`); requests are unchanged. 3: same shapes, but a snapshot's
+/// `heads` are empty when its own header holds them ([`snapshot_heads`]).
+pub const PROTOCOL_VERSION: u16 = 3;
 /// The oldest version a server still answers (in that version's response shape).
 pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 

@@ -29,13 +29,21 @@ pub(super) fn store_received(
         return Ok(false);
     };
     let id = pulled.doc_id.to_string();
+    // Version 3 leaves out the heads the snapshot's header holds.
+    let own;
+    let heads = if pulled.heads.is_empty() {
+        own = gridwalk_core::sync::snapshot_heads(bytes).unwrap_or_default();
+        &own
+    } else {
+        &pulled.heads
+    };
     if !rows_ok
-        || pulled.heads.is_empty()
+        || heads.is_empty()
         || !projection::rows_fit(pulled.kind, &id, &pulled.grid_id, rows)
     {
         return Ok(false);
     }
-    let mut heads: Vec<String> = pulled.heads.iter().map(hex::encode).collect();
+    let mut heads: Vec<String> = heads.iter().map(hex::encode).collect();
     heads.sort();
     let heads = heads.join(",");
     if !docs::insert_received(tx, &id, pulled.kind, &pulled.grid_id, bytes, &heads, now_ms)? {

@@ -49,6 +49,8 @@ pub struct SyncOptions {
     pub check_digest: bool,
     /// Give up after this many rounds (a guard, far above what a sync needs).
     pub max_rounds: usize,
+    /// Ask for the next page of a download while applying the one before it.
+    pub pipeline: bool,
 }
 
 impl Default for SyncOptions {
@@ -58,6 +60,7 @@ impl Default for SyncOptions {
             max_pull_bytes: 2 << 20,
             check_digest: false,
             max_rounds: 10_000,
+            pipeline: true,
         }
     }
 }
@@ -173,6 +176,8 @@ impl Store {
         let mut progress_state;
         // Documents refused in this sync are not sent again until the next one.
         let mut refused: BTreeSet<String> = BTreeSet::new();
+        // The answer to a request sent while the page before it was being applied.
+        let mut ahead: Option<Result<SyncResponse>> = None;
         loop {
             if cancel.load(Ordering::Relaxed) {
                 return Err(StoreError::Cancelled);
@@ -183,25 +188,48 @@ impl Store {
                     message: format!("sync did not finish in {} rounds", options.max_rounds),
                 });
             }
-            let (push, sent) =
-                self.outbox_batch(options.max_push_bytes, &refused, OutboxPart::InScope)?;
-            let (handover, handed) =
-                self.outbox_batch(options.max_push_bytes, &refused, OutboxPart::OutOfScope)?;
-            let request = SyncRequest {
-                protocol: PROTOCOL_VERSION,
-                cursors: self.sync_cursors()?,
-                push,
-                max_pull_bytes: options.max_pull_bytes,
-                want_digest: false,
-                compare: vec![],
-                handover,
+            let (sent, handed, response) = match ahead.take() {
+                Some(response) => (SentHashes::new(), SentHashes::new(), response?),
+                None => {
+                    let (push, sent) =
+                        self.outbox_batch(options.max_push_bytes, &refused, OutboxPart::InScope)?;
+                    let (handover, handed) = self.outbox_batch(
+                        options.max_push_bytes,
+                        &refused,
+                        OutboxPart::OutOfScope,
+                    )?;
+                    let request = SyncRequest {
+                        protocol: PROTOCOL_VERSION,
+                        cursors: self.sync_cursors()?,
+                        push,
+                        max_pull_bytes: options.max_pull_bytes,
+                        want_digest: false,
+                        compare: vec![],
+                        handover,
+                    };
+                    (sent, handed, transport.exchange(&request)?)
+                }
             };
-            let response = transport.exchange(&request)?;
             report.rounds += 1;
             let pushed: usize = sent.values().map(Vec::len).sum();
-            self.apply_response(&response, &sent, &mut report, &mut refused, now_ms)?;
-            self.apply_handover(&response, &handed, &mut report, &mut refused, now_ms)?;
-            let moved = self.apply_scope_change(&response, &mut report)?;
+            let next = self.next_page_request(options, &sent, &handed, &response)?;
+            let moved = match next {
+                // Ask for the next page while this one is applied (the server builds it
+                // meanwhile): a first download costs about the slower side's time, not the
+                // sum. Only a pure pull goes ahead, so nothing pushed waits on it.
+                Some(request) => std::thread::scope(|s| {
+                    let apply = s.spawn(|| {
+                        self.apply_all(&response, &sent, &handed, &mut report, &mut refused, now_ms)
+                    });
+                    ahead = Some(transport.exchange(&request));
+                    apply
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })?,
+                None => {
+                    self.apply_all(&response, &sent, &handed, &mut report, &mut refused, now_ms)?
+                }
+            };
             report.pushed_changes += pushed;
             progress_state = SyncProgress {
                 round: report.rounds,
@@ -211,6 +239,9 @@ impl Store {
                 outbox_left: self.outbox_len()?,
             };
             progress(&progress_state);
+            if ahead.is_some() {
+                continue;
+            }
             let unsent = self.outbox_batch(1, &refused, OutboxPart::InScope)?.0;
             let unhanded = self.outbox_batch(1, &refused, OutboxPart::OutOfScope)?.0;
             if !moved && !response.more && unsent.is_empty() && unhanded.is_empty() {
@@ -282,7 +313,92 @@ impl Store {
         Ok((push, sent))
     }
 
+    /// The request that follows `response` when it is a pure pull that will be asked
+    /// again (more pages, nothing pushed or handed over, no scope change): the same
+    /// grids with the response's cursors. `None` when the next request must be built
+    /// after this answer is applied, or pipelining is off.
+    fn next_page_request(
+        &self,
+        options: &SyncOptions,
+        sent: &SentHashes,
+        handed: &SentHashes,
+        response: &SyncResponse,
+    ) -> Result<Option<SyncRequest>> {
+        if !options.pipeline
+            || !response.more
+            || !sent.is_empty()
+            || !handed.is_empty()
+            || response.scope_changed.is_some()
+        {
+            return Ok(None);
+        }
+        let cursors = self
+            .sync_grids()?
+            .into_iter()
+            .map(|g| {
+                response
+                    .cursors
+                    .iter()
+                    .find(|c| c.grid_id == g)
+                    .cloned()
+                    .unwrap_or_else(|| GridCursor::fresh(g))
+            })
+            .collect();
+        Ok(Some(SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursors,
+            push: vec![],
+            max_pull_bytes: options.max_pull_bytes,
+            want_digest: false,
+            compare: vec![],
+            handover: vec![],
+        }))
+    }
+
+    /// Apply one answer: pulled documents and push results, handed-over results, a scope
+    /// change. Returns true when the scope changed (another round follows at once).
+    fn apply_all(
+        &mut self,
+        response: &SyncResponse,
+        sent: &SentHashes,
+        handed: &SentHashes,
+        report: &mut SyncReport,
+        refused: &mut BTreeSet<String>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        self.apply_response(response, sent, report, refused, now_ms)?;
+        self.apply_handover(response, handed, report, refused, now_ms)?;
+        self.apply_scope_change(response, report)
+    }
+
     fn apply_response(
+        &mut self,
+        response: &SyncResponse,
+        sent: &SentHashes,
+        report: &mut SyncReport,
+        refused: &mut BTreeSet<String>,
+        now_ms: i64,
+    ) -> Result<()> {
+        // A page of whole documents (a first download, a repair) is committed without
+        // waiting for the disk: what a power loss takes back is re-fetched, because the
+        // cursor that moved past it is in the same transaction and is lost with it (WAL
+        // keeps the file consistent; the settled push results, if lost, are pushed again
+        // and accepted as known). The next FULL commit makes all of it durable.
+        let bulk = response
+            .pulled
+            .iter()
+            .any(|p| matches!(p.data, DocData::Snapshot(_)));
+        if bulk {
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let applied = self.apply_response_tx(response, sent, report, refused, now_ms);
+        if bulk {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        applied
+    }
+
+    fn apply_response_tx(
         &mut self,
         response: &SyncResponse,
         sent: &SentHashes,
