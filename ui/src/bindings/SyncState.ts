@@ -19,4 +19,4 @@ interval_secs: number,
  * The network failed: the worker is waiting to try again (a retry within this sync,
  * or the next sync). The app says so instead of spinning.
  */
-waiting_for_network: boolean, };
+waiting_for_network: boolean, photos_pending: number, uploading_photos: boolean, photo_error: AppError | null, };
