@@ -102,7 +102,10 @@ pub fn start(device: Arc<DeviceStore>, interval: Duration, events: impl SyncEven
                 }
                 // Photos waiting for a retry bring the next run forward, unless the
                 // documents failed (offline): then the interval, as for them.
-                let synced = state.lock().map(|s| s.last_error.is_none()).unwrap_or(false);
+                let synced = state
+                    .lock()
+                    .map(|s| s.last_error.is_none())
+                    .unwrap_or(false);
                 wait = store
                     .as_ref()
                     .filter(|_| synced)
@@ -275,7 +278,10 @@ fn upload_photos(store: &mut Store, state: &Mutex<SyncState>, events: &impl Sync
         .and_then(|mut c| c.upload_pending(store, &now_ms, PHOTO_BUDGET));
     let uploaded = match result {
         Ok(r) => {
-            let error = r.last_refusal.clone().map(|message| AppError::Server { message });
+            let error = r
+                .last_refusal
+                .clone()
+                .map(|message| AppError::Server { message });
             let offline = (r.failures > 0 && r.pending > 0).then(|| AppError::Offline {
                 message: "照片上传失败，稍后重试 / photo upload failed, will retry".into(),
             });

@@ -87,13 +87,11 @@ pub(crate) fn refs(store: &Store, input: &[PhotoInput]) -> AppResult<BTreeMap<St
     for p in input {
         let local = match store.photo(&p.sha256)? {
             Some(l) if is_sha256_hex(&p.sha256) && !l.cached => l,
-            _ => {
-                return Err(AppError::field(
-                    "photos",
-                    "NotTaken",
-                    "这张照片不在本机，请重新拍摄 / this photo is not on this device: take it again",
-                ))
-            }
+            _ => return Err(AppError::field(
+                "photos",
+                "NotTaken",
+                "这张照片不在本机，请重新拍摄 / this photo is not on this device: take it again",
+            )),
         };
         // Keyed by hash: the same photo twice is one reference.
         out.insert(
@@ -180,7 +178,11 @@ pub async fn get_photo(
     Ok(Response::new(bytes))
 }
 
-pub(crate) fn local_bytes(store: &Store, sha256: &str, size: PhotoSize) -> AppResult<Option<Vec<u8>>> {
+pub(crate) fn local_bytes(
+    store: &Store,
+    sha256: &str,
+    size: PhotoSize,
+) -> AppResult<Option<Vec<u8>>> {
     Ok(match size {
         PhotoSize::Thumb => store.photo_thumb(sha256)?,
         PhotoSize::Full => store.photo_bytes(sha256)?,

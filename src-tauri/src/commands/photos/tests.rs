@@ -62,10 +62,7 @@ fn a_photo_taken_is_prepared_kept_and_pending_until_the_server_confirms_it() {
     assert_eq!(store.upload_queue().unwrap().len(), 1);
 
     store.photo_uploaded(&p.sha256, 1).unwrap();
-    assert_eq!(
-        state_of(&store, &p.sha256).unwrap(),
-        PhotoState::Uploaded
-    );
+    assert_eq!(state_of(&store, &p.sha256).unwrap(), PhotoState::Uploaded);
 }
 
 #[test]
@@ -74,7 +71,10 @@ fn heic_and_oversized_photos_are_refused_with_a_clear_message_when_taken() {
     match take(&mut store, HEIC).unwrap_err() {
         AppError::Photo { reason, message } => {
             assert_eq!(reason, "heic");
-            assert!(message.contains("HEIC") && message.contains(" / "), "{message}");
+            assert!(
+                message.contains("HEIC") && message.contains(" / "),
+                "{message}"
+            );
         }
         other => panic!("expected a photo error, got {other:?}"),
     }
@@ -108,7 +108,10 @@ fn photos_attach_to_a_new_issue_and_to_an_event_and_show_on_the_timeline() {
     assert_eq!(report.photos[0].sha256, p.sha256);
     assert_eq!(report.photos[0].state, PhotoState::Pending);
     let doc = store.load(crate::commands::doc_id(&id).unwrap()).unwrap();
-    assert!(doc.save().len() < 4_000, "photo bytes must never go into a document");
+    assert!(
+        doc.save().len() < 4_000,
+        "photo bytes must never go into a document"
+    );
 
     // A photo alone is a comment (补充说明).
     let d = add_event_in(
