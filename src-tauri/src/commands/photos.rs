@@ -232,7 +232,7 @@ pub(crate) fn storage_of(store: &Store) -> AppResult<PhotoStorage> {
 
 #[tauri::command]
 pub fn photo_storage(state: State<'_, AppState>) -> AppResult<PhotoStorage> {
-    storage_of(&state.store()?)
+    storage_of(&*state.store()?)
 }
 
 /// Frees the full bytes of photos the server confirmed (never of pending ones) and the
@@ -245,7 +245,7 @@ pub(crate) fn free_in(store: &mut Store) -> AppResult<PhotoStorage> {
 
 #[tauri::command]
 pub fn free_photo_space(state: State<'_, AppState>) -> AppResult<PhotoStorage> {
-    free_in(&mut state.store()?)
+    free_in(&mut *state.store()?)
 }
 
 #[cfg(test)]
