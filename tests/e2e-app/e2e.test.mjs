@@ -197,6 +197,8 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await sleep(500)
       await s.screenshot('10d-photo-full-size')
       await s.exec(`document.querySelector('.van-image-preview__close-icon')?.click()`)
+      await s.until('the preview closed', async () => (await s.find('.van-image-preview img')).length === 0 || (await s.exec(`return getComputedStyle(document.querySelector('.van-image-preview')).display === 'none'`)))
+      await sleep(400)
       await s.clickCss('[data-test="tab-sync"]')
       // No OS secret store under Xvfb: the key is in a key file, and the app says so.
       const notice = await s.waitFor('[data-test="key-file-notice"]')
