@@ -3,4 +3,8 @@ import type { Gps } from "./Gps";
 import type { PhotoInput } from "./PhotoInput";
 import type { Urgency } from "./Urgency";
 
-export type NewIssue = { household_id: string | null, category: string, title: string, description: string, place: string, urgency: Urgency, reporter_name: string | null, reporter_phone: string | null, gps: Gps | null, photos: Array<PhotoInput>, };
+export type NewIssue = { household_id: string | null, category: string, title: string, description: string, place: string, urgency: Urgency, reporter_name: string | null, reporter_phone: string | null, gps: Gps | null, 
+/**
+ * Taken with `take_photo` (at most 9), kept on the report event.
+ */
+photos: Array<PhotoInput>, };

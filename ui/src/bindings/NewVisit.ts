@@ -3,4 +3,8 @@ import type { Gps } from "./Gps";
 import type { PhotoInput } from "./PhotoInput";
 import type { VisitMode } from "./VisitMode";
 
-export type NewVisit = { household_id: string, mode: VisitMode, findings: string, needs: string, follow_up: string | null, linked_issues: Array<string>, gps: Gps | null, photos: Array<PhotoInput>, };
+export type NewVisit = { household_id: string, mode: VisitMode, findings: string, needs: string, follow_up: string | null, linked_issues: Array<string>, gps: Gps | null, 
+/**
+ * Taken with `take_photo` (at most 9).
+ */
+photos: Array<PhotoInput>, };
