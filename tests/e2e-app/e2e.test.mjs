@@ -170,6 +170,9 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.waitFor('[data-test="new-issue"] [data-test="photo-img"]', { timeout: 30000 })
       await s.waitFor('[data-test="new-issue"] [data-test="photo-state"]', { text: '待上传' })
       await s.screenshot('08-new-issue')
+      // The photos make the form longer than the window: bring the button above the tab bar.
+      await s.exec(`document.querySelector('[data-test="submit-issue"]').scrollIntoView({ block: 'center' })`)
+      await sleep(300)
       await s.clickCss('[data-test="submit-issue"]')
       await s.waitFor('[data-test="issue-title"]', { text: ISSUE_TITLE })
       await s.waitFor('[data-test="timeline"] [data-test="photo-img"]')
