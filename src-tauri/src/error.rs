@@ -79,6 +79,10 @@ pub enum AppError {
     /// The local database failed.
     #[error("storage error: {message}")]
     Storage { message: String },
+    /// A photo could not be taken (HEIC, too large, damaged, not an image); nothing was
+    /// kept. `reason` is a stable code (`heic`, `too_large`, …), `message` "中文 / English".
+    #[error("photo: {message}")]
+    Photo { reason: String, message: String },
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -166,6 +170,15 @@ impl From<gridwalk_core::authorize::Forbidden> for AppError {
         AppError::Forbidden {
             message: f.message,
             path: Some(f.path).filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+impl From<gridwalk_photo::PhotoError> for AppError {
+    fn from(e: gridwalk_photo::PhotoError) -> Self {
+        AppError::Photo {
+            reason: e.code().to_string(),
+            message: e.to_string(),
         }
     }
 }

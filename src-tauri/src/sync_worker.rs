@@ -1,12 +1,16 @@
 //! Background sync: one thread with its own store connection (SQLite serialises it with
 //! the UI's writer; the UI's reads never wait for it). It syncs every `interval` while the
 //! device is enrolled, and at once when asked; it emits `sync-state` events as it goes.
+//! After the documents, photos upload ([`upload_photos`]): a report reaches the server
+//! first, and a photo that cannot go yet never holds the documents back; the worker wakes
+//! again when the queue's next retry (its backoff) is due.
 //! A revoked device is crypto-erased (its key destroyed, then its files:
 //! [`DeviceStore::erase`]) and the UI told (`device-revoked`) to go back to first run.
 
 use crate::dto::{SyncProgress, SyncReport, SyncState};
 use crate::error::AppError;
 use crate::state::DeviceStore;
+use gridwalk_client::blobs::BlobClient;
 use gridwalk_client::HttpTransport;
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
@@ -72,9 +76,10 @@ pub fn start(device: Arc<DeviceStore>, interval: Duration, events: impl SyncEven
             let events = Rc::new(events);
             let mut store: Option<Store> = None;
             let mut first = true;
+            let mut wait = interval;
             loop {
                 if !first {
-                    match rx.recv_timeout(interval) {
+                    match rx.recv_timeout(wait) {
                         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                         Ok(Msg::Now) | Err(RecvTimeoutError::Timeout) => {}
                     }
@@ -95,6 +100,17 @@ pub fn start(device: Arc<DeviceStore>, interval: Duration, events: impl SyncEven
                 if revoked {
                     erase(&device, store.take(), &state, &*events);
                 }
+                // Photos waiting for a retry bring the next run forward, unless the
+                // documents failed (offline): then the interval, as for them.
+                let synced = state
+                    .lock()
+                    .map(|s| s.last_error.is_none())
+                    .unwrap_or(false);
+                wait = store
+                    .as_ref()
+                    .filter(|_| synced)
+                    .and_then(|s| photo_retry_in(s, now_ms()))
+                    .map_or(interval, |w| w.min(interval));
             }
         })
         .expect("spawn the sync thread");
@@ -218,6 +234,7 @@ fn run_once<E: SyncEvents + 'static>(
             if pulled {
                 events.data_changed();
             }
+            upload_photos(store, state, events);
         }
         Err(StoreError::Revoked { .. }) => return Outcome::Revoked,
         Err(e) => {
@@ -237,4 +254,69 @@ fn run_once<E: SyncEvents + 'static>(
         }
     }
     Outcome::Done
+}
+
+/// How long one run may spend on photos before it lets the next document sync come.
+const PHOTO_BUDGET: Duration = Duration::from_secs(90);
+
+/// Uploads the queued photos (chunked, resumable, each answer persisted at once; the
+/// queue in `gridwalk_core::upload` keeps the backoff). Failures are shown, never fatal.
+fn upload_photos(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) {
+    let queued = store.upload_queue().map(|q| q.len()).unwrap_or(0);
+    if queued == 0 {
+        set(state, events, |s| {
+            s.photos_pending = 0;
+            s.photo_error = None;
+        });
+        return;
+    }
+    set(state, events, |s| {
+        s.uploading_photos = true;
+        s.photos_pending = queued as u32;
+    });
+    let result = BlobClient::from_store(store)
+        .and_then(|mut c| c.upload_pending(store, &now_ms, PHOTO_BUDGET));
+    let uploaded = match result {
+        Ok(r) => {
+            let error = r
+                .last_refusal
+                .clone()
+                .map(|message| AppError::Server { message });
+            let offline = (r.failures > 0 && r.pending > 0).then(|| AppError::Offline {
+                message: "照片上传失败，稍后重试 / photo upload failed, will retry".into(),
+            });
+            set(state, events, |s| {
+                s.uploading_photos = false;
+                s.photos_pending = r.pending as u32;
+                s.photo_error = error.or(offline);
+            });
+            !r.uploaded.is_empty()
+        }
+        Err(e) => {
+            let err: AppError = e.into();
+            set(state, events, |s| {
+                s.uploading_photos = false;
+                s.photo_error = Some(err);
+            });
+            false
+        }
+    };
+    // The photos' 待上传 turns into 已上传 on screen.
+    if uploaded {
+        events.data_changed();
+    }
+}
+
+/// When the next queued photo may be tried (its backoff), if any is waiting.
+fn photo_retry_in(store: &Store, now: i64) -> Option<Duration> {
+    let due = store
+        .upload_queue()
+        .ok()?
+        .into_iter()
+        .filter(|e| e.parked.is_none())
+        .map(|e| e.not_before)
+        .min()?;
+    let ms = due.saturating_sub(now.max(0) as u64);
+    // Not sooner than a second: a busy loop helps no one.
+    Some(Duration::from_millis(ms.max(1_000)))
 }

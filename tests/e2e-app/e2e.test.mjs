@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { APP_BIN, SERVER_BIN, Session, freePort, run, sleep, start, startDriver, stop, stopAll, waitPort } from './lib.mjs'
+import { APP_BIN, ROOT, SERVER_BIN, Session, freePort, run, sleep, start, startDriver, stop, stopAll, waitPort } from './lib.mjs'
+import { execFileSync } from 'node:child_process'
 
 const work = mkdtempSync(join(tmpdir(), 'gridwalk-e2e-'))
 const serverDir = join(work, 'server')
@@ -19,6 +20,8 @@ const XSS = '<img src=x onerror="window.__xss=1">'
 const FINDINGS = `E2E走访${token}：老人身体良好，门口楼道灯坏了${XSS}`
 const ISSUE_TITLE = `楼道灯坏了${token}`
 const NOTES = `离线修改${token}：租户已搬走${XSS}`
+// A 2000×1500 JPEG "photo" of a stairwell (issue 13), sent to the file input as a path.
+const PHOTO = join(ROOT, 'tests/e2e-app/fixtures/stairwell.jpg')
 
 let server
 let driver
@@ -162,12 +165,44 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.waitFor('[data-test="new-issue"]')
       await s.type('issue-title', ISSUE_TITLE)
       await s.type('issue-description', '3 楼楼道灯不亮，老人夜里出门不安全')
+      // A photo (随手拍): prepared in Rust at once, its thumbnail shown, 待上传 until sent.
+      await s.type('photo-input', PHOTO, { clear: false })
+      await s.waitFor('[data-test="new-issue"] [data-test="photo-img"]', { timeout: 30000 })
+      await s.waitFor('[data-test="new-issue"] [data-test="photo-state"]', { text: '待上传' })
       await s.screenshot('08-new-issue')
+      // The photos make the form longer than the window: bring the button above the tab bar.
+      await s.exec(`document.querySelector('[data-test="submit-issue"]').scrollIntoView({ block: 'center' })`)
+      await sleep(300)
       await s.clickCss('[data-test="submit-issue"]')
       await s.waitFor('[data-test="issue-title"]', { text: ISSUE_TITLE })
-      await s.waitFor('[data-test="timeline"]')
+      await s.waitFor('[data-test="timeline"] [data-test="photo-img"]')
+      found.photo = await s.exec(`return document.querySelector('[data-test="timeline"] [data-test="photo"]').dataset.sha`)
+      assert.match(found.photo, /^[0-9a-f]{64}$/)
       await s.screenshot('09-issue')
       await syncAndWait(s, '10-device-a-synced')
+      // Photos upload after the documents, in the background: the queue empties, and the
+      // server holds the blob under its hash.
+      await s.until('the photo is uploaded', async () => {
+        const v = await s.text(await s.waitFor('[data-test="photos-pending-value"]'))
+        return v.trim() === '0'
+      }, 60000)
+      const stored = execFileSync('sqlite3', [join(serverDir, 'blobs.sqlite'), `SELECT size FROM blobs WHERE sha256 = '${found.photo}'`]).toString().trim()
+      assert.ok(Number(stored) > 10_000, `the server's blob store holds the photo (size: ${JSON.stringify(stored)})`)
+      log('photo on the server', found.photo.slice(0, 12), stored, 'bytes')
+      await s.exec(`document.querySelector('[data-test="photo-storage"]').scrollIntoView()`)
+      await sleep(300)
+      await s.screenshot('10a-device-a-photo-uploaded')
+      await s.exec('history.back()')
+      await s.waitFor('[data-test="timeline"] [data-test="photo-state"]', { text: '已上传' })
+      await s.screenshot('10c-issue-photo-uploaded')
+      await s.clickCss('[data-test="timeline"] [data-test="photo-img"]')
+      await s.waitFor('.van-image-preview img')
+      await sleep(500)
+      await s.screenshot('10d-photo-full-size')
+      await s.exec(`document.querySelector('.van-image-preview__close-icon')?.click()`)
+      await s.until('the preview closed', async () => (await s.find('.van-image-preview img')).length === 0 || (await s.exec(`return getComputedStyle(document.querySelector('.van-image-preview')).display === 'none'`)))
+      await sleep(400)
+      await s.clickCss('[data-test="tab-sync"]')
       // No OS secret store under Xvfb: the key is in a key file, and the app says so.
       const notice = await s.waitFor('[data-test="key-file-notice"]')
       assert.match(await s.text(notice), /系统密钥库/)
@@ -204,8 +239,13 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.screenshot('11-device-b-household')
       await assertNoScript(s, 'household page with device-written findings')
       await s.clickCss('[data-test="tab-issues"]')
-      await s.waitFor('[data-test="issue-row"]', { text: ISSUE_TITLE })
+      const issueRow = await s.waitFor('[data-test="issue-row"]', { text: ISSUE_TITLE })
       await s.screenshot('12-device-b-issues')
+      // Another device's photo: its thumbnail downloads on demand when the issue opens.
+      await s.click(issueRow)
+      await s.waitFor(`[data-test="timeline"] [data-test="photo"][data-sha="${found.photo}"] [data-test="photo-img"]`, { timeout: 30000 })
+      await sleep(300)
+      await s.screenshot('12b-device-b-issue-photo')
     } finally {
       await s.close()
     }

@@ -35,13 +35,14 @@ pub(crate) fn report_issue_in(store: &mut Store, input: NewIssue) -> AppResult<S
         ),
     };
     let now = now_ms();
-    let report = workflow::new_event(
+    let mut report = workflow::new_event(
         m::EventKind::Report,
         now,
         a.user.to_string(),
         a.device.to_string(),
         "",
     );
+    report.photos = super::photos::refs(store, &input.photos)?;
     let id = DocId::new_v7();
     let reporter = opt_text(input.reporter_name.clone()).map(|name| m::Reporter {
         name,
@@ -215,6 +216,7 @@ pub(crate) fn detail_in(store: &Store, id: &str) -> AppResult<IssueDetail> {
                     applied: t.applied,
                     rejected_reason: t.rejected_reason.clone(),
                     state_after: t.state_after.map(|s| mirror(&s)).transpose()?,
+                    photos: super::photos::dtos(store, &t.event.photos)?,
                 })
             })
             .collect::<AppResult<_>>()?,
@@ -237,7 +239,11 @@ pub(crate) fn add_event_in(store: &mut Store, input: IssueEventInput) -> AppResu
             "the app adds comments, feedback and self-handling only",
         ));
     }
-    if input.kind != EventKind::SelfHandle && input.note.trim().is_empty() {
+    // A photo alone is a note too (补充说明).
+    if input.kind != EventKind::SelfHandle
+        && input.note.trim().is_empty()
+        && input.photos.is_empty()
+    {
         return Err(AppError::field("note", "Required", "write what happened"));
     }
     let did = doc_id(&input.issue_id)?;
@@ -250,13 +256,14 @@ pub(crate) fn add_event_in(store: &mut Store, input: IssueEventInput) -> AppResu
         ));
     }
     let now = now_ms();
-    let event = workflow::new_event(
+    let mut event = workflow::new_event(
         kind,
         now,
         a.user.to_string(),
         a.device.to_string(),
         input.note.trim(),
     );
+    event.photos = super::photos::refs(store, &input.photos)?;
     let mut after = current.clone();
     after.events.insert(event.id.clone(), event.clone());
     check(

@@ -8,7 +8,6 @@ use gridwalk_core::authorize::Image;
 use gridwalk_core::model as m;
 use gridwalk_core::DocId;
 use gridwalk_store::{IssueQuery, Store};
-use std::collections::BTreeMap;
 use tauri::State;
 
 pub(crate) fn create_visit_in(store: &mut Store, input: NewVisit) -> AppResult<String> {
@@ -28,7 +27,7 @@ pub(crate) fn create_visit_in(store: &mut Store, input: NewVisit) -> AppResult<S
         needs: input.needs.trim().to_string(),
         follow_up: opt_text(input.follow_up),
         linked_issues: input.linked_issues.into_iter().map(|i| (i, true)).collect(),
-        photos: BTreeMap::new(),
+        photos: super::photos::refs(store, &input.photos)?,
         gps: input.gps.map(|g| m::Gps {
             lat: g.lat,
             lon: g.lon,

@@ -9,6 +9,9 @@ use crate::error::AppError;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use ts_rs::TS;
 
+mod photos;
+pub use photos::{PhotoDto, PhotoInput, PhotoSize, PhotoState, PhotoStorage};
+
 /// Convert between a core type and its mirror here: both have the same serde shape.
 pub fn mirror<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, AppError> {
     serde_json::to_value(a)
@@ -372,6 +375,9 @@ pub struct NewVisit {
     pub follow_up: Option<String>,
     pub linked_issues: Vec<String>,
     pub gps: Option<Gps>,
+    /// Taken with `take_photo` (at most 9).
+    #[serde(default)]
+    pub photos: Vec<PhotoInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -386,6 +392,9 @@ pub struct NewIssue {
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
     pub gps: Option<Gps>,
+    /// Taken with `take_photo` (at most 9), kept on the report event.
+    #[serde(default)]
+    pub photos: Vec<PhotoInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -395,6 +404,9 @@ pub struct IssueEventInput {
     /// What a worker may add: `Comment`, `SelfHandle` (solved on the spot), `Feedback`.
     pub kind: EventKind,
     pub note: String,
+    /// Taken with `take_photo` (at most 9).
+    #[serde(default)]
+    pub photos: Vec<PhotoInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -413,6 +425,7 @@ pub struct TimelineEntry {
     pub applied: bool,
     pub rejected_reason: Option<String>,
     pub state_after: Option<IssueState>,
+    pub photos: Vec<PhotoDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

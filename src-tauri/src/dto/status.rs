@@ -50,6 +50,15 @@ pub struct SyncState {
     /// or the next sync). The app says so instead of spinning.
     #[serde(default)]
     pub waiting_for_network: bool,
+    /// Photos taken here not yet confirmed by the server (待上传), after the last run.
+    #[serde(default)]
+    pub photos_pending: u32,
+    /// Photos are uploading (after the documents: a report is on the server first).
+    #[serde(default)]
+    pub uploading_photos: bool,
+    /// Why the last photo upload stopped (no network, a refusal such as the quota).
+    #[serde(default)]
+    pub photo_error: Option<AppError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -19,4 +19,16 @@ interval_secs: number,
  * The network failed: the worker is waiting to try again (a retry within this sync,
  * or the next sync). The app says so instead of spinning.
  */
-waiting_for_network: boolean, };
+waiting_for_network: boolean, 
+/**
+ * Photos taken here not yet confirmed by the server (待上传), after the last run.
+ */
+photos_pending: number, 
+/**
+ * Photos are uploading (after the documents: a report is on the server first).
+ */
+uploading_photos: boolean, 
+/**
+ * Why the last photo upload stopped (no network, a refusal such as the quota).
+ */
+photo_error: AppError | null, };

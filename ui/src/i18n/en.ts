@@ -63,7 +63,6 @@ export default {
     needs: 'Needs raised', needsPh: 'What the residents asked for', followUp: 'Follow-up date', linkIssue: 'Link issues',
     reportNew: 'Also report a new issue', gps: 'Location', gpsGet: 'Use current location', gpsNone: 'No location',
     gpsFailed: 'Location unavailable (the device gives none)', photos: 'Photos',
-    photosNote: 'Photos are not supported in this version: sync cannot carry them yet, and a photo kept only on the phone must not look uploaded, so there is no camera here.',
     saved: 'Visit saved (kept on this device, also offline)', submit: 'Save visit',
   },
   issue: {
@@ -74,6 +73,17 @@ export default {
     timeline: 'Timeline', addComment: 'Add comment', selfHandle: 'Solved on the spot (self-handled)',
     feedback: 'Give feedback', notePh: 'What happened', deadline: 'Deadline', estimated: '(estimated from category)',
     notApplied: 'Did not apply: {reason}', department: 'Department', household: 'Household', empty: 'No issues',
+  },
+  photo: {
+    title: 'Photos', add: 'Add photos ({n}/{max})', preparing: 'Preparing…',
+    hint: 'Take a photo or pick from the gallery, up to 9. Photos are kept on this device and upload in the background after the record syncs; they are never deleted before the server has them.',
+    tooMany: 'At most {n} photos', tooLarge: '{name}: the photo is too large (at most 40 MB)',
+    heic: '{name}: HEIC/HEIF photos are not supported. Set the camera to "Most Compatible", or pick a JPEG',
+    remove: 'Remove photo', notYet: 'Not uploaded yet', state: { Pending: 'Pending', Uploaded: 'Uploaded', Remote: 'Other device' },
+    before: 'Before', after: 'After', beforeAfter: 'Before and after',
+    storage: 'Space used by photos', pendingN: '{n} pending upload ({size})', pendingHint: 'Never deleted before the server has them',
+    uploadedN: '{n} uploaded ({size})', cached: 'Downloaded for viewing {size} (cap {cap})', thumbs: 'Thumbnails {size}',
+    free: 'Free the space of uploaded photos', freed: 'Freed {size}', uploading: 'Uploading photos…', uploadError: 'Photo upload: {reason}',
   },
   sync: {
     title: 'Sync', online: 'Online', offline: 'Offline', unknown: 'Not connected yet', lastSync: 'Last sync',
@@ -87,6 +97,7 @@ export default {
     keyFileNotice: 'No system keyring can be used on this device: the encryption key of its data is kept in a key file in the data directory (readable by this user only). Whoever has this device and can sign in to this account can read the data.',
   },
   errors: {
+    photo: 'The photo cannot be used',
     invalid: 'Some fields are not right: see the ones in red', not_enrolled: 'This device is not enrolled yet', not_found: 'That record is not here',
     offline: 'Cannot reach the server: there may be no network. Your changes are saved on this device and will upload when online.',
     reply_cut_off: 'The reply was cut off; your changes may already be on the server and will be confirmed on the next sync.',

@@ -63,7 +63,6 @@ export default {
     needs: '居民诉求', needsPh: '居民提出的需求', followUp: '回访日期', linkIssue: '关联事件',
     reportNew: '同时上报一个新事件', gps: '位置', gpsGet: '获取当前位置', gpsNone: '不记录位置',
     gpsFailed: '无法获取位置（设备未提供定位）', photos: '照片',
-    photosNote: '本版本暂不支持照片：同步协议还不能传送照片，为避免照片只存在手机上却显示“已上传”，这里不提供拍照。',
     saved: '走访已保存（离线也已保存在本机）', submit: '保存走访',
   },
   issue: {
@@ -74,6 +73,17 @@ export default {
     timeline: '处置过程', addComment: '补充说明', selfHandle: '已当场解决（自行处置）',
     feedback: '反馈处置情况', notePh: '写下情况', deadline: '处置时限', estimated: '（按类别估算）',
     notApplied: '未生效：{reason}', department: '处置部门', household: '住户', empty: '没有事件',
+  },
+  photo: {
+    title: '照片', add: '添加照片（{n}/{max}）', preparing: '处理中…',
+    hint: '拍照或从相册选择，最多 9 张。照片先保存在本机，记录同步后在后台上传，上传前不会删除。',
+    tooMany: '最多 {n} 张照片', tooLarge: '{name}：照片太大（最多 40 MB）',
+    heic: '{name}：不支持 HEIC/HEIF 格式。请在相机设置中选择“兼容性最佳”，或选择 JPEG 照片',
+    remove: '移除照片', notYet: '照片尚未上传', state: { Pending: '待上传', Uploaded: '已上传', Remote: '其他设备' },
+    before: '处置前', after: '处置后', beforeAfter: '处置前后对比',
+    storage: '照片占用空间', pendingN: '{n} 张待上传（{size}）', pendingHint: '上传到服务器之前不会删除',
+    uploadedN: '{n} 张已上传（{size}）', cached: '查看时下载的照片 {size}（上限 {cap}）', thumbs: '缩略图 {size}',
+    free: '释放已上传照片的空间', freed: '已释放 {size}', uploading: '照片上传中…', uploadError: '照片上传：{reason}',
   },
   sync: {
     title: '同步', online: '在线', offline: '离线', unknown: '尚未连接', lastSync: '上次同步',
@@ -87,6 +97,7 @@ export default {
     keyFileNotice: '本机没有可用的系统密钥库：数据的加密密钥保存在数据目录中的密钥文件里（仅本用户可读）。拿到这台设备并能登录此账户的人可以读取数据。',
   },
   errors: {
+    photo: '照片无法使用',
     invalid: '有几项填得不对，请看标红的地方', not_enrolled: '本设备还没有登记', not_found: '找不到这条记录',
     offline: '连不上服务器：现在可能没有网络。修改已保存在本机，有网时会自动上传。',
     reply_cut_off: '服务器的回复被截断了；你的修改可能已经到了服务器，下次同步时会确认。',

@@ -18,6 +18,7 @@ import type { MemberPatch } from '../bindings/MemberPatch'
 import type { NewIssue } from '../bindings/NewIssue'
 import type { NewMember } from '../bindings/NewMember'
 import type { NewVisit } from '../bindings/NewVisit'
+import type { PhotoStorage } from '../bindings/PhotoStorage'
 import type { Reference } from '../bindings/Reference'
 import type { RevealInput } from '../bindings/RevealInput'
 import type { Status } from '../bindings/Status'
@@ -60,6 +61,8 @@ export const api = {
   issues: (filter: IssueFilter) => call<IssuePage>('list_issues', { filter }),
   issue: (id: string) => call<IssueDetail>('get_issue', { id }),
   addIssueEvent: (input: IssueEventInput) => call<IssueDetail>('add_issue_event', { input }),
+  photoStorage: () => call<PhotoStorage>('photo_storage'),
+  freePhotoSpace: () => call<PhotoStorage>('free_photo_space'),
   reveal: (input: RevealInput) => call<string>('reveal_pii', { input }),
   reveals: () => call<AuditEntry[]>('list_reveals'),
   saveDraft: (key: string, json: string) => call<null>('save_draft', { key, json }),
