@@ -110,3 +110,38 @@ fn downloaded_photos_are_trimmed_to_the_cap_oldest_first_and_ours_never() {
     assert_eq!(s.trim_photo_cache(0).unwrap(), 1000 + 7);
     assert!(s.photo(&mine).unwrap().is_some());
 }
+
+#[test]
+fn a_photo_of_a_given_up_form_goes_after_the_grace_but_never_one_in_use() {
+    let mut s = Store::open_in_memory().unwrap();
+    let (abandoned, a) = photo(7, 300);
+    let (drafted, d) = photo(9, 300);
+    let (referenced, r) = photo(11, 300);
+    for (sha, bytes) in [(&abandoned, &a), (&drafted, &d), (&referenced, &r)] {
+        keep(&mut s, sha, bytes);
+    }
+    // A draft names one photo; a visit on the device references another.
+    let draft = format!(r#"{{"title":"","photos":[{{"sha256":"{drafted}"}}]}}"#);
+    s.meta_set(&format!("{}issue:none", crate::DRAFT_META_PREFIX), &draft)
+        .unwrap();
+    s.conn
+        .execute(
+            "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES (?1, 'v1', 'g1')",
+            [&referenced],
+        )
+        .unwrap();
+    // Within the grace (taken at 1_000, cut-off not past it): nothing goes.
+    assert_eq!(s.discard_abandoned_photos(1_000).unwrap(), 0);
+    assert_eq!(s.upload_queue().unwrap().len(), 3);
+    assert_eq!(s.discard_abandoned_photos(2_000).unwrap(), 1);
+    let left: Vec<String> = s
+        .upload_queue()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.sha256)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(left.contains(&drafted) && left.contains(&referenced));
+    assert!(s.photo(&abandoned).unwrap().is_none());
+    assert!(s.photo(&drafted).unwrap().unwrap().has_bytes);
+}
