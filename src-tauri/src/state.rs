@@ -4,6 +4,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::keystore::{KeyHome, SecretStore};
+use crate::pin::Lock;
 use crate::sync_worker::SyncHandle;
 use gridwalk_core::Author;
 use gridwalk_store::{DeviceKey, Store};
@@ -19,6 +20,8 @@ pub struct DeviceStore {
     store: Mutex<Store>,
     key: Mutex<(DeviceKey, KeyHome)>,
     secrets: Box<dyn SecretStore + Send + Sync>,
+    /// The app PIN's lock (`crate::pin`); locked at start when a PIN is set.
+    lock: Mutex<Lock>,
 }
 
 impl DeviceStore {
@@ -34,11 +37,16 @@ impl DeviceStore {
         let db = dir.join(STORE_FILE);
         let (key, home) = crate::keystore::obtain(dir, &db, secrets.as_ref())?;
         let store = open_with(&db, &key)?;
+        let lock = Lock {
+            locked: crate::pin::is_set(&store)?,
+            hidden_since_ms: None,
+        };
         Ok(Arc::new(DeviceStore {
             data_dir: dir.to_path_buf(),
             store: Mutex::new(store),
             key: Mutex::new((key, home)),
             secrets,
+            lock: Mutex::new(lock),
         }))
     }
 
@@ -50,6 +58,15 @@ impl DeviceStore {
         // A panic while holding the lock leaves the store usable: every write is one
         // transaction, so nothing half-written stays behind.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The PIN lock. Taken after the store's mutex where both are held.
+    pub fn lock(&self) -> MutexGuard<'_, Lock> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.lock().locked
     }
 
     fn key_state(&self) -> MutexGuard<'_, (DeviceKey, KeyHome)> {
@@ -82,6 +99,8 @@ impl DeviceStore {
         let (new_key, home) = crate::keystore::obtain(&self.data_dir, &db, self.secrets.as_ref())?;
         *store = open_with(&db, &new_key)?;
         *key = (new_key, home);
+        // The PIN went with the store.
+        *self.lock() = Lock::default();
         Ok(())
     }
 }
@@ -113,7 +132,14 @@ impl AppState {
         }
     }
 
+    /// The store for a command that reads or writes data: refused while the app is
+    /// locked by its PIN (the lock screen's commands use `device.store()` directly).
     pub fn store(&self) -> AppResult<MutexGuard<'_, Store>> {
+        if self.device.is_locked() {
+            return Err(AppError::Locked {
+                message: "the app is locked: enter the PIN".into(),
+            });
+        }
         Ok(self.device.store())
     }
 }
