@@ -45,23 +45,23 @@ export function refusal(err: unknown, t: T): string {
   return t('errors.unknown')
 }
 
-function apply(s: LockStatus, router: Router) {
+async function apply(s: LockStatus, router: Router) {
   lock.status = s
   const here = router.currentRoute.value.fullPath
   if (s.locked && router.currentRoute.value.path !== LOCK_PATH) {
     lock.resumeTo = here
-    void router.replace(LOCK_PATH)
+    await router.replace(LOCK_PATH)
   }
 }
 
 export async function refreshLock(router: Router): Promise<LockStatus> {
   const s = await api.lockStatus()
-  apply(s, router)
+  await apply(s, router)
   return s
 }
 
 export async function lockNow(router: Router) {
-  apply(await api.lockNow(), router)
+  await apply(await api.lockNow(), router)
 }
 
 export async function unlock(pin: string, router: Router) {
