@@ -217,7 +217,7 @@ pub fn lock_now(store: &Store, lock: &mut Lock) -> AppResult<()> {
 
 /// The app went to the background (`document.visibilitychange`).
 pub fn hidden(lock: &mut Lock, mono_ms: i64) {
-    lock.hidden_since_ms.get_or_insert(mono_ms);
+    lock.hidden_since_ms = lock.hidden_since_ms.or(Some(mono_ms));
 }
 
 /// The app came back: locked if a PIN is set and it was away the chosen minutes.
