@@ -60,7 +60,7 @@ pub fn remove_pin(state: State<'_, AppState>, current: String) -> AppResult<Lock
 
 #[tauri::command]
 pub fn set_lock_minutes(state: State<'_, AppState>, minutes: u32) -> AppResult<LockStatus> {
-    pin::set_lock_minutes(&mut state.store()?, minutes)?;
+    pin::set_lock_minutes(&mut *state.store()?, minutes)?;
     status(&state)
 }
 
