@@ -191,18 +191,25 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
 
   await t.test('device A: an app PIN locks the app; a wrong PIN is refused, the right one opens', async () => {
     const PIN = '246813'
+    // The PIN settings sit low on the Sync screen: clicked in the middle of the window,
+    // never under the fixed tab bar.
+    const clickPin = async (s, name) => {
+      await s.waitFor(`[data-test="${name}"]`)
+      await s.exec(`document.querySelector('[data-test="${name}"]').scrollIntoView({ block: 'center' })`)
+      await s.clickCss(`[data-test="${name}"]`)
+    }
     let s = await openApp(dirA)
     try {
       await s.waitFor('[data-test="today"]')
       await s.clickCss('[data-test="tab-sync"]')
-      await s.clickCss('[data-test="pin-set"]')
+      await clickPin(s, 'pin-set')
       await s.type('pin-new', PIN)
       await s.type('pin-repeat', PIN)
-      await s.clickCss('[data-test="pin-save"]')
+      await clickPin(s, 'pin-save')
       await s.waitFor('[data-test="pin-state"]', { text: '已开启' })
       await s.exec(`document.querySelector('[data-test="pin-settings"]').scrollIntoView()`)
       await s.screenshot('10c-device-a-pin-set')
-      await s.clickCss('[data-test="lock-now"]')
+      await clickPin(s, 'lock-now')
       await s.waitFor('[data-test="lock-screen"]')
       // Nothing of the data behind the lock: no tabs, no rows, and a route typed in leads back.
       await s.go('#/households')
@@ -236,9 +243,9 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.clickCss('[data-test="unlock-submit"]')
       await s.waitFor('[data-test="today"]')
       await s.clickCss('[data-test="tab-sync"]')
-      await s.clickCss('[data-test="pin-remove"]')
+      await clickPin(s, 'pin-remove')
       await s.type('pin-current', PIN)
-      await s.clickCss('[data-test="pin-save"]')
+      await clickPin(s, 'pin-save')
       await s.waitFor('[data-test="pin-state"]', { text: '未开启' })
     } finally {
       await s.close()
