@@ -48,8 +48,7 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
         setup.as_secs_f64()
     );
     let key = DeviceKey::generate()?;
-    let plain = measure(&district, &docs, None, seed)?;
-    let enc = measure(&district, &docs, Some(&key), seed)?;
+    let (plain, enc) = measure(&district, &docs, &key, seed)?;
 
     println!(
         "{:<40} {:>10} {:>10} {:>7} {:<6} target (encrypted)",
@@ -123,19 +122,26 @@ pub fn run(households: usize, seed: u64) -> Result<()> {
     Ok(())
 }
 
-fn measure(
-    district: &DemoDistrict,
+/// One store of the comparison: its directory, its open connection, its samples.
+struct Side {
+    _dir: tempfile::TempDir,
+    store: Store,
+    open: Vec<f64>,
+    search: Vec<f64>,
+    hits: usize,
+    edit: Vec<f64>,
+}
+
+/// The grid written into a new store (plaintext, or encrypted with `key`), then opened
+/// cold five times (a new connection: key, migrations check, first page).
+fn prepare(
     docs: &[(gridwalk_core::Document, String)],
+    households: usize,
     key: Option<&DeviceKey>,
-    seed: u64,
-) -> Result<Figures> {
-    let households = district.households.len();
-    let author = Author::new(Uuid::from_u128(1), Uuid::from_u128(2));
+) -> Result<Side> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("device.sqlite");
     open(&path, key)?.import_documents(docs, NOW, false)?;
-
-    // Open cold (a new connection: key, migrations check, first page).
     let mut open_samples = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
@@ -147,7 +153,31 @@ fn measure(
         assert_eq!(page.items.len(), 50.min(households));
         open_samples.push(ms(t.elapsed()));
     }
-    let mut store = open(&path, key)?;
+    Ok(Side {
+        store: open(&path, key)?,
+        _dir: dir,
+        open: open_samples,
+        search: vec![],
+        hits: 0,
+        edit: vec![],
+    })
+}
+
+/// Plaintext and encrypted measured turn about, query by query and edit by edit, so that
+/// both see the same load on a shared machine (one after the other, a burst of another
+/// process's I/O would land on one side only).
+fn measure(
+    district: &DemoDistrict,
+    docs: &[(gridwalk_core::Document, String)],
+    key: &DeviceKey,
+    seed: u64,
+) -> Result<(Figures, Figures)> {
+    let households = district.households.len();
+    let author = Author::new(Uuid::from_u128(1), Uuid::from_u128(2));
+    let mut sides = [
+        prepare(docs, households, None)?,
+        prepare(docs, households, Some(key))?,
+    ];
 
     // A mix of queries a worker types: name fragments, pinyin initials, address
     // fragments, phone tails.
@@ -170,38 +200,49 @@ fn measure(
             queries.push((phone[phone.len() - 4..].to_string(), "phone tail"));
         }
     }
-    let mut search_samples = Vec::new();
-    let mut hits = 0;
-    for (q, _) in &queries {
-        let t = Instant::now();
-        let page = store.search_households(&HouseholdQuery {
-            text: Some(q.clone()),
-            limit: 50,
-            ..Default::default()
-        })?;
-        search_samples.push(ms(t.elapsed()));
-        hits += usize::from(page.total > 0);
+    for (n, (q, _)) in queries.iter().enumerate() {
+        for i in [n % 2, 1 - n % 2] {
+            let side = &mut sides[i];
+            let t = Instant::now();
+            let page = side.store.search_households(&HouseholdQuery {
+                text: Some(q.clone()),
+                limit: 50,
+                ..Default::default()
+            })?;
+            side.search.push(ms(t.elapsed()));
+            side.hits += usize::from(page.total > 0);
+        }
     }
 
     // One-field edits, each committed durably (WAL, synchronous=FULL).
-    let mut edit_samples = Vec::new();
     for n in 0..200 {
         let h = &district.households[rng.random_range(0..district.households.len())];
         let id = DocId(h.id.parse()?);
-        let t = Instant::now();
-        store.edit::<Household, _>(DocKind::Household, id, author, NOW + n, "bench", |h| {
-            h.notes = format!("bench edit {n}");
-            Ok(())
-        })?;
-        edit_samples.push(ms(t.elapsed()));
+        for i in [n % 2, 1 - n % 2] {
+            let side = &mut sides[i];
+            let t = Instant::now();
+            side.store.edit::<Household, _>(
+                DocKind::Household,
+                id,
+                author,
+                NOW + n as i64,
+                "bench",
+                |h| {
+                    h.notes = format!("bench edit {n}");
+                    Ok(())
+                },
+            )?;
+            side.edit.push(ms(t.elapsed()));
+        }
     }
-    Ok(Figures {
-        open: median(&open_samples),
-        search_p50: median(&search_samples),
-        search_p95: quantile(&search_samples, 0.95),
-        hits,
+    let figures = |s: &Side| Figures {
+        open: median(&s.open),
+        search_p50: median(&s.search),
+        search_p95: quantile(&s.search, 0.95),
+        hits: s.hits,
         queries: queries.len(),
-        edit: median(&edit_samples),
-        edit_p95: quantile(&edit_samples, 0.95),
-    })
+        edit: median(&s.edit),
+        edit_p95: quantile(&s.edit, 0.95),
+    };
+    Ok((figures(&sides[0]), figures(&sides[1])))
 }

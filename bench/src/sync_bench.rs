@@ -45,7 +45,7 @@ pub fn new_device(
 ) -> Result<Device> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("device.sqlite");
-    let mut store = if ENCRYPTED_DEVICES.load(std::sync::atomic::Ordering::Relaxed) {
+    let mut store = if encrypted_devices() {
         Store::open_encrypted(&path, &gridwalk_store::DeviceKey::generate()?)?
     } else {
         Store::open(&path)?
@@ -107,6 +107,8 @@ struct SizeResult {
     docs: usize,
     full: Vec<f64>,
     full_pull: FullPull,
+    /// `--encrypted`: the same first download into plaintext stores, run for run.
+    plain: Vec<FullPull>,
     gzip_json: usize,
     rss_kb: Vec<u64>,
     apply_docs_per_s: f64,
@@ -216,16 +218,21 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// A fresh device's first download in a child process; returns its figures and its store.
+fn encrypted_devices() -> bool {
+    ENCRYPTED_DEVICES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A fresh device's first download in a child process, its store encrypted or not;
+/// returns its figures and its store.
 fn full_pull_in_child(
     district: &SqliteDistrict,
     base: &str,
     user_id: &str,
+    encrypted: bool,
 ) -> Result<(FullPull, Device)> {
     let dir = tempfile::tempdir()?;
     let code = district.create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())?;
-    let key = ENCRYPTED_DEVICES
-        .load(std::sync::atomic::Ordering::Relaxed)
+    let key = encrypted
         .then(gridwalk_store::DeviceKey::generate)
         .transpose()?;
     let mut child = std::process::Command::new(std::env::current_exe()?);
@@ -328,8 +335,19 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
     let mut apply = Vec::new();
     let mut devices = Vec::new();
     let mut last_pull = None;
+    let mut plain = Vec::new();
     for _ in 0..args.runs.max(2) {
-        let (pull, dev) = full_pull_in_child(&district, &base, &user_id)?;
+        if encrypted_devices() {
+            // The plaintext baseline, interleaved with the encrypted pulls so that both
+            // see the same load on a shared machine.
+            let (pull, _) = full_pull_in_child(&district, &base, &user_id, false)?;
+            anyhow::ensure!(
+                pull.docs == docs.len(),
+                "plaintext device is missing documents"
+            );
+            plain.push(pull);
+        }
+        let (pull, dev) = full_pull_in_child(&district, &base, &user_id, encrypted_devices())?;
         anyhow::ensure!(
             pull.docs == docs.len(),
             "fresh device has {} of {} documents",
@@ -395,6 +413,7 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
         docs: docs.len(),
         full,
         full_pull,
+        plain,
         gzip_json,
         rss_kb,
         apply_docs_per_s: median(&apply),
@@ -431,6 +450,18 @@ fn print_size(r: &SizeResult) {
         "s",
         full_target.is_finite().then_some((full_target, true)),
     );
+    if !r.plain.is_empty() {
+        let plain: Vec<f64> = r.plain.iter().map(|p| p.secs).collect();
+        let (e, p) = (median(&r.full), median(&plain));
+        println!("  (the line above: encrypted stores; runs {:?} s)", r.full);
+        row("full sync, plaintext store (median)", p, "s", None);
+        println!("  (plaintext runs {plain:?} s)");
+        row("  encrypted / plaintext", e / p, "x", Some((1.15, true)));
+        println!(
+            "encrypted first download: {:+.0}% of plaintext (target: within 15%)",
+            (e / p - 1.0) * 100.0
+        );
+    }
     row("full sync bytes", bytes, "B", Some((1.3 * gzip, true)));
     row("  the same data as JSON, gzip -6", gzip, "B", None);
     row(
@@ -537,6 +568,8 @@ fn size_json(r: &SizeResult) -> serde_json::Value {
         "documents": r.docs,
         "full_sync_s": median(&r.full),
         "full_sync_runs_s": r.full,
+        "encrypted": encrypted_devices(),
+        "plaintext_full_sync_runs_s": r.plain.iter().map(|p| p.secs).collect::<Vec<_>>(),
         "full_sync_bytes": r.full_pull.bytes,
         "full_sync_requests": r.full_pull.requests,
         "gzip_json_bytes": r.gzip_json,

@@ -83,6 +83,19 @@ pub enum AppError {
     /// kept. `reason` is a stable code (`heic`, `too_large`, …), `message` "中文 / English".
     #[error("photo: {message}")]
     Photo { reason: String, message: String },
+    /// The app is locked by its PIN: nothing is read or written until it is unlocked.
+    #[error("locked: {message}")]
+    Locked { message: String },
+    /// A wrong PIN. `wait_seconds` > 0: too many in a row, the next try must wait.
+    #[error("wrong PIN: {message}")]
+    PinWrong {
+        message: String,
+        attempts_left: u32,
+        wait_seconds: u32,
+    },
+    /// Too many wrong PINs: the PIN is not checked until the wait is over.
+    #[error("PIN wait: {message}")]
+    PinWait { message: String, wait_seconds: u32 },
 }
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod keystore;
 pub mod local;
 pub mod mask;
+pub mod pin;
 pub mod queries;
 pub mod state;
 pub mod sync_worker;
@@ -97,6 +98,14 @@ pub fn run() {
             commands::privacy::save_draft,
             commands::privacy::load_draft,
             commands::privacy::clear_draft,
+            commands::lock::lock_status,
+            commands::lock::unlock,
+            commands::lock::set_pin,
+            commands::lock::remove_pin,
+            commands::lock::set_lock_minutes,
+            commands::lock::lock_now,
+            commands::lock::app_hidden,
+            commands::lock::app_visible,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Gridwalk app");

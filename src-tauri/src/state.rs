@@ -4,6 +4,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::keystore::{KeyHome, SecretStore};
+use crate::pin::Lock;
 use crate::sync_worker::SyncHandle;
 use gridwalk_core::Author;
 use gridwalk_store::{DeviceKey, Store};
@@ -19,6 +20,8 @@ pub struct DeviceStore {
     store: Mutex<Store>,
     key: Mutex<(DeviceKey, KeyHome)>,
     secrets: Box<dyn SecretStore + Send + Sync>,
+    /// The app PIN's lock (`crate::pin`); locked at start when a PIN is set.
+    lock: Mutex<Lock>,
 }
 
 impl DeviceStore {
@@ -34,11 +37,16 @@ impl DeviceStore {
         let db = dir.join(STORE_FILE);
         let (key, home) = crate::keystore::obtain(dir, &db, secrets.as_ref())?;
         let store = open_with(&db, &key)?;
+        let lock = Lock {
+            locked: crate::pin::is_set(&store)?,
+            hidden_since_ms: None,
+        };
         Ok(Arc::new(DeviceStore {
             data_dir: dir.to_path_buf(),
             store: Mutex::new(store),
             key: Mutex::new((key, home)),
             secrets,
+            lock: Mutex::new(lock),
         }))
     }
 
@@ -50,6 +58,15 @@ impl DeviceStore {
         // A panic while holding the lock leaves the store usable: every write is one
         // transaction, so nothing half-written stays behind.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The PIN lock. Taken after the store's mutex where both are held.
+    pub fn lock(&self) -> MutexGuard<'_, Lock> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.lock().locked
     }
 
     fn key_state(&self) -> MutexGuard<'_, (DeviceKey, KeyHome)> {
@@ -82,6 +99,8 @@ impl DeviceStore {
         let (new_key, home) = crate::keystore::obtain(&self.data_dir, &db, self.secrets.as_ref())?;
         *store = open_with(&db, &new_key)?;
         *key = (new_key, home);
+        // The PIN went with the store.
+        *self.lock() = Lock::default();
         Ok(())
     }
 }
@@ -113,8 +132,22 @@ impl AppState {
         }
     }
 
+    /// The store for a command that reads or writes data: refused while the app is
+    /// locked by its PIN (the lock screen's commands use `device.store()` directly).
     pub fn store(&self) -> AppResult<MutexGuard<'_, Store>> {
+        self.unlocked_device()?;
         Ok(self.device.store())
+    }
+
+    /// The device's handle for work off the async thread (photos), refused while locked
+    /// like [`AppState::store`]: a locked app shows no photo either.
+    pub fn unlocked_device(&self) -> AppResult<Arc<DeviceStore>> {
+        if self.device.is_locked() {
+            return Err(AppError::Locked {
+                message: "the app is locked: enter the PIN".into(),
+            });
+        }
+        Ok(self.device.clone())
     }
 }
 
@@ -159,6 +192,89 @@ pub fn arg_value(args: &[String], name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keystore::tests::FakeSecrets;
+    use gridwalk_core::demo::{generate, DemoParams, DEFAULT_NOW_MS};
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// Every needle found in any file of `dir`, with the file's name.
+    fn found_in(dir: &Path, needles: &[String]) -> Vec<String> {
+        let mut hits = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            for n in needles {
+                if contains(&bytes, n.as_bytes()) {
+                    hits.push(format!("{}: {n}", path.display()));
+                }
+            }
+        }
+        hits
+    }
+
+    /// The app's wipe of a revoked device (issue 14): the key is destroyed, the files
+    /// removed, nothing of the grid is left in the data directory, a copy taken before
+    /// stays unreadable, and the PIN and its lock went with the store.
+    #[test]
+    fn the_apps_wipe_leaves_nothing_readable_and_no_pin() {
+        let demo = generate(&DemoParams::single_grid(12, 3, DEFAULT_NOW_MS));
+        let mut needles: Vec<String> = demo
+            .households
+            .iter()
+            .flat_map(|h| h.members.values())
+            .flat_map(|p| [Some(p.name.clone()), p.id_number.clone(), p.phone.clone()])
+            .flatten()
+            .filter(|v| v.len() >= 6)
+            .collect();
+        needles.sort();
+        needles.dedup();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let device = DeviceStore::open(&data, Box::new(FakeSecrets::unreachable())).unwrap();
+        let author = Author::new(uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        {
+            let mut store = device.store();
+            for h in &demo.households {
+                store.create_household(h, author, DEFAULT_NOW_MS).unwrap();
+            }
+            crate::pin::set_pin(&mut store, None, "2468", 0).unwrap();
+            crate::pin::lock_now(&store, &mut device.lock()).unwrap();
+        }
+        assert!(device.is_locked());
+        // Written and encrypted: no personal value in any file, before the wipe either.
+        assert!(found_in(&data, &needles).is_empty());
+        let copy = dir.path().join("copy");
+        std::fs::create_dir(&copy).unwrap();
+        // A copy of the store's files (the key is in the OS secret store, or in a key
+        // file that the copier would need the OS account for).
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let p = entry.unwrap().path();
+            if p.file_name() != Some(std::ffi::OsStr::new("device.key")) {
+                std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+
+        device.erase(None).unwrap();
+
+        assert!(found_in(&data, &needles).is_empty());
+        assert!(!device.is_locked(), "the lock went with the store");
+        let store = device.store();
+        assert!(!crate::pin::is_set(&store).unwrap());
+        let households: i64 = store
+            .connection()
+            .query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(households, 0);
+        drop(store);
+        // The old key is gone; the new one does not open the copy.
+        let new_key = device.key_state().0.clone();
+        assert!(matches!(
+            Store::open_encrypted(copy.join(STORE_FILE), &new_key),
+            Err(gridwalk_store::StoreError::WrongKey)
+        ));
+    }
 
     #[test]
     fn data_dir_precedence() {

@@ -224,6 +224,69 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     }
   })
 
+  await t.test('device A: an app PIN locks the app; a wrong PIN is refused, the right one opens', async () => {
+    const PIN = '246813'
+    // The PIN settings sit low on the Sync screen: clicked in the middle of the window,
+    // never under the fixed tab bar.
+    const clickPin = async (s, name) => {
+      await s.waitFor(`[data-test="${name}"]`)
+      await s.exec(`document.querySelector('[data-test="${name}"]').scrollIntoView({ block: 'center' })`)
+      await s.clickCss(`[data-test="${name}"]`)
+    }
+    let s = await openApp(dirA)
+    try {
+      await s.waitFor('[data-test="today"]')
+      await s.clickCss('[data-test="tab-sync"]')
+      await clickPin(s, 'pin-set')
+      await s.type('pin-new', PIN)
+      await s.type('pin-repeat', PIN)
+      await clickPin(s, 'pin-save')
+      await s.waitFor('[data-test="pin-state"]', { text: '已开启' })
+      await s.exec(`document.querySelector('[data-test="pin-settings"]').scrollIntoView()`)
+      await s.screenshot('10c-device-a-pin-set')
+      await clickPin(s, 'lock-now')
+      await s.waitFor('[data-test="lock-screen"]')
+      // Nothing of the data behind the lock: no tabs, no rows, and a route typed in leads back.
+      await s.go('#/households')
+      await sleep(500)
+      await s.waitFor('[data-test="lock-screen"]')
+      assert.equal((await s.find('[data-test="household-row"]')).length, 0, 'households behind the lock')
+      assert.equal((await s.find('[data-test="tab-households"]')).length, 0, 'tabs behind the lock')
+      const shown = await s.exec('return document.body.innerText')
+      assert.ok(!shown.includes(found.name), 'a name behind the lock')
+      // The commands refuse data too, not only the screen.
+      const refused = await s.exec(`return window.__TAURI_INTERNALS__.invoke('search_households', { query: { text: null, tags: [], building_no: null, unit: null, offset: 0, limit: 5 } }).then(() => 'answered', (e) => e.code)`)
+      assert.equal(refused, 'locked')
+      await s.screenshot('10d-device-a-locked')
+      await s.type('unlock-pin', '135790')
+      await s.clickCss('[data-test="unlock-submit"]')
+      await s.waitFor('[data-test="unlock-error"]', { text: '还可以再试 4 次' })
+      await s.screenshot('10e-device-a-wrong-pin')
+      await s.type('unlock-pin', PIN)
+      await s.clickCss('[data-test="unlock-submit"]')
+      await s.waitFor('[data-test="sync"]')
+      await s.waitFor('[data-test="tab-households"]')
+    } finally {
+      await s.close()
+    }
+    // A new start with a PIN set starts locked; the PIN opens it; then the PIN is removed.
+    s = await openApp(dirA)
+    try {
+      await s.waitFor('[data-test="lock-screen"]')
+      await s.screenshot('10f-device-a-locked-at-start')
+      await s.type('unlock-pin', PIN)
+      await s.clickCss('[data-test="unlock-submit"]')
+      await s.waitFor('[data-test="today"]')
+      await s.clickCss('[data-test="tab-sync"]')
+      await clickPin(s, 'pin-remove')
+      await s.type('pin-current', PIN)
+      await clickPin(s, 'pin-save')
+      await s.waitFor('[data-test="pin-state"]', { text: '未开启' })
+    } finally {
+      await s.close()
+    }
+  })
+
   await t.test('device B, same grid, sees the visit and the issue after its own sync', async () => {
     const s = await openApp(dirB)
     try {

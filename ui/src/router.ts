@@ -4,6 +4,7 @@ export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
     { path: '/', redirect: '/today' },
+    { path: '/lock', component: () => import('./views/Lock.vue') },
     { path: '/first-run', component: () => import('./views/FirstRun.vue') },
     { path: '/today', component: () => import('./views/Today.vue') },
     { path: '/households', component: () => import('./views/Households.vue') },

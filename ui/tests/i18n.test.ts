@@ -32,8 +32,8 @@ describe('i18n', () => {
 
   it('names every error code the app and core can send', () => {
     // AppError codes (src-tauri/src/error.rs) and core's FieldError codes (core/src/validate.rs).
-    const appCodes = ['invalid', 'not_enrolled', 'not_found', 'offline', 'unauthorized', 'revoked', 'forbidden', 'server', 'busy', 'bad_request', 'storage']
-    const fieldCodes = ['Required', 'BadLength', 'BadChars', 'BadCheckDigit', 'BadDate', 'BirthDateMismatch', 'SexMismatch', 'BadPhone', 'BadEnum', 'BadCode', 'OutOfRange', 'UnknownTag', 'NotFound', 'Duplicate', 'KeyMismatch']
+    const appCodes = ['invalid', 'not_enrolled', 'not_found', 'offline', 'unauthorized', 'revoked', 'forbidden', 'server', 'busy', 'bad_request', 'storage', 'locked', 'pin_wrong', 'pin_wait']
+    const fieldCodes = ['Required', 'BadLength', 'BadChars', 'BadCheckDigit', 'BadDate', 'BirthDateMismatch', 'SexMismatch', 'BadPhone', 'BadEnum', 'BadCode', 'OutOfRange', 'UnknownTag', 'NotFound', 'Duplicate', 'KeyMismatch', 'BadPin', 'WeakPin']
     for (const c of appCodes) expect(get(zh, `errors.${c}`), c).toBeTypeOf('string')
     for (const c of fieldCodes) expect(get(zh, `fieldCodes.${c}`), c).toBeTypeOf('string')
   })

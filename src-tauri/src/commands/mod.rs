@@ -4,6 +4,7 @@ pub mod enroll;
 pub mod household;
 pub mod households;
 pub mod issues;
+pub mod lock;
 pub mod photos;
 pub mod privacy;
 pub mod sync;

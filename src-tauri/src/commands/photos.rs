@@ -140,6 +140,7 @@ fn join_error(e: impl std::fmt::Display) -> AppError {
 /// write the result.
 #[tauri::command]
 pub async fn take_photo(state: State<'_, AppState>, request: Request<'_>) -> AppResult<PhotoDto> {
+    let device = state.unlocked_device()?;
     let InvokeBody::Raw(bytes) = request.body() else {
         return Err(AppError::bad_request("send the photo's bytes as the body"));
     };
@@ -155,7 +156,6 @@ pub async fn take_photo(state: State<'_, AppState>, request: Request<'_>) -> App
     let prepared = tauri::async_runtime::spawn_blocking(move || prepare(&bytes))
         .await
         .map_err(join_error)??;
-    let device = state.device.clone();
     let mut store = device.store();
     keep(&mut store, &prepared, now_ms())
 }
@@ -171,7 +171,7 @@ pub async fn get_photo(
     if !is_sha256_hex(&sha256) {
         return Err(AppError::bad_request("not a photo hash"));
     }
-    let device = state.device.clone();
+    let device = state.unlocked_device()?;
     let bytes = tauri::async_runtime::spawn_blocking(move || photo_bytes(&device, &sha256, size))
         .await
         .map_err(join_error)??;

@@ -97,3 +97,17 @@ pub struct EnrollInput {
     pub code: String,
     pub device_name: String,
 }
+
+/// The app PIN and the lock (issue 14): whether a PIN is set, whether the app is locked
+/// now, after how many minutes in the background it locks, and the wrong-PIN state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct LockStatus {
+    pub pin_set: bool,
+    pub locked: bool,
+    pub lock_minutes: u32,
+    /// Seconds before the next PIN is checked (0: now).
+    pub wait_seconds: u32,
+    /// Wrong PINs left before the first wait.
+    pub attempts_left: u32,
+}

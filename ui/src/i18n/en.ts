@@ -96,6 +96,18 @@ export default {
     encrypted: 'Data on this device is encrypted', keyInSecretStore: 'Its key is kept in the system keyring',
     keyFileNotice: 'No system keyring can be used on this device: the encryption key of its data is kept in a key file in the data directory (readable by this user only). Whoever has this device and can sign in to this account can read the data.',
   },
+  lock: {
+    title: 'Gridwalk is locked', hint: 'Enter the app PIN', pinPh: 'PIN', unlock: 'Unlock',
+    wrong: 'Wrong PIN: {n} tries left', wrongWait: 'Wrong PIN: too many tries, try again in {s} s',
+    wait: 'Too many wrong PINs: try again in {s} s',
+    forgot: 'Forgot the PIN? Ask the grid office to revoke this device in the console: its data is wiped and you enroll again (what was synced is on the server).',
+    appPin: 'App PIN', on: 'On', off: 'Off',
+    notTheKey: 'Keeps others from opening the app on this phone. The PIN is not the data key: the data is always encrypted.',
+    after: 'Lock after in the background', minutes: '{n} min', set: 'Set a PIN', change: 'Change', remove: 'Turn off',
+    lockNow: 'Lock now', current: 'Current PIN', newPin: 'New PIN', repeat: 'Repeat',
+    pinFormat: 'A PIN is 4 to 12 digits', pinWeak: 'A PIN cannot be one digit repeated', pinMismatch: 'The two PINs differ',
+    saved: 'PIN set: it is asked at start and after the time in the background', removed: 'PIN turned off',
+  },
   errors: {
     photo: 'The photo cannot be used',
     invalid: 'Some fields are not right: see the ones in red', not_enrolled: 'This device is not enrolled yet', not_found: 'That record is not here',
@@ -104,6 +116,7 @@ export default {
     unauthorized: 'The enrollment code is wrong or expired: ask the grid office for a new one', revoked: 'This device has been revoked',
     forbidden: 'That record is outside your grid, or your role may not do this', server: 'The server had a problem; try again later', busy: 'Syncing, please wait',
     bad_request: 'That could not be done', storage: 'Local storage failed; restart the app', unknown: 'Something went wrong',
+    locked: 'The app is locked: enter the PIN', pin_wrong: 'Wrong PIN', pin_wait: 'Too many wrong PINs: try again later',
   },
   fieldCodes: {
     Required: '{field} is required', BadLength: '{field} has the wrong length', BadChars: '{field} has characters that are not allowed',
@@ -112,6 +125,7 @@ export default {
     BadPhone: '{field} is not a valid number (mobiles have 11 digits)', BadEnum: '{field} is not a valid choice', BadCode: '{field} code is wrong',
     OutOfRange: '{field} is out of range', UnknownTag: 'Unknown tag', NotFound: '{field} not found', Duplicate: '{field} is a duplicate',
     KeyMismatch: '{field} id does not match',
+    BadPin: 'A PIN is 4 to 12 digits', WeakPin: 'A PIN cannot be one digit repeated',
   },
   fields: {
     name: 'Name', phone: 'Phone', id_number: 'ID number', birth_date: 'Birth date', notes: 'Notes',

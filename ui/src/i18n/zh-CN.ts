@@ -96,6 +96,18 @@ export default {
     encrypted: '本机数据已加密', keyInSecretStore: '密钥保存在系统密钥库中',
     keyFileNotice: '本机没有可用的系统密钥库：数据的加密密钥保存在数据目录中的密钥文件里（仅本用户可读）。拿到这台设备并能登录此账户的人可以读取数据。',
   },
+  lock: {
+    title: '网格通已锁定', hint: '请输入应用 PIN 码', pinPh: 'PIN 码', unlock: '解锁',
+    wrong: 'PIN 码不对，还可以再试 {n} 次', wrongWait: 'PIN 码不对，错误次数过多，请 {s} 秒后再试',
+    wait: '错误次数过多，请 {s} 秒后再试',
+    forgot: '忘记 PIN 码：请网格办在管理台停用本设备，本机数据会被清除，再重新登记（已同步的数据都在服务器上）。',
+    appPin: '应用 PIN 码', on: '已开启', off: '未开启',
+    notTheKey: '防止他人在手机上打开本应用。PIN 码不是数据的加密密钥：数据始终加密保存。',
+    after: '切到后台多久后锁定', minutes: '{n} 分钟', set: '设置 PIN 码', change: '修改', remove: '关闭',
+    lockNow: '立即锁定', current: '当前 PIN', newPin: '新 PIN', repeat: '再输一次',
+    pinFormat: 'PIN 码为 4–12 位数字', pinWeak: 'PIN 码不能是同一个数字重复', pinMismatch: '两次输入的 PIN 码不一致',
+    saved: 'PIN 码已设置，下次启动或切到后台超时后需要输入', removed: 'PIN 码已关闭',
+  },
   errors: {
     photo: '照片无法使用',
     invalid: '有几项填得不对，请看标红的地方', not_enrolled: '本设备还没有登记', not_found: '找不到这条记录',
@@ -104,6 +116,7 @@ export default {
     unauthorized: '登记码无效或已过期，请向网格办重新要一个', revoked: '本设备已被停用',
     forbidden: '这条记录不在你负责的网格内，或你的角色无权进行此操作', server: '服务器出错了，请稍后再试', busy: '正在同步，请稍候',
     bad_request: '操作无法完成', storage: '本机存储出错，请重启应用', unknown: '出错了',
+    locked: '应用已锁定，请输入 PIN 码', pin_wrong: 'PIN 码不对', pin_wait: '错误次数过多，请稍后再试',
   },
   fieldCodes: {
     Required: '{field}必须填写', BadLength: '{field}的长度不对', BadChars: '{field}含有不允许的字符',
@@ -112,6 +125,7 @@ export default {
     BadPhone: '{field}格式不对（手机号 11 位）', BadEnum: '{field}的选项无效', BadCode: '{field}编码不对',
     OutOfRange: '{field}超出范围', UnknownTag: '未知的标签', NotFound: '{field}找不到', Duplicate: '{field}重复了',
     KeyMismatch: '{field}编号不一致',
+    BadPin: 'PIN 码为 4–12 位数字', WeakPin: 'PIN 码不能是同一个数字重复',
   },
   fields: {
     name: '姓名', phone: '电话', id_number: '身份证号', birth_date: '出生日期', notes: '备注',

@@ -14,6 +14,7 @@ import type { IssueDetail } from '../bindings/IssueDetail'
 import type { IssueEventInput } from '../bindings/IssueEventInput'
 import type { IssueFilter } from '../bindings/IssueFilter'
 import type { IssuePage } from '../bindings/IssuePage'
+import type { LockStatus } from '../bindings/LockStatus'
 import type { MemberPatch } from '../bindings/MemberPatch'
 import type { NewIssue } from '../bindings/NewIssue'
 import type { NewMember } from '../bindings/NewMember'
@@ -68,6 +69,14 @@ export const api = {
   saveDraft: (key: string, json: string) => call<null>('save_draft', { key, json }),
   loadDraft: (key: string) => call<string | null>('load_draft', { key }),
   clearDraft: (key: string) => call<null>('clear_draft', { key }),
+  lockStatus: () => call<LockStatus>('lock_status'),
+  unlock: (pin: string) => call<LockStatus>('unlock', { pin }),
+  setPin: (current: string | null, pin: string) => call<LockStatus>('set_pin', { current, pin }),
+  removePin: (current: string) => call<LockStatus>('remove_pin', { current }),
+  setLockMinutes: (minutes: number) => call<LockStatus>('set_lock_minutes', { minutes }),
+  lockNow: () => call<LockStatus>('lock_now'),
+  appHidden: () => call<null>('app_hidden'),
+  appVisible: () => call<LockStatus>('app_visible'),
 }
 
 export const events = {

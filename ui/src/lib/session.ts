@@ -27,7 +27,8 @@ export async function startSession(onRevoked: () => void) {
   session.reference = await api.reference()
   await events.onSyncState((s) => {
     session.sync = s
-    if (!s.running) void refreshStatus()
+    // While the PIN lock is on, the status is refused: nothing to show anyway.
+    if (!s.running) void refreshStatus().catch(() => {})
   })
   await events.onDataChanged(() => {
     session.dataVersion++
