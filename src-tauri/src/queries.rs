@@ -179,9 +179,22 @@ pub fn household_visits(
             mine: me == Some(worker.as_str()),
             review_status: r.get(8)?,
             review_comment: r.get::<_, Option<String>>(9)?.map(|c| mask_free_text(&c)),
+            photos: Vec::new(),
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut visits: Vec<VisitRow> = rows.collect::<Result<_, _>>()?;
+    // Only the visits that reference a photo are loaded as documents (the projection
+    // knows which), so a household without photos costs no document load.
+    let mut has_photos = store
+        .connection()
+        .prepare_cached("SELECT 1 FROM photo_refs WHERE doc_id = ?1 LIMIT 1")?;
+    for v in &mut visits {
+        if has_photos.exists([&v.id])? {
+            let visit: gridwalk_core::model::Visit = store.read(crate::commands::doc_id(&v.id)?)?;
+            v.photos = crate::commands::photos::dtos(store, &visit.photos)?;
+        }
+    }
+    Ok(visits)
 }
 
 fn parse_level(s: &str) -> Option<OverdueLevel> {

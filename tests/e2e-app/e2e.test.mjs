@@ -27,6 +27,8 @@ let server
 let driver
 let port
 let username
+// The demo's supervisor (console sign-in) and its password.
+const supervisor = {}
 const codes = []
 const found = {}
 
@@ -54,6 +56,27 @@ async function openApp(dir, extraArgs = []) {
   const s = await Session.create(driver.url, ['--data-dir', dir, ...extraArgs])
   log('session', s.id, `${s.createdMs.toFixed(0)} ms`)
   return s
+}
+
+// The supervisor's console shows the photo the worker took in the app, on the issue
+// (issue 13, end to end): headless Chromium beside the app's window.
+async function consoleShowsPhoto(sha) {
+  const { launchBrowser, signIn } = await import('../e2e-console/lib.mjs')
+  const browser = await launchBrowser()
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' })
+    await signIn(page, `http://127.0.0.1:${port}`, supervisor.username, supervisor.password)
+    await page.click('[data-testid=issues-all]')
+    await page.locator('[data-testid=issue-list] tr', { hasText: ISSUE_TITLE }).first().click()
+    await page.waitForFunction((sha) => {
+      const img = document.querySelector(`[data-testid=issue-detail] img[data-testid=photo-thumb][src*="${sha}"]`)
+      return img !== null && img.complete && img.naturalWidth > 0
+    }, sha)
+    await page.screenshot({ path: join(ROOT, 'test-artifacts', 'e2e-app', '10b-console-shows-the-photo.png') })
+    log('the console shows the photo')
+  } finally {
+    await browser.close()
+  }
 }
 
 async function syncAndWait(s, name) {
@@ -98,6 +121,12 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     const line = demo.split('\n').find((l) => /^\S+\s+worker\s+/.test(l))
     assert.ok(line, `no worker in the demo summary:\n${demo}`)
     username = line.split(/\s+/)[0]
+    // The worker's supervisor (the first listed, of the worker's community) signs in to
+    // the console to see the worker's photo.
+    supervisor.username = demo.split('\n').find((l) => /^\S+\s+supervisor\s+/.test(l))?.split(/\s+/)[0]
+    assert.ok(supervisor.username, `no supervisor in the demo summary:\n${demo}`)
+    supervisor.password = `e2e-${token}-pass`
+    run(SERVER_BIN, ['password', 'set', '--data', serverDir, '--username', supervisor.username, '--password', supervisor.password])
     for (let i = 0; i < 2; i++) {
       codes.push(run(SERVER_BIN, ['enroll-code', '--data', serverDir, '--username', username]).trim())
     }
@@ -189,6 +218,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       const stored = execFileSync('sqlite3', [join(serverDir, 'blobs.sqlite'), `SELECT size FROM blobs WHERE sha256 = '${found.photo}'`]).toString().trim()
       assert.ok(Number(stored) > 10_000, `the server's blob store holds the photo (size: ${JSON.stringify(stored)})`)
       log('photo on the server', found.photo.slice(0, 12), stored, 'bytes')
+      await consoleShowsPhoto(found.photo)
       await s.exec(`document.querySelector('[data-test="photo-storage"]').scrollIntoView()`)
       await sleep(300)
       await s.screenshot('10a-device-a-photo-uploaded')

@@ -288,6 +288,8 @@ pub struct VisitRow {
     pub mine: bool,
     pub review_status: Option<String>,
     pub review_comment: Option<String>,
+    /// The visit's photos (metadata; bytes through `get_photo`), oldest first.
+    pub photos: Vec<PhotoDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -177,3 +177,39 @@ fn freeing_space_frees_uploaded_photos_never_pending_ones() {
     assert!(store.photo_bytes(&b.sha256).unwrap().is_none());
     assert!(store.photo_thumb(&b.sha256).unwrap().is_some());
 }
+
+#[test]
+fn a_visits_photos_show_in_the_households_visit_list() {
+    use gridwalk_core::demo::{generate, DemoParams};
+    let mut store = enrolled();
+    let author = store.device_author().unwrap().unwrap();
+    let demo = generate(&DemoParams::single_grid(2, 1, 1_700_000_000_000));
+    let mut h = demo.households[0].clone();
+    h.grid_id = "g1".into();
+    store
+        .create_household(&h, author, 1_700_000_000_000)
+        .unwrap();
+    let p = take(&mut store, JPEG).unwrap();
+    let with = crate::commands::visits::create_visit_in(
+        &mut store,
+        crate::dto::NewVisit {
+            household_id: h.id.clone(),
+            mode: crate::dto::VisitMode::InPerson,
+            findings: "楼道已清理".into(),
+            needs: String::new(),
+            follow_up: None,
+            linked_issues: vec![],
+            gps: None,
+            photos: vec![input(&p)],
+        },
+    )
+    .unwrap();
+    let visits = crate::queries::household_visits(&store, &h.id, None).unwrap();
+    let shown = visits
+        .iter()
+        .find(|v| v.id == with)
+        .expect("the visit is listed");
+    assert_eq!(shown.photos.len(), 1);
+    assert_eq!(shown.photos[0].sha256, p.sha256);
+    assert_eq!(shown.photos[0].state, PhotoState::Pending);
+}
