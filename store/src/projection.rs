@@ -217,12 +217,33 @@ pub fn upsert_household(
         h.gps.map(|g| g.lon),
         h.gps.map(|g| g.lat),
     ])?;
-    conn.prepare_cached("DELETE FROM persons WHERE household_id = ?1")?
-        .execute([&h.id])?;
+    // Members are upserted, and a row is written only where something changed: an edit
+    // of one field used to delete and insert every member with their index entries and
+    // holder counts, the most pages of a durable edit (each page written is also
+    // encrypted on the device: issue 14).
+    let member_ids = serde_json::to_string(&h.members.keys().collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into());
+    conn.prepare_cached(
+        "DELETE FROM persons WHERE household_id = ?1
+           AND person_id NOT IN (SELECT value FROM json_each(?2))",
+    )?
+    .execute(params![h.id, member_ids])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO persons (person_id, household_id, name, sex, birth_date, id_number, phone,
             relation, population_type, status, tags, restricted, disability_cert, notes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (household_id, person_id) DO UPDATE SET name = excluded.name,
+            sex = excluded.sex, birth_date = excluded.birth_date,
+            id_number = excluded.id_number, phone = excluded.phone,
+            relation = excluded.relation, population_type = excluded.population_type,
+            status = excluded.status, tags = excluded.tags, restricted = excluded.restricted,
+            disability_cert = excluded.disability_cert, notes = excluded.notes
+         WHERE (name, sex, birth_date, id_number, phone, relation, population_type, status,
+                tags, restricted, disability_cert, notes)
+            IS NOT (excluded.name, excluded.sex, excluded.birth_date, excluded.id_number,
+                excluded.phone, excluded.relation, excluded.population_type,
+                excluded.status, excluded.tags, excluded.restricted,
+                excluded.disability_cert, excluded.notes)",
     )?;
     for p in h.members.values() {
         stmt.execute(params![
