@@ -91,7 +91,8 @@ impl AppState {
         self.district
             .clone()
             .ok_or(gridwalk_store::StoreError::NotOnPostgres(
-                "the console and the admin API",
+                "this part of the console (issue desk, visit review, households, indicators, \
+                 imports, exports)",
             ))
     }
 }
