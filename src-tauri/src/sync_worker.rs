@@ -256,8 +256,8 @@ fn run_once<E: SyncEvents + 'static>(
     Outcome::Done
 }
 
-/// How long a queued photo that no record or draft names is kept (the form it was taken
-/// for was given up).
+/// How long a queued photo that no record or draft names is retried before its upload is
+/// parked (the form it was taken for was given up; the photo itself is kept).
 const ABANDONED_PHOTO_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
 /// How long one run may spend on photos before it lets the next document sync come.
@@ -266,9 +266,10 @@ const PHOTO_BUDGET: Duration = Duration::from_secs(90);
 /// Uploads the queued photos (chunked, resumable, each answer persisted at once; the
 /// queue in `gridwalk_core::upload` keeps the backoff). Failures are shown, never fatal.
 fn upload_photos(store: &mut Store, state: &Mutex<SyncState>, events: &impl SyncEvents) {
-    // A photo of a form given up a week ago is dropped, not retried for ever.
-    if let Err(e) = store.discard_abandoned_photos(now_ms() - ABANDONED_PHOTO_MS) {
-        eprintln!("gridwalk: could not drop abandoned photos: {e}");
+    // A photo of a form given up a week ago is parked (kept, not retried for ever);
+    // unparked if a record or draft names it again.
+    if let Err(e) = store.park_abandoned_photos(now_ms() - ABANDONED_PHOTO_MS) {
+        eprintln!("gridwalk: could not park abandoned photos: {e}");
     }
     let queued = store.upload_queue().map(|q| q.len()).unwrap_or(0);
     if queued == 0 {

@@ -318,33 +318,32 @@ impl Store {
         Ok(freed)
     }
 
-    /// Drops photos the worker took for a form that was given up: still queued, taken
-    /// before `taken_before_ms`, referenced by no document on the device and named by no
-    /// saved draft. The server would refuse their bytes for good (reference first, then
-    /// bytes), so without this the queue retried them for ever. A photo on a saved record
-    /// or a kept draft is never touched. Returns how many went.
-    pub fn discard_abandoned_photos(&mut self, taken_before_ms: i64) -> Result<usize> {
+    /// Parks the upload of photos the worker took for a form that was given up: still
+    /// queued, taken before `taken_before_ms`, referenced by no document on the device and
+    /// named by no saved draft. The server would refuse their bytes (reference first, then
+    /// bytes), so without this the queue retried them for ever. Nothing is deleted (a
+    /// photo the worker took stays until the server has it): a parked photo that a
+    /// record or draft names again is unparked here too. Returns (parked, unparked).
+    pub fn park_abandoned_photos(&mut self, taken_before_ms: i64) -> Result<(usize, usize)> {
+        let named = "(EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = q.sha256)
+                OR EXISTS (SELECT 1 FROM meta m
+                    WHERE substr(m.key, 1, length(?2)) = ?2 AND instr(m.value, q.sha256) > 0))";
+        let not_referenced = refusal_name(Refusal::NotReferenced);
         let tx = self.conn.transaction()?;
-        let abandoned: Vec<String> = {
-            let mut stmt = tx.prepare(
-                "SELECT p.sha256 FROM photo_uploads q JOIN photos p ON p.sha256 = q.sha256
-                 WHERE p.created_at < ?1
-                   AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = p.sha256)
-                   AND NOT EXISTS (SELECT 1 FROM meta m
-                       WHERE substr(m.key, 1, length(?2)) = ?2
-                         AND instr(m.value, p.sha256) > 0)",
-            )?;
-            let rows = stmt.query_map(params![taken_before_ms, crate::DRAFT_META_PREFIX], |r| {
-                r.get(0)
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        for sha in &abandoned {
-            tx.execute("DELETE FROM photo_uploads WHERE sha256 = ?1", [sha])?;
-            tx.execute("DELETE FROM photos WHERE sha256 = ?1", [sha])?;
-        }
+        let parked = tx.execute(
+            &format!(
+                "UPDATE photo_uploads AS q SET parked = ?3
+                 WHERE q.parked IS NULL AND NOT {named}
+                   AND (SELECT created_at FROM photos p WHERE p.sha256 = q.sha256) < ?1"
+            ),
+            params![taken_before_ms, crate::DRAFT_META_PREFIX, not_referenced],
+        )?;
+        let unparked = tx.execute(
+            &format!("UPDATE photo_uploads AS q SET parked = NULL WHERE q.parked = ?3 AND {named}"),
+            params![taken_before_ms, crate::DRAFT_META_PREFIX, not_referenced],
+        )?;
         tx.commit()?;
-        Ok(abandoned.len())
+        Ok((parked, unparked))
     }
 
     /// The space photos take.

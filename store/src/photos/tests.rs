@@ -112,7 +112,7 @@ fn downloaded_photos_are_trimmed_to_the_cap_oldest_first_and_ours_never() {
 }
 
 #[test]
-fn a_photo_of_a_given_up_form_goes_after_the_grace_but_never_one_in_use() {
+fn a_photo_of_a_given_up_form_is_parked_after_the_grace_kept_and_unparked_when_named() {
     let mut s = Store::open_in_memory().unwrap();
     let (abandoned, a) = photo(7, 300);
     let (drafted, d) = photo(9, 300);
@@ -130,18 +130,31 @@ fn a_photo_of_a_given_up_form_goes_after_the_grace_but_never_one_in_use() {
             [&referenced],
         )
         .unwrap();
-    // Within the grace (taken at 1_000, cut-off not past it): nothing goes.
-    assert_eq!(s.discard_abandoned_photos(1_000).unwrap(), 0);
+    let parked = |s: &Store| -> Vec<String> {
+        s.upload_queue()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.parked.is_some())
+            .map(|e| e.sha256)
+            .collect()
+    };
+    // Within the grace (taken at 1_000, cut-off not past it): nothing is parked.
+    assert_eq!(s.park_abandoned_photos(1_000).unwrap(), (0, 0));
+    assert!(parked(&s).is_empty());
+    assert_eq!(s.park_abandoned_photos(2_000).unwrap(), (1, 0));
+    assert_eq!(parked(&s), vec![abandoned.clone()]);
+    assert_eq!(s.park_abandoned_photos(2_000).unwrap(), (0, 0));
+    // Parked, never dropped: the bytes stay and count as pending.
     assert_eq!(s.upload_queue().unwrap().len(), 3);
-    assert_eq!(s.discard_abandoned_photos(2_000).unwrap(), 1);
-    let left: Vec<String> = s
-        .upload_queue()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.sha256)
-        .collect();
-    assert_eq!(left.len(), 2);
-    assert!(left.contains(&drafted) && left.contains(&referenced));
-    assert!(s.photo(&abandoned).unwrap().is_none());
-    assert!(s.photo(&drafted).unwrap().unwrap().has_bytes);
+    assert!(s.photo(&abandoned).unwrap().unwrap().has_bytes);
+    assert_eq!(s.photo_storage().unwrap().pending, 3);
+    // A record names it after all: it is unparked and uploads again.
+    s.conn
+        .execute(
+            "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES (?1, 'i1', 'g1')",
+            [&abandoned],
+        )
+        .unwrap();
+    assert_eq!(s.park_abandoned_photos(2_000).unwrap(), (0, 1));
+    assert!(parked(&s).is_empty());
 }
