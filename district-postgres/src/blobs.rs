@@ -5,9 +5,7 @@
 //! of what no document references after a grace period — as `SqliteBlobs` does.
 
 use crate::{db, PgDistrict, PgError, Pool, Result};
-use gridwalk_district::blobs::{
-    Appended, BlobSize, BlobStatus, BlobStore, GcReport, MAX_BLOB_BYTES,
-};
+use gridwalk_district::blobs::{chunk_fits, Appended, BlobSize, BlobStatus, BlobStore, GcReport};
 use postgres::GenericClient;
 use sha2::{Digest, Sha256};
 
@@ -170,8 +168,7 @@ impl BlobStore for PgBlobs {
         chunk: &[u8],
         now_ms: i64,
     ) -> Result<Appended> {
-        let end = offset.saturating_add(chunk.len() as u64);
-        if total == 0 || total > MAX_BLOB_BYTES || end > total {
+        if !chunk_fits(offset, total, chunk.len()) {
             return Ok(Appended::TooLarge);
         }
         let mut c = self.conn()?;

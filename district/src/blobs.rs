@@ -14,6 +14,13 @@ use std::collections::BTreeSet;
 /// The largest blob taken (bytes): a prepared photo is ≤ 400 KB; the document schema
 /// allows up to this ([`gridwalk_core::model::MAX_PHOTO_BYTES`]).
 pub const MAX_BLOB_BYTES: u64 = gridwalk_core::model::MAX_PHOTO_BYTES as u64;
+
+/// Whether a chunk of `len` bytes at `offset` fits an upload of `total` bytes: a total
+/// within [`MAX_BLOB_BYTES`], and no byte past it. Both backends answer
+/// [`Appended::TooLarge`] otherwise.
+pub fn chunk_fits(offset: u64, total: u64, len: usize) -> bool {
+    total != 0 && total <= MAX_BLOB_BYTES && offset.saturating_add(len as u64) <= total
+}
 /// The bytes one device may have stored (uploads count to the device that started them).
 pub const DEFAULT_DEVICE_QUOTA: u64 = 2 * 1024 * 1024 * 1024;
 /// Blobs referenced by no document, and abandoned partial uploads, are collected after

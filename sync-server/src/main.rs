@@ -2,17 +2,15 @@
 //! from the command line until the admin console exists.
 
 mod area_cmd;
+mod demo_cmd;
 mod export_cmd;
 mod import_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_district_postgres::PgDistrict;
-use gridwalk_district_sqlite::{ConsoleBackend, ConsoleStore, NewUser, SqliteDistrict};
-use gridwalk_server::{
-    load_demo, now_ms, open_district, serve, DemoSummary, FileConfig, ServerConfig,
-};
+use gridwalk_district_sqlite::{ConsoleBackend, NewUser, SqliteDistrict};
+use gridwalk_server::{now_ms, open_district, serve, FileConfig, ServerConfig};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -124,9 +122,6 @@ struct ServeArgs {
     #[arg(long, default_value_t = 1600)]
     demo_households: usize,
 }
-
-/// The console password of the demo district's supervisors and admin.
-const DEMO_PASSWORD: &str = "gridwalk-demo";
 
 #[derive(Args)]
 struct DataArg {
@@ -357,78 +352,11 @@ fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
     }
     if args.demo {
         let district = open_district(&config.data_dir)?;
-        demo_on_first_start(&district, args.demo_households)?;
+        demo_cmd::on_first_start(&district, args.demo_households)?;
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve(config))?;
     Ok(())
-}
-
-fn demo_on_first_start(district: &SqliteDistrict, households: usize) -> Result<()> {
-    let now = now_ms();
-    let params = DemoParams {
-        households,
-        now_ms: now,
-        ..DemoParams::default()
-    };
-    if district.stats()?.is_empty() {
-        eprintln!("loading the demo district ({households} households)…");
-        let summary = load_demo(district, &params, now)?;
-        print_summary(&summary);
-    } else {
-        println!("the store already holds data: the demo district was not loaded again");
-    }
-
-    // Users come first out of the generator and do not depend on the household count.
-    let users = generate(&DemoParams {
-        households: 1,
-        visits_per_household: 0.0,
-        issues_per_household: 0.0,
-        ..params
-    })
-    .users;
-    let mut console_users = Vec::new();
-    for u in users.iter().filter(|u| u.role != "worker") {
-        if district.set_password(&u.username, DEMO_PASSWORD).is_ok() {
-            console_users.push(u.username.clone());
-        }
-    }
-    println!(
-        "console (/console/): password {DEMO_PASSWORD:?} for {}",
-        console_users.join(", ")
-    );
-    if let Some(worker) = users.iter().find(|u| u.role == "worker") {
-        if let Some(user) = district.user_by_name(&worker.username)? {
-            let code = district.create_enrollment(&user.user_id, 72 * 3_600_000, now)?;
-            println!(
-                "enrollment code for {} ({}), valid 72 h: {code}",
-                user.username, user.display_name
-            );
-        }
-    }
-    Ok(())
-}
-
-fn print_summary(s: &DemoSummary) {
-    println!(
-        "demo district: {} streets, {} communities, {} grids; {} households, {} visits, \
-         {} issues ({} documents added)",
-        s.streets, s.communities, s.grids, s.households, s.visits, s.issues, s.documents_added
-    );
-    println!(
-        "{:<24} {:<10} {:<12} {:>5}  new",
-        "username", "role", "name", "grids"
-    );
-    for u in &s.users {
-        println!(
-            "{:<24} {:<10} {:<12} {:>5}  {}",
-            u.username,
-            u.role,
-            u.display_name,
-            u.grids.len(),
-            if u.created { "yes" } else { "no" }
-        );
-    }
 }
 
 fn open(data: &Path) -> Result<SqliteDistrict> {
@@ -589,15 +517,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
         }
         Cmd::Demo(args) => {
             let district = args.data.sqlite("demo")?;
-            let now = now_ms();
-            let params = DemoParams {
-                seed: args.seed,
-                households: args.households,
-                now_ms: now,
-                ..DemoParams::default()
-            };
-            let summary = load_demo(&district, &params, now)?;
-            print_summary(&summary);
+            demo_cmd::run(&district, args.seed, args.households)?;
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! [`BlobStore`] on a SQLite file of its own.
 
-use super::{Appended, BlobSize, BlobStatus, BlobStore, GcReport, MAX_BLOB_BYTES};
+use super::{chunk_fits, Appended, BlobSize, BlobStatus, BlobStore, GcReport};
 use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
@@ -114,7 +114,7 @@ impl BlobStore for SqliteBlobs {
         now_ms: i64,
     ) -> Result<Appended> {
         let end = offset.saturating_add(chunk.len() as u64);
-        if total == 0 || total > MAX_BLOB_BYTES || end > total {
+        if !chunk_fits(offset, total, chunk.len()) {
             return Ok(Appended::TooLarge);
         }
         let quota = self.quota;
