@@ -13,6 +13,7 @@ pub mod ids;
 pub mod ledger;
 pub mod model;
 pub mod privacy;
+pub mod projection;
 pub mod search_keys;
 pub mod sync;
 pub mod upload;
