@@ -18,8 +18,11 @@ mod admin;
 mod blobs;
 mod blobs_refs;
 mod console;
+mod desk;
+mod edits;
 mod manage;
 mod migrate;
+mod projection;
 mod pull;
 mod review;
 mod settings;
@@ -28,8 +31,8 @@ pub mod testing;
 
 pub use blobs::PgBlobs;
 pub use gridwalk_district::{
-    AdminStore, AuditStore, ConsoleStore, DeviceAuth, DistrictStore, Enrolled, NewUser,
-    ReviewStore, SettingsStore,
+    AdminStore, AuditStore, ConsoleStore, DeskStore, DeviceAuth, DistrictStore, EditStore,
+    Enrolled, NewUser, ReviewStore, SettingsStore,
 };
 pub use gridwalk_store::{Result, StoreError};
 

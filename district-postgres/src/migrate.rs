@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/001_sync.sql")),
     (2, include_str!("../migrations/002_console.sql")),
     (3, include_str!("../migrations/003_blobs.sql")),
+    (4, include_str!("../migrations/004_projections.sql")),
 ];
 
 /// "gridwalk-migrate".
@@ -40,6 +41,7 @@ pub(crate) fn to_latest(conn: &mut Conn) -> Result<()> {
         .map_err(db)?;
         tracing::info!(version, "PostgreSQL district schema migrated");
     }
+    crate::projection::rebuild_if_stale(&mut tx)?;
     tx.commit().map_err(db)?;
     Ok(())
 }

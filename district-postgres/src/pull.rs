@@ -4,14 +4,19 @@
 use crate::{db, PgDistrict, Result};
 use gridwalk_core::sync::{DocData, GridCursor, PulledDoc};
 use gridwalk_core::DocKind;
-use gridwalk_district::push::{MAX_PAGE_BYTES, MIN_PAGE_BYTES};
+use gridwalk_district::push::{parse_heads, MAX_PAGE_BYTES, MIN_PAGE_BYTES};
 use gridwalk_district::{DeviceAuth, PullOutcome};
+use gridwalk_store::projection::rows_len;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::Transaction;
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+/// How many documents a first download reads at a time (the byte budget ends a page
+/// sooner).
+const FULL_PULL_PAGE: i64 = 200;
 
 impl PgDistrict {
     pub(crate) fn pull_impl(
@@ -75,42 +80,55 @@ fn pull_full(
         .map_err(db)?
         .get(0);
     out.full_pull_total += total as u64;
-    let params: [&(dyn ToSql + Sync); 3] = [&cursor.grid_id, &cursor.full_after, &holder];
-    let mut rows = tx
-        .query_raw(
-            "SELECT doc_id, kind, snapshot FROM docs
-             WHERE grid_id = $1 AND ($2::uuid IS NULL OR doc_id > $2)
-               AND (kind != 'key_persons' OR $3)
-             ORDER BY doc_id",
-            params,
-        )
-        .map_err(db)?;
+    // In pages, each page's projection rows read in one query per table: the rows
+    // stored with each document (same transaction, same heads), so the device need not
+    // derive them; key-person rows travel only with key-person documents, which only
+    // holders get (above).
+    let mut after = cursor.full_after;
     let mut last: Option<Uuid> = None;
-    while let Some(row) = rows.next().map_err(db)? {
-        if out.bytes_out >= budget {
-            out.more = true;
-            return Ok(GridCursor {
+    loop {
+        let page = tx
+            .query(
+                "SELECT doc_id, kind, snapshot, heads FROM docs
+                 WHERE grid_id = $1 AND ($2::uuid IS NULL OR doc_id > $2)
+                   AND (kind != 'key_persons' OR $3)
+                 ORDER BY doc_id LIMIT $4",
+                &[&cursor.grid_id, &after, &holder, &FULL_PULL_PAGE],
+            )
+            .map_err(db)?;
+        let Some(end) = page.last() else { break };
+        after = Some(end.get(0));
+        let docs: Vec<(DocKind, String)> = page
+            .iter()
+            .filter_map(|r| Some((DocKind::parse(r.get(1))?, r.get::<_, Uuid>(0).to_string())))
+            .collect();
+        let mut rows = crate::projection::read_rows_of(tx, &docs)?;
+        for row in &page {
+            if out.bytes_out >= budget {
+                out.more = true;
+                return Ok(GridCursor {
+                    grid_id: cursor.grid_id.clone(),
+                    seq: watermark,
+                    full_after: last,
+                });
+            }
+            let uuid: Uuid = row.get(0);
+            let Some(kind) = DocKind::parse(row.get(1)) else {
+                continue;
+            };
+            let bytes: Vec<u8> = row.get(2);
+            let doc_rows = rows.remove(&uuid.to_string()).unwrap_or_default();
+            out.bytes_out += bytes.len() + rows_len(&doc_rows) + 32;
+            out.docs.push(PulledDoc {
+                doc_id: uuid,
+                kind,
                 grid_id: cursor.grid_id.clone(),
-                seq: watermark,
-                full_after: last,
+                data: DocData::Snapshot(ByteBuf::from(bytes)),
+                heads: parse_heads(row.get(3)),
+                rows: Some(doc_rows),
             });
+            last = Some(uuid);
         }
-        let uuid: Uuid = row.get(0);
-        let Some(kind) = DocKind::parse(row.get(1)) else {
-            continue;
-        };
-        let bytes: Vec<u8> = row.get(2);
-        out.bytes_out += bytes.len();
-        out.docs.push(PulledDoc {
-            doc_id: uuid,
-            kind,
-            grid_id: cursor.grid_id.clone(),
-            data: DocData::Snapshot(ByteBuf::from(bytes)),
-            // No projections on PostgreSQL yet: the device derives its rows.
-            heads: vec![],
-            rows: None,
-        });
-        last = Some(uuid);
     }
     Ok(GridCursor {
         grid_id: cursor.grid_id.clone(),
@@ -169,7 +187,7 @@ fn pull_changes(
                 kind,
                 grid_id: cursor.grid_id.clone(),
                 data: DocData::Changes(Vec::new()),
-                // No projections on PostgreSQL yet: the device derives its rows.
+                // Changes: the device derives its rows from the merged document.
                 heads: vec![],
                 rows: None,
             });

@@ -8,7 +8,7 @@ use gridwalk_core::sync::{
 };
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use gridwalk_district::push::{
-    parse_heads, prepare_handover, stage, DocLookup, HandoverRow, Staged,
+    parse_heads, prepare_handover, stage, DocLookup, HandoverRow,
 };
 use gridwalk_district::{
     DeviceAuth, DistrictStore, Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
@@ -23,9 +23,9 @@ use uuid::Uuid;
 /// The shared decisions' reads inside one transaction. `lock`: the push path, which holds
 /// each stored document it may rewrite (`FOR UPDATE`) until it commits, so two servers
 /// merging into one document never lose each other's changes.
-struct PgLookup<'a, 'b> {
-    tx: &'a mut Transaction<'b>,
-    lock: bool,
+pub(crate) struct PgLookup<'a, 'b> {
+    pub(crate) tx: &'a mut Transaction<'b>,
+    pub(crate) lock: bool,
 }
 
 impl DocLookup for PgLookup<'_, '_> {
@@ -74,21 +74,21 @@ fn heads_text(doc: &Document) -> String {
     hex.join(",")
 }
 
-/// Store a staged document: its whole saved form.
-fn write_doc(tx: &mut Transaction<'_>, s: &Staged, now_ms: i64) -> Result<()> {
-    let (id, bytes, heads) = (s.doc.id.0, s.doc.save(), heads_text(&s.doc));
-    if s.is_new {
+/// Store a document (new, or rewriting the stored one): its whole saved form, its photo
+/// references and its projection rows.
+pub(crate) fn write_doc(
+    tx: &mut Transaction<'_>,
+    doc: &Document,
+    grid_id: &str,
+    is_new: bool,
+    now_ms: i64,
+) -> Result<()> {
+    let (id, bytes, heads) = (doc.id.0, doc.save(), heads_text(doc));
+    if is_new {
         tx.execute(
             "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &id,
-                &s.doc.kind.as_str(),
-                &s.grid_id,
-                &bytes,
-                &heads,
-                &now_ms,
-            ],
+            &[&id, &doc.kind.as_str(), &grid_id, &bytes, &heads, &now_ms],
         )
         .map_err(db)?;
     } else {
@@ -98,7 +98,8 @@ fn write_doc(tx: &mut Transaction<'_>, s: &Staged, now_ms: i64) -> Result<()> {
         )
         .map_err(db)?;
     }
-    crate::blobs_refs::write(tx, &s.doc, &s.grid_id)
+    crate::blobs_refs::write(tx, doc, grid_id)?;
+    crate::projection::write(tx, doc, grid_id)
 }
 
 /// The changes of one transaction, sequenced: the cursor rule. Must be the transaction's
@@ -207,7 +208,7 @@ impl PgDistrict {
             // Pass 2: write what was accepted, then sequence its changes, last.
             let mut changes = NewChanges::default();
             for s in &staged {
-                write_doc(tx, s, now_ms)?;
+                write_doc(tx, &s.doc, &s.grid_id, s.is_new, now_ms)?;
                 changes.add(&s.doc, &s.grid_id, &s.before);
                 report.docs_changed += 1;
                 report.conflicts_created +=
@@ -326,7 +327,7 @@ impl DistrictStore for PgDistrict {
                         kind,
                         grid_id: g.grid_id.clone(),
                         data: DocData::Snapshot(ByteBuf::from(row.get::<_, Vec<u8>>(3))),
-                        // No projections on PostgreSQL yet: the device derives its rows.
+                        // A repair merges into what the device has: no rows.
                         heads: vec![],
                         rows: None,
                     });

@@ -11,7 +11,7 @@ pub use gridwalk_district::console::lockout::{
 pub use gridwalk_district::console::password::MAX_PASSWORD_BYTES;
 use gridwalk_district::console::{lockout, Credentials, NewSession, ScopeRows};
 pub use gridwalk_district::console::{
-    ConsoleError, ConsoleResult, ConsoleScope, ConsoleSession, ConsoleStore, MAX_USERNAME_CHARS,
+    ConsoleError, ConsoleScope, ConsoleSession, ConsoleStore, MAX_USERNAME_CHARS,
 };
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;

@@ -20,7 +20,6 @@ mod handover;
 mod imports;
 mod indicators;
 mod issues;
-mod ledger;
 mod log;
 mod management;
 mod review;
@@ -41,17 +40,16 @@ pub use export_file::{ExportFormat, ExportSummary};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, Indicators};
-pub use issues::{ConsoleStep, IssueAction, VisitQuery, VisitRow};
-pub use ledger::HouseholdDetail;
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
 
 // The device store's pieces the district builds on (this crate was store/src/district/).
 // The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
 pub use gridwalk_district::{
-    handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, DeviceAuth, DeviceInfo,
-    DeviceOverview, DistrictStore, Enrolled, HandledSync, NewUser, PullOutcome, PushOutcomeReport,
-    ReviewStore, SettingsStore, SyncLogEntry, SyncLogQuery,
+    handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, ConsoleStep, DeskStore,
+    DeviceAuth, DeviceInfo, DeviceOverview, DistrictStore, EditStore, Enrolled, HandledSync,
+    HouseholdDetail, IssueAction, NewUser, PullOutcome, PushOutcomeReport, ReviewStore,
+    SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery, VisitRow,
 };
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};

@@ -1,17 +1,20 @@
-//! Documents written by the server itself: imports, the demo district, and a
-//! supervisor's actions. Their changes are sequenced like pushed ones, so devices pull
-//! them on their next sync.
+//! Documents written by the server itself (imports, the demo district, a supervisor's
+//! actions) on SQLite: the rows of [`EditStore`], whose provided methods hold the flow
+//! (validation, the permission rule, one transaction). Their changes are sequenced like
+//! pushed ones, so devices pull them on their next sync.
 
 use super::SqliteDistrict;
-use crate::{docs, projection, validate_document, Result, StoreError};
+use crate::{docs, projection, Result};
 use automerge::ChangeHash;
 use gridwalk_core::authorize::{Actor, Forbidden, Owned};
 use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district::edits::{DocWriter, EditStore};
 use gridwalk_district::push::DocLookup;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The shared push decisions' reads ([`gridwalk_district::push::DocLookup`]) on one
-/// SQLite connection (inside the caller's transaction).
+/// SQLite connection (inside the caller's transaction); and, in a write transaction on
+/// the one writer, the server's own writes ([`DocWriter`]).
 pub(crate) struct SqliteLookup<'a>(pub(crate) &'a Connection);
 
 impl DocLookup for SqliteLookup<'_> {
@@ -28,6 +31,30 @@ impl DocLookup for SqliteLookup<'_> {
     }
 }
 
+impl DocWriter for SqliteLookup<'_> {
+    fn exists(&mut self, id: DocId) -> Result<bool> {
+        docs::exists(self.0, id)
+    }
+
+    fn insert(&mut self, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
+        docs::insert(self.0, doc, grid_id, now_ms)?;
+        record_server_changes(self.0, doc, grid_id, &[], now_ms)?;
+        projection::upsert(self.0, doc, grid_id)
+    }
+
+    fn append(
+        &mut self,
+        doc: &Document,
+        grid_id: &str,
+        before: &[ChangeHash],
+        now_ms: i64,
+    ) -> Result<()> {
+        docs::append(self.0, doc, before, now_ms)?;
+        record_server_changes(self.0, doc, grid_id, before, now_ms)?;
+        projection::upsert(self.0, doc, grid_id)
+    }
+}
+
 /// The permission check (`gridwalk_core::authorize`, through
 /// [`gridwalk_district::push::authorize_document`]) of a change from `before` (`None` for
 /// a new document) to `after`.
@@ -40,7 +67,8 @@ pub(crate) fn authorize_document(
     gridwalk_district::push::authorize_document(&mut SqliteLookup(conn), actor, before, after)
 }
 
-/// Store a change made on the server itself (a supervisor's action) with its sequence.
+/// Store a change made on the server itself (a supervisor's action) with its sequence:
+/// the one writer assigns it inside the storing transaction (the cursor rule on SQLite).
 pub(crate) fn record_server_changes(
     conn: &Connection,
     doc: &Document,
@@ -69,61 +97,39 @@ pub(crate) fn record_server_changes(
     Ok(())
 }
 
+impl EditStore for SqliteDistrict {
+    fn write_documents(
+        &self,
+        f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>,
+    ) -> Result<()> {
+        self.with_writer(|store| {
+            let tx = store.conn.transaction()?;
+            f(&mut SqliteLookup(&tx))?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+/// The server's own writes by their old names (the demo, benchmarks and tests call them
+/// on `SqliteDistrict`); each is [`EditStore`]'s.
 impl SqliteDistrict {
-    /// Store documents a user imports (an admin's ledger import), each checked by the
-    /// permission rule as a new document authored by `actor`; otherwise like
-    /// [`SqliteDistrict::import_documents`]. One refused document refuses the import.
+    /// [`EditStore::import_documents_as`].
     pub fn import_documents_as(
         &self,
         actor: &Actor,
         docs_in: &[(Document, String)],
         now_ms: i64,
     ) -> Result<usize> {
-        self.import_checked(Some(actor), docs_in, now_ms)
+        EditStore::import_documents_as(self, actor, docs_in, now_ms)
     }
 
-    /// Store documents the server generates itself (the demo district, fixtures of tests
-    /// and benchmarks), each with its changes sequenced so devices pull them like any
-    /// other. Validated first; all or nothing. Documents that exist already are skipped.
-    /// Returns how many were added. Anything a user brings in goes through
-    /// [`SqliteDistrict::import_documents_as`] instead.
+    /// [`EditStore::import_documents`].
     pub fn import_documents(&self, docs_in: &[(Document, String)], now_ms: i64) -> Result<usize> {
-        self.import_checked(None, docs_in, now_ms)
+        EditStore::import_documents(self, docs_in, now_ms)
     }
 
-    fn import_checked(
-        &self,
-        actor: Option<&Actor>,
-        docs_in: &[(Document, String)],
-        now_ms: i64,
-    ) -> Result<usize> {
-        for (doc, _) in docs_in {
-            validate_document(doc, now_ms)?;
-        }
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            let mut added = 0;
-            for (doc, grid) in docs_in {
-                if docs::exists(&tx, doc.id)? {
-                    continue;
-                }
-                if let Some(actor) = actor {
-                    authorize_document(&tx, actor, None, doc)??;
-                }
-                docs::insert(&tx, doc, grid, now_ms)?;
-                record_server_changes(&tx, doc, grid, &[], now_ms)?;
-                projection::upsert(&tx, doc, grid)?;
-                added += 1;
-            }
-            tx.commit()?;
-            Ok(added)
-        })
-    }
-
-    /// Edit a document on the server (a supervisor's action) as `author`, whose user is
-    /// `actor`; the edit must pass the permission rule like a pushed one
-    /// ([`StoreError::Denied`] otherwise, nothing written). The change gets a sequence
-    /// number like a pushed one, so devices receive it on their next sync.
+    /// [`EditStore::edit_document`].
     #[allow(clippy::too_many_arguments)]
     pub fn edit_document<T, F>(
         &self,
@@ -137,43 +143,9 @@ impl SqliteDistrict {
     ) -> Result<Vec<String>>
     where
         T: autosurgeon::Hydrate + serde::Serialize,
-        F: FnOnce(&mut T) -> std::result::Result<(), gridwalk_core::CoreError>,
+        F: FnMut(&mut T) -> std::result::Result<(), gridwalk_core::CoreError>,
     {
-        self.with_writer(|store| {
-            let tx = store.conn.transaction()?;
-            let (mut doc, grid) = docs::load(&tx, id)?;
-            if doc.kind != kind {
-                return Err(StoreError::WrongKind {
-                    doc_id: id.to_string(),
-                    stored: doc.kind.to_string(),
-                    requested: kind.to_string(),
-                });
-            }
-            let before_image = Owned::read(&doc).map_err(|source| StoreError::Doc {
-                doc_id: id.to_string(),
-                source,
-            })?;
-            let before = doc.heads();
-            doc.edit(author, now_ms, message, edit)
-                .map_err(|source| StoreError::Doc {
-                    doc_id: id.to_string(),
-                    source,
-                })?;
-            if doc.heads() == before {
-                return Ok(vec![]);
-            }
-            validate_document(&doc, now_ms)?;
-            authorize_document(&tx, actor, Some(&before_image), &doc)??;
-            docs::append(&tx, &doc, &before, now_ms)?;
-            record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
-            projection::upsert(&tx, &doc, &grid)?;
-            tx.commit()?;
-            Ok(doc
-                .changes_since(&before)
-                .iter()
-                .map(|c| c.hash().to_string())
-                .collect())
-        })
+        EditStore::edit_document(self, kind, id, actor, author, now_ms, message, edit)
     }
 
     /// Read a document from the district store.

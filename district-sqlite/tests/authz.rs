@@ -11,7 +11,7 @@ use gridwalk_core::sync::{DocChanges, PushOutcome, RejectCode, SyncRequest, PROT
 use gridwalk_core::workflow::{dispatch_event, evaluate_event, new_event};
 use gridwalk_core::{DocId, DocKind, Document};
 use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{DeskStore, DistrictStore, NewUser, SqliteDistrict};
 use gridwalk_store::client::Transport;
 use gridwalk_store::StoreError;
 use serde_bytes::ByteBuf;

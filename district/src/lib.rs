@@ -9,6 +9,8 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod console;
+pub mod desk;
+pub mod edits;
 mod handle;
 pub mod push;
 pub mod review;
@@ -19,6 +21,8 @@ pub use admin::{AdminStore, UserRow, UserUpdate};
 pub use audit::{AuditEntry, AuditKind, AuditQuery, AuditStore, AUDIT_PAGE_MAX};
 pub use console::lockout::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LOCKOUT_MS};
 pub use console::password::MAX_PASSWORD_BYTES;
+pub use desk::{ConsoleStep, DeskStore, HouseholdDetail, IssueAction, VisitQuery, VisitRow};
+pub use edits::{DocWriter, EditStore};
 pub use console::{
     ConsoleError, ConsoleResult, ConsoleScope, ConsoleSession, ConsoleStore, MAX_USERNAME_CHARS,
 };
@@ -153,7 +157,14 @@ pub trait DistrictStore: Send + Sync {
 /// Everything the console asks of a district store, on either backend: sign-in, sessions
 /// and limits ([`ConsoleStore`]), the audit log ([`AuditStore`]), the review of devices
 /// ([`ReviewStore`]), users, devices and areas ([`AdminStore`]), the issue desk's settings
-/// ([`SettingsStore`]). The server holds one `Arc<dyn ConsoleBackend>`.
-pub trait ConsoleBackend: ConsoleStore + ReviewStore + AdminStore + SettingsStore {}
+/// ([`SettingsStore`]), the issue desk, visit review and households ([`DeskStore`], with
+/// the server's own edits, [`EditStore`]). The server holds one `Arc<dyn ConsoleBackend>`.
+pub trait ConsoleBackend:
+    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore
+{
+}
 
-impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + ?Sized> ConsoleBackend for T {}
+impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + ?Sized>
+    ConsoleBackend for T
+{
+}

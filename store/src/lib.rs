@@ -25,7 +25,10 @@ pub use encrypt::MigrationStep;
 pub use outbox::OutboxEntry;
 pub use photos::{LocalPhoto, NewPhoto, PhotoStorage};
 pub use scope_change::DRAFT_META_PREFIX;
-pub use search::{HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page};
+pub use search::{
+    escape_like, list_issues_on, phone_or_id_tail, search_households_on, HouseholdQuery,
+    HouseholdRow, HouseholdSort, IssueQuery, IssueRow, Page, OVERDUE_SQL,
+};
 
 use chrono::{NaiveDate, TimeZone};
 use gridwalk_core::model::{Household, Issue, KeyPersons, Visit};
