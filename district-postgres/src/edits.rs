@@ -72,10 +72,7 @@ impl DocWriter for PgWriter<'_, '_> {
 }
 
 impl EditStore for PgDistrict {
-    fn write_documents(
-        &self,
-        f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>,
-    ) -> Result<()> {
+    fn write_documents(&self, f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>) -> Result<()> {
         self.write(|tx| {
             let mut w = PgWriter {
                 tx,

@@ -7,9 +7,7 @@ use gridwalk_core::sync::{
     PushOutcome, PushResult,
 };
 use gridwalk_core::{Author, DocId, DocKind, Document};
-use gridwalk_district::push::{
-    parse_heads, prepare_handover, stage, DocLookup, HandoverRow,
-};
+use gridwalk_district::push::{parse_heads, prepare_handover, stage, DocLookup, HandoverRow};
 use gridwalk_district::{
     DeviceAuth, DistrictStore, Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };

@@ -98,10 +98,7 @@ pub(crate) fn record_server_changes(
 }
 
 impl EditStore for SqliteDistrict {
-    fn write_documents(
-        &self,
-        f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>,
-    ) -> Result<()> {
+    fn write_documents(&self, f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>) -> Result<()> {
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
             f(&mut SqliteLookup(&tx))?;

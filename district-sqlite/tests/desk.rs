@@ -43,7 +43,10 @@ fn supervisor(d: &District, name: &str, grids: &[&str]) -> ConsoleScope {
 
 fn author(d: &District, scope: &ConsoleScope) -> Author {
     let user = Uuid::parse_str(&scope.user_id).expect("uuid");
-    Author::new(user, d.console().console_device_id().expect("console device"))
+    Author::new(
+        user,
+        d.console().console_device_id().expect("console device"),
+    )
 }
 
 fn sync(dev: &mut Device, d: &Arc<District>) {
@@ -74,7 +77,9 @@ fn import_issue(d: &District, grid: &str) -> DocId {
     let report = workflow::new_event(EventKind::Report, at, "w", "d", "上报");
     issue.events = [(report.id.clone(), report)].into_iter().collect();
     let doc = Document::create(DocKind::Issue, id, &issue, SERVER, at).expect("doc");
-    let added = d.console().import_documents(&[(doc, grid.to_string())], NOW);
+    let added = d
+        .console()
+        .import_documents(&[(doc, grid.to_string())], NOW);
     assert_eq!(added.expect("import"), 1);
     id
 }
@@ -147,7 +152,10 @@ fn the_issue_desk_lists_acts_and_refuses_within_scope() {
             note: note(),
         },
     );
-    assert!(matches!(blank, Err(ConsoleError::BadRequest(_))), "{blank:?}");
+    assert!(
+        matches!(blank, Err(ConsoleError::BadRequest(_))),
+        "{blank:?}"
+    );
     assert_eq!(d.count_changes(), before, "a refused step writes nothing");
 
     let filed = act(mine, IssueAction::File { note: note() }).expect("file");
@@ -212,7 +220,10 @@ fn visits_are_reviewed_and_flagged_within_scope() {
     assert_eq!((rows.len(), total), (1, 1));
     assert_eq!(rows[0].doc_id, vid.to_string());
     assert_eq!(rows[0].worker_name.as_deref(), Some("w1"));
-    assert!(rows[0].address.is_some(), "the household's address: {rows:?}");
+    assert!(
+        rows[0].address.is_some(),
+        "the household's address: {rows:?}"
+    );
     assert_eq!(c.console_visits(&sup2, &q(None)).expect("visits").1, 0);
     assert!(matches!(
         c.console_visit(&sup2, vid),
@@ -230,7 +241,10 @@ fn visits_are_reviewed_and_flagged_within_scope() {
         Some(ReviewStatus::Flagged)
     );
     assert_eq!(c.console_visits(&sup1, &q(Some("none"))).expect("v").1, 0);
-    assert_eq!(c.console_visits(&sup1, &q(Some("Flagged"))).expect("v").1, 1);
+    assert_eq!(
+        c.console_visits(&sup1, &q(Some("Flagged"))).expect("v").1,
+        1
+    );
 
     sync(&mut w1, &d);
     let on_device: Visit = w1.store.read(vid).expect("visit on the device");
@@ -306,7 +320,10 @@ fn households_are_listed_shown_masked_and_their_conflicts_resolved() {
     let by = author(&d, &sup1);
     let path = vec!["phone".to_string()];
     let wrong = c.resolve_conflict(&sup1, id, &path, 7, by, NOW);
-    assert!(matches!(wrong, Err(ConsoleError::BadRequest(_))), "{wrong:?}");
+    assert!(
+        matches!(wrong, Err(ConsoleError::BadRequest(_))),
+        "{wrong:?}"
+    );
     c.resolve_conflict(&sup1, id, &path, 0, by, NOW)
         .expect("resolve");
     let after = c.console_household(&sup1, id).expect("household");

@@ -9,9 +9,9 @@ mod common;
 use common::{enroll, Device, Direct, District, NOW};
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
-use gridwalk_core::{Author, DocId, DocKind, Document};
 use gridwalk_core::projection::project;
 use gridwalk_core::sync::{DocData, TableRows};
+use gridwalk_core::{Author, DocId, DocKind, Document};
 use gridwalk_district_sqlite::DistrictStore;
 use gridwalk_store::client::SyncOptions;
 use rusqlite::types::Value;
@@ -235,7 +235,8 @@ fn every_document_of_a_first_download_carries_its_projection_rows() {
                 .collect();
             let mut got = rows.clone();
             for t in &mut got {
-                t.rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+                t.rows
+                    .sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
             }
             assert_eq!(got, want, "{} {}", pulled.kind, pulled.doc_id);
             docs += 1;
@@ -249,7 +250,10 @@ fn every_document_of_a_first_download_carries_its_projection_rows() {
             break;
         }
     }
-    assert!(docs > 40 && households > 10 && persons > households, "{docs} {households} {persons}");
+    assert!(
+        docs > 40 && households > 10 && persons > households,
+        "{docs} {households} {persons}"
+    );
 }
 
 /// PostgreSQL: a database whose projection rows are behind the projection version (one
@@ -267,8 +271,13 @@ fn postgres_rebuilds_stale_projections_at_start() {
     assert!(households > 0 && persons > households);
     d.execute_raw("DELETE FROM meta WHERE key = 'projection.version'")
         .expect("forget the version");
-    d.execute_raw("DELETE FROM households").expect("drop the rows");
-    assert_eq!(d.count_rows("persons"), 0, "members go with their household");
+    d.execute_raw("DELETE FROM households")
+        .expect("drop the rows");
+    assert_eq!(
+        d.count_rows("persons"),
+        0,
+        "members go with their household"
+    );
     gridwalk_district_postgres::PgDistrict::open(url, 2).expect("a server starts");
     assert_eq!(d.count_rows("households"), households);
     assert_eq!(d.count_rows("persons"), persons);

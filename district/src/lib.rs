@@ -21,11 +21,11 @@ pub use admin::{AdminStore, UserRow, UserUpdate};
 pub use audit::{AuditEntry, AuditKind, AuditQuery, AuditStore, AUDIT_PAGE_MAX};
 pub use console::lockout::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LOCKOUT_MS};
 pub use console::password::MAX_PASSWORD_BYTES;
-pub use desk::{ConsoleStep, DeskStore, HouseholdDetail, IssueAction, VisitQuery, VisitRow};
-pub use edits::{DocWriter, EditStore};
 pub use console::{
     ConsoleError, ConsoleResult, ConsoleScope, ConsoleSession, ConsoleStore, MAX_USERNAME_CHARS,
 };
+pub use desk::{ConsoleStep, DeskStore, HouseholdDetail, IssueAction, VisitQuery, VisitRow};
+pub use edits::{DocWriter, EditStore};
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
 pub use review::{DeviceOverview, Handover, ReviewStore};
@@ -164,7 +164,7 @@ pub trait ConsoleBackend:
 {
 }
 
-impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + ?Sized>
-    ConsoleBackend for T
+impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + ?Sized> ConsoleBackend
+    for T
 {
 }

@@ -55,7 +55,7 @@ pub(super) async fn upload(
     if body.len() > MAX_CONSOLE_PHOTO {
         return Err(too_large());
     }
-    let (district, blobs) = (state.sqlite()?, state.blobs.clone());
+    let (district, blobs) = (state.console.clone(), state.blobs.clone());
     let check = scope.clone();
     // Out of scope is "not found", before any work on the bytes.
     run(move || district.console_issue(&check, id).map(|_| ())).await?;

@@ -18,10 +18,10 @@ pub(super) async fn issues(
     Params(q): Params<IssuesQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let page = run(move || {
         let query = IssueQuery {
-            grid_ids: scope.narrow(q.grid.map(|g| vec![g])),
+            grid_ids: q.grid.map(|g| vec![g]),
             states: q
                 .state
                 .map(|s| s.split(',').map(str::to_string).collect())
@@ -32,7 +32,7 @@ pub(super) async fn issues(
             limit: q.limit.unwrap_or(50) as usize,
             ..Default::default()
         };
-        Ok(district.with_writer(|s| s.list_issues(&query))?)
+        district.console_issues(&scope, &query)
     })
     .await?;
     Ok(masked(page))
@@ -45,7 +45,7 @@ pub(super) async fn issue(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let id = doc_id(&id)?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let (issue, summary) = run(move || district.console_issue(&scope, id)).await?;
     Ok(masked(issue_json(&issue, &summary)))
 }
@@ -107,12 +107,12 @@ pub(super) async fn issue_action(
         "{kind: File|Void|Dispatch|Check|Close|Return|Evaluate|Comment, note, photos?, …}",
     )?;
     let photos = super::attach::checked(state.blobs.clone(), photos).await?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let (issue, summary) = run(move || {
         let calendar = district.work_calendar()?;
         let categories = district.category_overrides()?;
         let step = ConsoleStep {
-            author: author(&district, &scope)?,
+            author: author(&*district, &scope)?,
             now_ms: now_ms(),
             calendar: &calendar,
             categories: &categories,

@@ -16,16 +16,16 @@ pub(super) async fn households(
     Params(q): Params<HouseholdsQ>,
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let page = run(move || {
         let query = HouseholdQuery {
             text: q.q.filter(|t| !t.trim().is_empty()),
-            grid_ids: scope.narrow(q.grid.filter(|g| !g.is_empty()).map(|g| vec![g])),
+            grid_ids: q.grid.filter(|g| !g.is_empty()).map(|g| vec![g]),
             offset: q.offset.unwrap_or(0) as usize,
             limit: q.limit.unwrap_or(50) as usize,
             ..Default::default()
         };
-        Ok(district.with_writer(|s| s.search_households(&query))?)
+        district.console_households(&scope, &query)
     })
     .await?;
     Ok(masked(page))
@@ -38,7 +38,7 @@ pub(super) async fn household(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let id = doc_id(&id)?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let d = run(move || district.console_household(&scope, id)).await?;
     Ok(masked(d))
 }
@@ -58,9 +58,9 @@ pub(super) async fn resolve(
     let scope = session(&state, &headers, true).await?;
     let id = doc_id(&id)?;
     let b: ResolveBody = json_body(&body, "{path, choice}")?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let d = run(move || {
-        let author = author(&district, &scope)?;
+        let author = author(&*district, &scope)?;
         district.resolve_conflict(&scope, id, &b.path, b.choice, author, now_ms())?;
         district.console_household(&scope, id)
     })

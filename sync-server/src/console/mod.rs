@@ -57,8 +57,7 @@ use gridwalk_core::model::ReviewStatus;
 use gridwalk_core::workflow;
 use gridwalk_core::{Author, DocId};
 use gridwalk_district_sqlite::{
-    ConsoleError, ConsoleScope, ConsoleStore, IssueAction, SettingsStore, SqliteDistrict,
-    SyncLogQuery, VisitQuery,
+    ConsoleError, ConsoleScope, ConsoleStore, IssueAction, SqliteDistrict, SyncLogQuery, VisitQuery,
 };
 use gridwalk_store::{HouseholdQuery, IssueQuery};
 use params::Params;
@@ -261,7 +260,10 @@ async fn session(state: &AppState, headers: &HeaderMap, mutating: bool) -> R<Con
     Ok(scope)
 }
 
-fn author(district: &SqliteDistrict, scope: &ConsoleScope) -> Result<Author, ConsoleError> {
+fn author<D: ConsoleStore + ?Sized>(
+    district: &D,
+    scope: &ConsoleScope,
+) -> Result<Author, ConsoleError> {
     let user = Uuid::parse_str(&scope.user_id).unwrap_or(SERVER_AUTHOR.user);
     Ok(Author::new(user, district.console_device_id()?))
 }

@@ -39,7 +39,7 @@ pub(super) async fn visits(
         offset: q.offset.unwrap_or(0) as usize,
         limit: q.limit.unwrap_or(50) as usize,
     };
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let (items, total) = run(move || district.console_visits(&scope, &query)).await?;
     Ok(masked(json!({"items": items, "total": total})))
 }
@@ -57,7 +57,7 @@ pub(super) async fn visit(
 ) -> R<Json<Value>> {
     let scope = session(&state, &headers, false).await?;
     let id = doc_id(&id)?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let v = run(move || district.console_visit(&scope, id)).await?;
     Ok(masked(v))
 }
@@ -78,9 +78,9 @@ pub(super) async fn review(
     let scope = session(&state, &headers, true).await?;
     let id = doc_id(&id)?;
     let b: ReviewBody = json_body(&body, "{status: Reviewed|Flagged, comment}")?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let v = run(move || {
-        let author = author(&district, &scope)?;
+        let author = author(&*district, &scope)?;
         district.review_visit(&scope, id, b.status, &b.comment, author, now_ms())
     })
     .await?;
