@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rows {
     Household {
-        household: HouseholdRow,
+        /// Boxed: the widest row by far.
+        household: Box<HouseholdRow>,
         persons: Vec<PersonRow>,
     },
     Visit(VisitRow),
@@ -43,7 +44,10 @@ pub fn project(doc: &Document, grid_id: &str) -> Option<Projected> {
             let h = doc.read::<Household>().ok()?;
             let (household, persons) = household_rows(&h, grid_id, conflicts);
             Projected {
-                rows: Rows::Household { household, persons },
+                rows: Rows::Household {
+                    household: Box::new(household),
+                    persons,
+                },
                 photos: vec![],
             }
         }
