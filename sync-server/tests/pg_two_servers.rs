@@ -4,8 +4,9 @@
 //! it); each run makes its own database there and drops it.
 
 use gridwalk_core::demo::{generate, DemoParams};
+use gridwalk_core::model::EventKind;
 use gridwalk_core::model::Household;
-use gridwalk_core::{Author, DocKind};
+use gridwalk_core::{workflow, Author, DocKind};
 use gridwalk_district_postgres::testing::TestDatabase;
 use gridwalk_server::now_ms;
 use gridwalk_store::client::SyncOptions;
@@ -338,4 +339,97 @@ fn two_servers_share_console_sessions_lockouts_and_rate_limits() {
         assert!(attempts <= 12, "attempt {attempts} was let through");
     }
     assert_eq!(attempts, 13);
+}
+
+/// A supervisor's step at the console of one server reaches a worker's device that syncs
+/// through the other: the issue the worker reported through server two is on server one's
+/// desk (its projection row was written by the push), and the step taken there is
+/// sequenced like a pushed change.
+#[test]
+fn a_console_action_on_one_server_reaches_a_device_synced_through_the_other() {
+    let Some(db) = TestDatabase::from_env("pg_desk").expect("test database") else {
+        eprintln!("GRIDWALK_TEST_DATABASE is not set: PostgreSQL not tested here");
+        return;
+    };
+    let one = serve(db.url());
+    let two = serve(db.url());
+    let params = DemoParams {
+        seed: 5,
+        streets: 1,
+        communities_per_street: 1,
+        grids_per_community: 1,
+        households: 4,
+        visits_per_household: 0.0,
+        issues_per_household: 2.0,
+        now_ms: now_ms(),
+    };
+    let demo = generate(&params);
+    let grid = demo.households[0].grid_id.clone();
+    let mut w = device(db.url(), &two.url, "w", &grid);
+    let at = now_ms() - 60_000;
+    let mut issue = demo.issues[0].clone();
+    let id = gridwalk_core::DocId::new_v7();
+    issue.id = id.to_string();
+    issue.grid_id = grid.clone();
+    issue.household_id = None;
+    issue.created_at = at;
+    let (user, dev) = (w.author.user.to_string(), w.author.device.to_string());
+    let report = workflow::new_event(EventKind::Report, at, &user, &dev, "楼道堆物");
+    issue.events = [(report.id.clone(), report)].into_iter().collect();
+    w.store
+        .create_issue(&issue, w.author, at)
+        .expect("reported on the device");
+    assert_eq!(sync(&mut w).accepted_docs, 1);
+
+    let add = ["user", "add", "--username", "sup", "--name", "主任"];
+    let rest = [
+        "--role",
+        "supervisor",
+        "--grid",
+        &grid,
+        "--password",
+        "correct horse",
+    ];
+    cli(db.url(), &[&add[..], &rest[..]].concat());
+    let (status, body, cookie) = login(&one.url, "sup", "correct horse");
+    assert_eq!(status, 200, "{body}");
+    let (cookie, csrf) = (
+        cookie.expect("cookie"),
+        body["csrf"].as_str().expect("csrf").to_string(),
+    );
+    let client = reqwest::blocking::Client::new();
+    let desk: serde_json::Value = client
+        .get(format!("{}/console/api/issues?state=Reported", one.url))
+        .header("cookie", &cookie)
+        .send()
+        .expect("issues")
+        .json()
+        .expect("json");
+    assert_eq!(desk["total"], 1, "{desk}");
+    assert_eq!(desk["items"][0]["doc_id"], id.to_string());
+    let r = client
+        .post(format!("{}/console/api/issues/{id}/action", one.url))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"kind": "File", "note": "立案"}))
+        .send()
+        .expect("action");
+    assert_eq!(r.status(), 200, "{:?}", r.text());
+
+    sync(&mut w);
+    let on_device: gridwalk_core::model::Issue = w.store.read(id).expect("issue");
+    let summary = workflow::fold(&on_device);
+    assert_eq!(summary.state, Some(workflow::IssueState::Filed));
+    let me: serde_json::Value = client
+        .get(format!("{}/console/api/me", two.url))
+        .header("cookie", &cookie)
+        .send()
+        .expect("me")
+        .json()
+        .expect("json");
+    let filed = summary.timeline.last().expect("events");
+    assert_eq!(
+        filed.event.by_user,
+        me["user"]["user_id"].as_str().expect("id")
+    );
 }
