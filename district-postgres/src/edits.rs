@@ -3,6 +3,7 @@
 //! A stored document is read `FOR UPDATE`, so two servers editing one document serialise;
 //! the changes are sequenced last, under [`crate::CHANGES_SEQ_LOCK`], like a push's.
 
+use crate::projection::PendingRows;
 use crate::sync::{write_doc, NewChanges, PgLookup};
 use crate::{db, PgDistrict, Result};
 use automerge::ChangeHash;
@@ -16,6 +17,7 @@ use postgres::Transaction;
 struct PgWriter<'a, 'b> {
     tx: &'a mut Transaction<'b>,
     changes: NewChanges,
+    rows: PendingRows,
     /// The time the changes are received at (the caller's, as each write gives it).
     now_ms: i64,
 }
@@ -51,7 +53,7 @@ impl DocWriter for PgWriter<'_, '_> {
     }
 
     fn insert(&mut self, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
-        write_doc(self.tx, doc, grid_id, true, now_ms)?;
+        write_doc(self.tx, doc, grid_id, true, now_ms, &mut self.rows)?;
         self.changes.add(doc, grid_id, &[]);
         self.now_ms = now_ms;
         Ok(())
@@ -64,7 +66,7 @@ impl DocWriter for PgWriter<'_, '_> {
         before: &[ChangeHash],
         now_ms: i64,
     ) -> Result<()> {
-        write_doc(self.tx, doc, grid_id, false, now_ms)?;
+        write_doc(self.tx, doc, grid_id, false, now_ms, &mut self.rows)?;
         self.changes.add(doc, grid_id, before);
         self.now_ms = now_ms;
         Ok(())
@@ -77,14 +79,17 @@ impl EditStore for PgDistrict {
             let mut w = PgWriter {
                 tx,
                 changes: NewChanges::default(),
+                rows: PendingRows::default(),
                 now_ms: 0,
             };
             f(&mut w)?;
             let PgWriter {
                 tx,
                 changes,
+                rows,
                 now_ms,
             } = w;
+            rows.write(tx)?;
             // Server-made: no pushing device, so every device pulls them.
             changes.sequence(tx, None, now_ms)?;
             Ok(())

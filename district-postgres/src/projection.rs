@@ -4,10 +4,10 @@
 //! column order of [`gridwalk_core::projection::shipped_tables`].
 
 use crate::{db, Result};
-use gridwalk_core::projection::{project, shipped_tables, Rows, Table, PERSONS, TABLES};
+use gridwalk_core::projection::{project, shipped_tables, Projected, Rows, Table, PERSONS, TABLES};
 use gridwalk_core::sync::{Cell, TableRows};
 use gridwalk_core::{DocId, DocKind, Document};
-use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::types::Type;
 use postgres::{Row, Transaction};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -16,31 +16,87 @@ use std::sync::OnceLock;
 /// kept in `meta` as `projection.version`; a database behind it is rebuilt at start.
 const VERSION_KEY: &str = "projection.version";
 
-/// Write the projection of one document. A document that does not read as its schema
-/// (possible only for merged remote state) keeps its old rows, as on SQLite.
-pub(crate) fn write(tx: &mut Transaction<'_>, doc: &Document, grid_id: &str) -> Result<()> {
-    let Some(p) = project(doc, grid_id) else {
-        return Ok(());
-    };
-    if let Rows::Household { household, persons } = &p.rows {
-        // Members no longer in the document leave; the rest are upserted where changed.
-        let ids: Vec<&str> = persons.iter().map(|x| x.person_id.as_str()).collect();
-        tx.execute(
-            "DELETE FROM persons WHERE household_id = $1 AND NOT (person_id = ANY($2))",
-            &[&household.doc_id, &ids],
-        )
-        .map_err(db)?;
+/// The rows of documents stored in one transaction, written together before it commits:
+/// one statement per table however many documents (a push, an import, a rebuild's page).
+#[derive(Default)]
+pub(crate) struct PendingRows(Vec<Projected>);
+
+impl PendingRows {
+    /// The projection of `doc` as stored in `grid_id`. A document that does not read as
+    /// its schema (possible only for merged remote state) keeps its old rows, as on SQLite.
+    pub(crate) fn add(&mut self, doc: &Document, grid_id: &str) {
+        self.0.extend(project(doc, grid_id));
     }
-    for (name, rows) in p.rows.tables() {
-        let sql = &sql_for(name).upsert;
-        for row in rows {
-            let params: Vec<CellParam<'_>> = row.iter().map(CellParam).collect();
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                params.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
-            tx.execute(sql.as_str(), &refs).map_err(db)?;
+
+    /// Write them: members no longer in their household leave, every other row is
+    /// upserted (a member's only where it changed, as on SQLite).
+    pub(crate) fn write(self, tx: &mut Transaction<'_>) -> Result<()> {
+        // A document written twice in one transaction: its last rows.
+        let mut seen = std::collections::HashSet::new();
+        let mut docs: Vec<Projected> = self.0;
+        docs.reverse();
+        docs.retain(|p| seen.insert(p.rows.doc_id().to_string()));
+        docs.reverse();
+        let (mut households, mut members): (Vec<&str>, [Vec<&str>; 2]) = Default::default();
+        for p in &docs {
+            if let Rows::Household { household, persons } = &p.rows {
+                households.push(&household.doc_id);
+                for m in persons {
+                    members[0].push(&household.doc_id);
+                    members[1].push(&m.person_id);
+                }
+            }
         }
+        if !households.is_empty() {
+            tx.execute(
+                "DELETE FROM persons p WHERE p.household_id = ANY($1::text[])
+                   AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k(h, m)
+                                   WHERE k.h = p.household_id AND k.m = p.person_id)",
+                &[&households, &members[0], &members[1]],
+            )
+            .map_err(db)?;
+        }
+        let mut by_table: HashMap<&'static str, Vec<serde_json::Value>> = HashMap::new();
+        for p in &docs {
+            for (name, rows) in p.rows.tables() {
+                let cols = TABLES
+                    .iter()
+                    .find(|t| t.name == name)
+                    .map_or(&[][..], |t| t.cols);
+                let objects = rows.iter().map(|r| json_row(cols, r));
+                by_table.entry(name).or_default().extend(objects);
+            }
+        }
+        // In the tables' fixed order (households before their persons).
+        for t in TABLES.iter() {
+            if let Some(rows) = by_table.remove(t.name).filter(|r| !r.is_empty()) {
+                let rows = serde_json::Value::Array(rows);
+                tx.execute(sql_for(t.name).upsert.as_str(), &[&rows])
+                    .map_err(db)?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// One row as a JSON object keyed by column, for `jsonb_populate_recordset` (which reads
+/// each value as its column's type: `Int` 0/1 into a boolean column too).
+fn json_row(cols: &[&str], cells: &[Cell]) -> serde_json::Value {
+    let object = cols.iter().zip(cells).map(|(c, cell)| {
+        let value = match cell {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Int(i) => (*i).into(),
+            // A non-finite real (never projected) is stored as NULL.
+            Cell::Real(f) => {
+                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+            }
+            Cell::Text(t) => t.clone().into(),
+            // bytea's text input (no projected column is one today).
+            Cell::Blob(b) => format!("\\x{}", hex::encode(b.as_slice())).into(),
+        };
+        (c.to_string(), value)
+    });
+    serde_json::Value::Object(object.collect())
 }
 
 /// The stored rows of many documents (a page of a first download), as the embedded
@@ -116,6 +172,7 @@ pub(crate) fn rebuild_if_stale(tx: &mut Transaction<'_>) -> Result<()> {
             .map_err(db)?;
         let Some(last) = page.last() else { break };
         after = Some(last.get(0));
+        let mut rows = PendingRows::default();
         for row in &page {
             let id = DocId(row.get(0));
             let Some(kind) = DocKind::parse(row.get(1)) else {
@@ -124,11 +181,12 @@ pub(crate) fn rebuild_if_stale(tx: &mut Transaction<'_>) -> Result<()> {
             let grid: String = row.get(2);
             // A document that does not load keeps no rows; it is reported, not fatal.
             match Document::load(kind, id, row.get::<_, &[u8]>(3)) {
-                Ok(doc) => write(tx, &doc, &grid)?,
+                Ok(doc) => rows.add(&doc, &grid),
                 Err(e) => tracing::warn!(%id, error = %e, "document skipped by the rebuild"),
             }
             rebuilt += 1;
         }
+        rows.write(tx)?;
     }
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ($1, $2)
@@ -160,7 +218,6 @@ fn sql_for(name: &str) -> &'static TableSql {
 
 fn table_sql(t: &Table) -> TableSql {
     let cols = t.cols.join(", ");
-    let marks: Vec<String> = (1..=t.cols.len()).map(|i| format!("${i}")).collect();
     let rest: Vec<&str> = t
         .cols
         .iter()
@@ -169,11 +226,12 @@ fn table_sql(t: &Table) -> TableSql {
         .collect();
     let set: Vec<String> = rest.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let mut upsert = format!(
-        "INSERT INTO {} ({cols}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-        t.name,
-        marks.join(", "),
+        "INSERT INTO {name} ({cols})
+         SELECT {cols} FROM jsonb_populate_recordset(NULL::{name}, $1::jsonb)
+         ON CONFLICT ({}) DO UPDATE SET {}",
         t.primary_key.join(", "),
-        set.join(", ")
+        set.join(", "),
+        name = t.name,
     );
     if t.name == PERSONS.name {
         // A member's row is rewritten only where something changed (as on SQLite).
@@ -222,42 +280,4 @@ fn cell(row: &Row, i: usize) -> Result<Cell> {
             .map_err(db)?
             .map_or(Cell::Null, Cell::Text)
     })
-}
-
-/// A [`Cell`] as a parameter of the column it is bound to (an `Int` is a boolean where
-/// the column is one).
-#[derive(Debug)]
-struct CellParam<'a>(&'a Cell);
-
-impl ToSql for CellParam<'_> {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut postgres::types::private::BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self.0 {
-            Cell::Null => Ok(IsNull::Yes),
-            Cell::Int(i) if *ty == Type::BOOL => (*i != 0).to_sql(ty, out),
-            Cell::Int(i) if *ty == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-            Cell::Int(i) => i.to_sql(ty, out),
-            Cell::Real(f) => f.to_sql(ty, out),
-            Cell::Text(s) => s.as_str().to_sql(ty, out),
-            Cell::Blob(b) => b.as_slice().to_sql(ty, out),
-        }
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        [
-            Type::BOOL,
-            Type::INT4,
-            Type::INT8,
-            Type::FLOAT8,
-            Type::TEXT,
-            Type::VARCHAR,
-            Type::BYTEA,
-        ]
-        .contains(ty)
-    }
-
-    to_sql_checked!();
 }

@@ -1,6 +1,7 @@
 //! Push, pull, repair and handover on PostgreSQL. What a push may store is decided by
 //! [`gridwalk_district::push`]; the cursor rule is in the crate's documentation.
 
+use crate::projection::PendingRows;
 use crate::{db, PgDistrict, Result, StoreError, CHANGES_SEQ_LOCK};
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
@@ -72,14 +73,15 @@ fn heads_text(doc: &Document) -> String {
     hex.join(",")
 }
 
-/// Store a document (new, or rewriting the stored one): its whole saved form, its photo
-/// references and its projection rows.
+/// Store a document (new, or rewriting the stored one): its whole saved form and its
+/// photo references. Its projection rows wait in `rows` for the transaction's end.
 pub(crate) fn write_doc(
     tx: &mut Transaction<'_>,
     doc: &Document,
     grid_id: &str,
     is_new: bool,
     now_ms: i64,
+    rows: &mut PendingRows,
 ) -> Result<()> {
     let (id, bytes, heads) = (doc.id.0, doc.save(), heads_text(doc));
     if is_new {
@@ -97,7 +99,8 @@ pub(crate) fn write_doc(
         .map_err(db)?;
     }
     crate::blobs_refs::write(tx, doc, grid_id)?;
-    crate::projection::write(tx, doc, grid_id)
+    rows.add(doc, grid_id);
+    Ok(())
 }
 
 /// The changes of one transaction, sequenced: the cursor rule. Must be the transaction's
@@ -205,8 +208,9 @@ impl PgDistrict {
             }
             // Pass 2: write what was accepted, then sequence its changes, last.
             let mut changes = NewChanges::default();
+            let mut rows = PendingRows::default();
             for s in &staged {
-                write_doc(tx, &s.doc, &s.grid_id, s.is_new, now_ms)?;
+                write_doc(tx, &s.doc, &s.grid_id, s.is_new, now_ms, &mut rows)?;
                 changes.add(&s.doc, &s.grid_id, &s.before);
                 report.docs_changed += 1;
                 report.conflicts_created +=
@@ -216,6 +220,7 @@ impl PgDistrict {
                     outcome: PushOutcome::Accepted,
                 });
             }
+            rows.write(tx)?;
             report.changes_stored = changes.sequence(tx, Some(&device.device_id), now_ms)?;
             Ok(report)
         })

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{enroll, household, Device, Direct, District, NOW};
+use gridwalk_core::authorize::{Actor, Role};
 use gridwalk_core::deadline::WorkCalendar;
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::{EventKind, Household, Issue, ReviewStatus, Visit};
@@ -341,4 +342,69 @@ fn households_are_listed_shown_masked_and_their_conflicts_resolved() {
         stored.read::<Household>().expect("read").phone
     );
     assert!(stored.conflicts().is_empty());
+}
+
+/// PostgreSQL: an edit rewrites only the members whose row changed (as on SQLite, where
+/// `store/tests/projection.rs` counts it): a row PostgreSQL did not update keeps its
+/// `xmin`.
+#[test]
+fn an_edit_rewrites_only_the_members_that_changed() {
+    let d = District::open();
+    let Some(url) = d.postgres_url() else {
+        eprintln!("GRIDWALK_TEST_DATABASE is not set: PostgreSQL not tested here");
+        return;
+    };
+    let mut h = household(1, "g1");
+    let mut spouse = h.members.values().next().expect("head").clone();
+    spouse.id = Uuid::from_u128(0x9999).to_string();
+    spouse.name = "李四".into();
+    spouse.relation = gridwalk_core::model::Relation::Spouse;
+    h.members.insert(spouse.id.clone(), spouse);
+    let id = DocId::parse(&h.id).expect("id");
+    let doc = Document::create(DocKind::Household, id, &h, SERVER, NOW - 10).expect("doc");
+    let added = d.console().import_documents(&[(doc, "g1".into())], NOW);
+    assert_eq!(added.expect("import"), 1);
+    let mut pg = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let mut xmins = || -> Vec<(String, String)> {
+        pg.query(
+            "SELECT person_id, xmin::text FROM persons ORDER BY person_id",
+            &[],
+        )
+        .expect("persons")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    let before = xmins();
+    assert!(before.len() >= 2, "{before:?}");
+    let admin = Actor {
+        user_id: "admin".into(),
+        role: Role::Admin,
+        grids: None,
+        key_person_grant: true,
+    };
+    let renamed = before[0].0.clone();
+    let edit = |f: &dyn Fn(&mut Household)| {
+        d.console()
+            .edit_document_with(DocKind::Household, id, &admin, NOW, &mut |doc| {
+                doc.edit::<Household, _>(SERVER, NOW, "edit", |h| {
+                    f(h);
+                    Ok(())
+                })
+                .map(|_| ())
+                .map_err(|e| gridwalk_store::StoreError::BadRequest(e.to_string()))
+            })
+            .expect("edit")
+    };
+    edit(&|h| h.notes = "新备注".into());
+    assert_eq!(xmins(), before, "a household field rewrites no member");
+    edit(&|h| {
+        if let Some(p) = h.members.get_mut(&renamed) {
+            p.name = "王五".into();
+        }
+    });
+    let after = xmins();
+    for ((id, was), (_, now)) in before.iter().zip(&after) {
+        assert_eq!(was == now, *id != renamed, "{id}: {was} → {now}");
+    }
 }

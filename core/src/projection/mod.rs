@@ -93,6 +93,16 @@ fn photos<'a>(maps: impl IntoIterator<Item = &'a BTreeMap<String, PhotoRef>>) ->
 }
 
 impl Rows {
+    /// The document these rows project.
+    pub fn doc_id(&self) -> &str {
+        match self {
+            Rows::Household { household, .. } => &household.doc_id,
+            Rows::Visit(v) => &v.doc_id,
+            Rows::Issue(i) => &i.doc_id,
+            Rows::KeyPersons(k) => &k.doc_id,
+        }
+    }
+
     /// Each table of these rows with its rows as cells, in the order of
     /// [`shipped_tables`] for the document's kind.
     pub fn tables(&self) -> Vec<(&'static str, Vec<Vec<Cell>>)> {
