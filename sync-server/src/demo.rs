@@ -3,7 +3,7 @@
 use crate::error::ServerError;
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::{Author, DocId, DocKind, Document};
-use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{ConsoleBackend, UserUpdate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -54,11 +54,11 @@ const META_KEY: &str = "demo.params";
 /// The parameters to generate with: the ones given, unless a demo was loaded before with
 /// the same ones but another "now" — then that one, so that loading again is a no-op
 /// rather than a second district's worth of documents. Other differences are an error.
-fn settled_params(
-    district: &SqliteDistrict,
+fn settled_params<D: ConsoleBackend + ?Sized>(
+    district: &D,
     params: &DemoParams,
 ) -> Result<DemoParams, ServerError> {
-    let stored = district.with_writer(|store| store.meta_get(META_KEY))?;
+    let stored = district.meta_value(META_KEY)?;
     match stored.and_then(|json| serde_json::from_str::<DemoParams>(&json).ok()) {
         Some(before) => {
             let same = DemoParams {
@@ -75,7 +75,7 @@ fn settled_params(
         }
         None => {
             let json = serde_json::to_string(params).map_err(|e| demo_err(e.to_string()))?;
-            district.with_writer(|store| store.meta_set(META_KEY, &json))?;
+            district.set_meta_value(META_KEY, &json)?;
             Ok(params.clone())
         }
     }
@@ -88,16 +88,22 @@ fn demo_err(msg: impl Into<String>) -> ServerError {
 /// Store the demo district: its area tree, its users with their grids (a worker: the
 /// worker's grid; a supervisor: the grids of the community; the admin: every grid) and
 /// every household, visit and issue as a document written by [`SERVER_AUTHOR`].
-/// Idempotent: users and documents that exist are left alone. Blocking.
-pub fn load_demo(
-    district: &SqliteDistrict,
+/// Idempotent: users and documents that exist are left alone. Blocking. On either
+/// backend.
+pub fn load_demo<D: ConsoleBackend + ?Sized>(
+    district: &D,
     params: &DemoParams,
     now_ms: i64,
 ) -> Result<DemoSummary, ServerError> {
     let params = &settled_params(district, params)?;
     let d = generate(params);
     match district.area_tree()? {
-        None => district.set_area_tree(&d.area, now_ms)?,
+        None => {
+            d.area
+                .validate()
+                .map_err(gridwalk_store::StoreError::from)?;
+            district.update_area_tree(now_ms, &mut |_| Ok(d.area.clone()))?;
+        }
         Some(existing) if existing == d.area => {}
         Some(_) => {
             return Err(demo_err(
@@ -107,6 +113,11 @@ pub fn load_demo(
         }
     }
     let all_grids: Vec<String> = d.area.grids.iter().map(|g| g.id.clone()).collect();
+    let existing: std::collections::HashSet<String> = district
+        .user_rows()?
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
     let mut users = Vec::with_capacity(d.users.len());
     for u in &d.users {
         let grids = if u.role == "admin" {
@@ -114,19 +125,18 @@ pub fn load_demo(
         } else {
             u.grid_ids.clone()
         };
-        let created = match district.user_by_name(&u.username)? {
-            Some(_) => false,
-            None => {
-                let new = NewUser {
-                    username: u.username.clone(),
-                    display_name: u.display_name.clone(),
-                    role: u.role.clone(),
-                    grids: grids.clone(),
-                };
-                district.create_user_with_id(&u.id, &new, now_ms)?;
-                true
-            }
-        };
+        let created = !existing.contains(&u.username);
+        if created {
+            let new = UserUpdate {
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                role: u.role.clone(),
+                grids: grids.clone(),
+                areas: vec![],
+                password: None,
+            };
+            district.write_user(false, &u.id, &new, None, now_ms)?;
+        }
         users.push(DemoUserSummary {
             user_id: u.id.clone(),
             username: u.username.clone(),
@@ -160,8 +170,12 @@ pub fn load_demo(
                 .ok_or_else(|| demo_err(format!("{kind} id {id:?} is not a UUID")))?;
             ids.push(doc_id);
         }
-        let missing: std::collections::HashSet<DocId> =
-            district.missing_documents(&ids)?.into_iter().collect();
+        let mut missing = std::collections::HashSet::new();
+        for id in &ids {
+            if district.doc_grid_kind(*id)?.is_none() {
+                missing.insert(*id);
+            }
+        }
         if missing.is_empty() {
             continue;
         }

@@ -3,14 +3,15 @@
 
 use anyhow::Result;
 use gridwalk_core::demo::{generate, DemoParams};
-use gridwalk_district_sqlite::{ConsoleStore, SqliteDistrict};
+use gridwalk_district_sqlite::{ConsoleBackend, ConsoleStore, SqliteDistrict};
 use gridwalk_server::{load_demo, now_ms, DemoSummary};
 
 /// The console password of the demo district's supervisors and admin.
 const DEMO_PASSWORD: &str = "gridwalk-demo";
 
-/// Loads the demo district (`gridwalk-server demo`) and prints its summary.
-pub(crate) fn run(district: &SqliteDistrict, seed: u64, households: usize) -> Result<()> {
+/// Loads the demo district (`gridwalk-server demo`, on either backend) and prints its
+/// summary.
+pub(crate) fn run(district: &dyn ConsoleBackend, seed: u64, households: usize) -> Result<()> {
     let now = now_ms();
     let params = DemoParams {
         seed,

@@ -130,7 +130,7 @@ struct DataArg {
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
     /// far: `user add`, `user key-persons`, `password set`, `enroll-code`, `device list`,
-    /// `device revoke`.
+    /// `device revoke`, `demo`.
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }
@@ -516,8 +516,8 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             import_cmd::run(&district, args)?;
         }
         Cmd::Demo(args) => {
-            let district = args.data.sqlite("demo")?;
-            demo_cmd::run(&district, args.seed, args.households)?;
+            let district = args.data.console("demo")?;
+            demo_cmd::run(&*district, args.seed, args.households)?;
         }
     }
     Ok(())

@@ -210,7 +210,7 @@ async fn the_demo_loads_once() {
     let district = h.server.district().clone();
     let params = demo_params();
     let again = tokio::task::spawn_blocking(move || {
-        gridwalk_server::load_demo(&district, &params, params.now_ms)
+        gridwalk_server::load_demo(&*district, &params, params.now_ms)
     })
     .await
     .expect("join")

@@ -37,7 +37,7 @@ pub async fn start_two_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
     let district = server.district().clone();
     let p = params.clone();
     let summary = tokio::task::spawn_blocking(move || {
-        let s = load_demo(&district, &p, p.now_ms).expect("demo loads");
+        let s = load_demo(&*district, &p, p.now_ms).expect("demo loads");
         for u in s.users.iter().filter(|u| u.role != "worker") {
             district
                 .set_password(&u.username, PASSWORD)

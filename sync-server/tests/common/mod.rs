@@ -54,7 +54,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
     let params = demo_params();
     let district = server.district().clone();
     let p = params.clone();
-    let summary = tokio::task::spawn_blocking(move || load_demo(&district, &p, p.now_ms))
+    let summary = tokio::task::spawn_blocking(move || load_demo(&*district, &p, p.now_ms))
         .await
         .expect("join")
         .expect("demo loads");
