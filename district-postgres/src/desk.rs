@@ -6,7 +6,7 @@
 use crate::{db, PgDistrict, Result};
 use gridwalk_core::search_keys::normalize_query;
 use gridwalk_core::{DocId, DocKind};
-use gridwalk_district::desk::{DeskStore, VisitQuery, VisitRow};
+use gridwalk_district::desk::{page_limit, DeskStore, VisitQuery, VisitRow};
 use gridwalk_store::{
     escape_like, phone_or_id_tail, HouseholdQuery, HouseholdRow, HouseholdSort, IssueQuery,
     IssueRow, Page, OVERDUE_SQL,
@@ -45,15 +45,6 @@ impl Where {
 
     fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.args.iter().map(|a| a.as_ref()).collect()
-    }
-}
-
-/// The page size asked for: 50 when none, at most 500 (as on SQLite).
-fn page_limit(limit: usize) -> i64 {
-    if limit == 0 {
-        50
-    } else {
-        limit.min(500) as i64
     }
 }
 

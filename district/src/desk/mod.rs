@@ -41,14 +41,20 @@ pub struct VisitQuery {
     pub limit: usize,
 }
 
+/// The page size a list answers for `limit`: 50 when none is asked, at most
+/// [`PAGE_MAX`] (as the device's `Store::search_households` and `list_issues`).
+pub fn page_limit(limit: usize) -> usize {
+    if limit == 0 {
+        50
+    } else {
+        limit.min(PAGE_MAX)
+    }
+}
+
 impl VisitQuery {
-    /// The page size asked for: 50 when none, at most [`PAGE_MAX`].
+    /// The page size asked for ([`page_limit`]).
     pub fn page_limit(&self) -> usize {
-        if self.limit == 0 {
-            50
-        } else {
-            self.limit.min(PAGE_MAX)
-        }
+        page_limit(self.limit)
     }
 }
 
