@@ -135,8 +135,8 @@ struct DataArg {
     #[arg(long, env = "GRIDWALK_DATA", required_unless_present = "database")]
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
-    /// far: `user add`, `user key-persons`, `password set`, `enroll-code`, `device list`,
-    /// `device revoke`.
+    /// far: `init`, `area`, `user add`, `user key-persons`, `password set`, `enroll-code`,
+    /// `device list`, `device revoke` (`store copy` moves a district there).
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }

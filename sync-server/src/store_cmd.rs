@@ -42,7 +42,9 @@ fn endpoint(data: Option<PathBuf>, url: Option<String>, which: &str) -> Result<E
         (None, Some(url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok(Endpoint::Postgres(url))
         }
-        (None, Some(_)) => bail!("--{which} must be a postgres:// URL (a directory: --{which}-data)"),
+        (None, Some(_)) => {
+            bail!("--{which} must be a postgres:// URL (a directory: --{which}-data)")
+        }
         _ => bail!("give --{which}-data DIR or --{which} postgres://…"),
     }
 }

@@ -87,7 +87,13 @@ fn demo_district(dir: &Path) {
     let url = format!("http://127.0.0.1:{port}");
     let server = ServerProcess(
         Command::new(BIN)
-            .args(["serve", "--data", path(dir), "--addr", &format!("127.0.0.1:{port}")])
+            .args([
+                "serve",
+                "--data",
+                path(dir),
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
             .env_remove("GRIDWALK_DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,13 +101,16 @@ fn demo_district(dir: &Path) {
             .expect("server starts"),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::blocking::get(format!("{url}/healthz")).is_ok_and(|r| r.status().is_success())
-    {
+    while !reqwest::blocking::get(format!("{url}/healthz")).is_ok_and(|r| r.status().is_success()) {
         assert!(Instant::now() < deadline, "the server never answered");
         std::thread::sleep(Duration::from_millis(100));
     }
     let user_add = ["user", "add", "--data", path(dir), "--username", "copier"];
-    ok(&[&user_add[..], &["--name", "Copier", "--role", "worker", "--grid", &grid]].concat());
+    ok(&[
+        &user_add[..],
+        &["--name", "Copier", "--role", "worker", "--grid", &grid],
+    ]
+    .concat());
     let code = ok(&["enroll-code", "--data", path(dir), "--username", "copier"]);
     let mut store = Store::open_in_memory().expect("store");
     let e = gridwalk_client::enroll(&mut store, &url, code.trim(), "copier").expect("enroll");
@@ -112,7 +121,13 @@ fn demo_district(dir: &Path) {
     let sync = |store: &mut Store| {
         let mut t = gridwalk_client::HttpTransport::from_store(store).expect("transport");
         store
-            .sync(&mut t, &SyncOptions::default(), now_ms(), &mut |_| {}, &AtomicBool::new(false))
+            .sync(
+                &mut t,
+                &SyncOptions::default(),
+                now_ms(),
+                &mut |_| {},
+                &AtomicBool::new(false),
+            )
             .expect("sync")
     };
     sync(&mut store);
@@ -124,7 +139,9 @@ fn demo_district(dir: &Path) {
         })
         .expect("edit");
     // A new visit (a recorded one cannot be rewritten) with a photo: a photo reference.
-    let mut v: Visit = store.read(DocId::parse(&visit).expect("id")).expect("visit");
+    let mut v: Visit = store
+        .read(DocId::parse(&visit).expect("id"))
+        .expect("visit");
     v.id = uuid::Uuid::now_v7().to_string();
     v.worker_id = e.user_id.clone();
     v.device_id = e.device_id.clone();
@@ -154,7 +171,14 @@ fn demo_district(dir: &Path) {
         .expect("stored");
     let partial = vec![7u8; 64];
     blobs
-        .append(&e.device_id, &hex_sha(b"an upload under way"), 0, 1_000, &partial, now_ms())
+        .append(
+            &e.device_id,
+            &hex_sha(b"an upload under way"),
+            0,
+            1_000,
+            &partial,
+            now_ms(),
+        )
         .expect("partial");
     conn.execute_batch(&format!(
         "INSERT INTO import_runs (at, user_id, username, file_name, file_sha256, mode,
@@ -178,9 +202,16 @@ fn demo_district(dir: &Path) {
     let chunks: i64 = conn
         .query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0))
         .expect("count");
-    assert!(chunks > 0, "the synced edit is a chunk the copy must fold in");
+    assert!(
+        chunks > 0,
+        "the synced edit is a chunk the copy must fold in"
+    );
     for t in TABLES {
-        assert!(count(dir, t.name) > 0, "the demo district has no {} rows", t.name);
+        assert!(
+            count(dir, t.name) > 0,
+            "the demo district has no {} rows",
+            t.name
+        );
     }
 }
 
@@ -191,11 +222,21 @@ fn hex_sha(bytes: &[u8]) -> String {
 
 /// Rows of `table` in the data directory `dir` (the store's own meta key left out).
 fn count(dir: &Path, table: &str) -> i64 {
-    let file = if table.starts_with("blob") { "blobs.sqlite" } else { "district.sqlite" };
+    let file = if table.starts_with("blob") {
+        "blobs.sqlite"
+    } else {
+        "district.sqlite"
+    };
     let conn = Connection::open(dir.join(file)).expect("open");
-    let filter = if table == "meta" { "WHERE key <> 'projection.version'" } else { "" };
-    conn.query_row(&format!("SELECT count(*) FROM {table} {filter}"), [], |r| r.get(0))
-        .expect("count")
+    let filter = if table == "meta" {
+        "WHERE key <> 'projection.version'"
+    } else {
+        ""
+    };
+    conn.query_row(&format!("SELECT count(*) FROM {table} {filter}"), [], |r| {
+        r.get(0)
+    })
+    .expect("count")
 }
 
 /// Every grid's digest as a device of an admin would be told it.
@@ -230,7 +271,10 @@ fn assert_same(a: &Path, b: &Path) {
     let g = grids(a);
     assert!(!g.is_empty());
     assert_eq!(g, grids(b));
-    let (da, db) = (SqliteDistrict::open(a).expect("a"), SqliteDistrict::open(b).expect("b"));
+    let (da, db) = (
+        SqliteDistrict::open(a).expect("a"),
+        SqliteDistrict::open(b).expect("b"),
+    );
     assert_eq!(digests(&da, &g), digests(&db, &g));
     let notes = |dir: &Path| -> i64 {
         Connection::open(dir.join("district.sqlite"))
@@ -242,7 +286,11 @@ fn assert_same(a: &Path, b: &Path) {
             )
             .expect("projection")
     };
-    assert_eq!(notes(b), 1, "the projection was rebuilt from the copied documents");
+    assert_eq!(
+        notes(b),
+        1,
+        "the projection was rebuilt from the copied documents"
+    );
     let report = |dir: &Path| -> serde_json::Value {
         let text: String = Connection::open(dir.join("district.sqlite"))
             .expect("open")
@@ -278,18 +326,30 @@ fn the_demo_district_moves_to_postgres_and_back_equal() {
 
     // New changes on PostgreSQL are numbered after the copied ones.
     let mut pg = postgres::Client::connect(db.url(), postgres::NoTls).expect("connect");
-    let max: i64 = pg.query_one("SELECT max(seq) FROM changes", &[]).expect("max").get(0);
-    let next: i64 = pg.query_one("SELECT nextval('changes_seq')", &[]).expect("next").get(0);
+    let max: i64 = pg
+        .query_one("SELECT max(seq) FROM changes", &[])
+        .expect("max")
+        .get(0);
+    let next: i64 = pg
+        .query_one("SELECT nextval('changes_seq')", &[])
+        .expect("next")
+        .get(0);
     assert!(next > max, "changes_seq {next} must pass the copied {max}");
 
     // Run again: nothing left to copy, verified again.
     let again = ok(&["store", "copy", "--from-data", path(&a), "--to", db.url()]);
-    assert!(again.contains("resuming") && again.contains("copied and verified"), "{again}");
+    assert!(
+        again.contains("resuming") && again.contains("copied and verified"),
+        "{again}"
+    );
 
     // Another district into this database: refused, nothing written.
     let refused = run(&["store", "copy", "--from-data", path(&b), "--to", db.url()]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("is a copy of"), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is a copy of"),
+        "{refused:?}"
+    );
 
     // A target that was changed after the copy: the verification says so, non-zero exit.
     pg.execute(
@@ -305,12 +365,31 @@ fn the_demo_district_moves_to_postgres_and_back_equal() {
     assert!(String::from_utf8_lossy(&differs.stdout).contains("DIFFERS"));
 
     // A database that already holds a district of its own is not a target.
-    let other = TestDatabase::from_env("store_copy_other").expect("db").expect("db");
-    let add = ["user", "add", "--database", other.url(), "--username", "someone"];
+    let other = TestDatabase::from_env("store_copy_other")
+        .expect("db")
+        .expect("db");
+    let add = [
+        "user",
+        "add",
+        "--database",
+        other.url(),
+        "--username",
+        "someone",
+    ];
     ok(&[&add[..], &["--name", "S", "--role", "worker"]].concat());
-    let refused = run(&["store", "copy", "--from-data", path(&a), "--to", other.url()]);
+    let refused = run(&[
+        "store",
+        "copy",
+        "--from-data",
+        path(&a),
+        "--to",
+        other.url(),
+    ]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not empty"),
+        "{refused:?}"
+    );
 }
 
 #[test]
@@ -322,7 +401,10 @@ fn a_copy_stopped_midway_resumes_and_ends_equal_both_ways() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (a, c) = (tmp.path().join("a"), tmp.path().join("c"));
     demo_district(&a);
-    let (from, to) = (Endpoint::Data(a.clone()), Endpoint::Postgres(db.url().into()));
+    let (from, to) = (
+        Endpoint::Data(a.clone()),
+        Endpoint::Postgres(db.url().into()),
+    );
     let small = |stop| CopyOptions {
         stop_after_batches: Some(stop),
         batch_rows: Some(40),
@@ -331,8 +413,14 @@ fn a_copy_stopped_midway_resumes_and_ends_equal_both_ways() {
     let stopped = copy(&from, &to, &small(9), &mut out);
     assert!(stopped.is_err(), "the hook stops the copy");
     let mut pg = postgres::Client::connect(db.url(), postgres::NoTls).expect("connect");
-    let docs: i64 = pg.query_one("SELECT count(*) FROM docs", &[]).expect("n").get(0);
-    assert!(docs > 0 && docs < count(&a, "docs"), "stopped partway: {docs} docs");
+    let docs: i64 = pg
+        .query_one("SELECT count(*) FROM docs", &[])
+        .expect("n")
+        .get(0);
+    assert!(
+        docs > 0 && docs < count(&a, "docs"),
+        "stopped partway: {docs} docs"
+    );
     // Stopped again, later, then run to the end.
     assert!(copy(&from, &to, &small(5), &mut out).is_err());
     let report = copy(&from, &to, &CopyOptions::default(), &mut out).expect("resumed");
@@ -347,6 +435,11 @@ fn a_copy_stopped_midway_resumes_and_ends_equal_both_ways() {
     assert!(copy(&to, &back, &small(7), &mut out).is_err());
     assert!(count(&c, "docs") < count(&a, "docs"));
     let report = copy(&to, &back, &CopyOptions::default(), &mut out).expect("resumed");
-    assert_eq!(report.differences(), None, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(
+        report.differences(),
+        None,
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
     assert_same(&a, &c);
 }

@@ -107,10 +107,20 @@ pub fn copy(
     }
     let mut progress = start(&mut *target, &source_name)?;
     let resumed = progress.iter().any(|p| p.done || p.rows > 0);
-    if resumed {
-        say(out, format!("继续未完成的复制 / resuming the copy from {source_name}"))?;
-    }
     let copied_now = progress.iter().any(|p| !p.done);
+    if resumed && copied_now {
+        say(
+            out,
+            format!("继续未完成的复制 / resuming the copy from {source_name}"),
+        )?;
+    } else if resumed {
+        say(
+            out,
+            format!(
+                "已是完整副本，再次核对 / already a whole copy of {source_name}; verifying again"
+            ),
+        )?;
+    }
     let mut batches = 0usize;
     for t in TABLES {
         let p = progress

@@ -79,12 +79,18 @@ fn param(kind: Kind, v: &Val) -> Box<dyn ToSql + Sync> {
 fn read_value(t: &Table, i: usize, row: &postgres::Row) -> Result<Val, ServerError> {
     let kind = t.cols[i].kind;
     Ok(match kind {
-        Kind::Int => row.try_get::<_, Option<i64>>(i)?.map_or(Val::Null, Val::Int),
-        Kind::Bool => row.try_get::<_, Option<bool>>(i)?.map_or(Val::Null, Val::Bool),
-        Kind::Bytes => row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Val::Null, Val::Bytes),
-        Kind::Text | Kind::Uuid | Kind::Json => {
-            row.try_get::<_, Option<String>>(i)?.map_or(Val::Null, Val::Text)
-        }
+        Kind::Int => row
+            .try_get::<_, Option<i64>>(i)?
+            .map_or(Val::Null, Val::Int),
+        Kind::Bool => row
+            .try_get::<_, Option<bool>>(i)?
+            .map_or(Val::Null, Val::Bool),
+        Kind::Bytes => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map_or(Val::Null, Val::Bytes),
+        Kind::Text | Kind::Uuid | Kind::Json => row
+            .try_get::<_, Option<String>>(i)?
+            .map_or(Val::Null, Val::Text),
     })
 }
 
@@ -93,11 +99,7 @@ fn column_list(t: &Table) -> String {
     names.join(", ")
 }
 
-fn insert_rows(
-    tx: &mut impl GenericClient,
-    t: &Table,
-    rows: &[Row],
-) -> Result<(), ServerError> {
+fn insert_rows(tx: &mut impl GenericClient, t: &Table, rows: &[Row]) -> Result<(), ServerError> {
     let per_statement = (MAX_PARAMS / t.cols.len()).max(1);
     let overriding = if t.pg_identity {
         " OVERRIDING SYSTEM VALUE"
@@ -159,7 +161,11 @@ impl Side for PgSide {
         limit: usize,
     ) -> Result<Vec<Row>, ServerError> {
         let exprs: Vec<String> = t.cols.iter().map(|c| select_expr(c.name, c.kind)).collect();
-        let keys: Vec<String> = t.key_cols().iter().map(|c| format!("\"{}\"", c.name)).collect();
+        let keys: Vec<String> = t
+            .key_cols()
+            .iter()
+            .map(|c| format!("\"{}\"", c.name))
+            .collect();
         let keys = keys.join(", ");
         let mut sql = format!(
             "SELECT {} FROM \"{}\" WHERE {}",

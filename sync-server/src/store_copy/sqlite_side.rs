@@ -126,12 +126,15 @@ fn to_sqlite(v: &Val) -> Value {
 /// A district document is its snapshot plus the chunks appended since: the copy carries
 /// one saved form, and checks that it has the heads the store says it has.
 fn fold_chunks(conn: &Connection, rows: &mut [Row]) -> Result<(), ServerError> {
-    let mut chunks = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut chunks =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
     for row in rows {
         let (Val::Text(id), Val::Text(kind), Val::Bytes(snapshot), Val::Text(heads)) =
             (&row[0], &row[1], &row[3], &row[4])
         else {
-            return Err(ServerError::Copy("docs: a row without id, kind, snapshot or heads".into()));
+            return Err(ServerError::Copy(
+                "docs: a row without id, kind, snapshot or heads".into(),
+            ));
         };
         let parts: Vec<Vec<u8>> = chunks
             .query_map([id], |r| r.get(0))?
@@ -144,7 +147,8 @@ fn fold_chunks(conn: &Connection, rows: &mut [Row]) -> Result<(), ServerError> {
         let kind = DocKind::parse(kind).ok_or_else(|| corrupt(format!("unknown kind {kind}")))?;
         let mut doc = Document::load(kind, doc_id, snapshot).map_err(|e| corrupt(e.to_string()))?;
         for part in &parts {
-            doc.load_incremental(part).map_err(|e| corrupt(e.to_string()))?;
+            doc.load_incremental(part)
+                .map_err(|e| corrupt(e.to_string()))?;
         }
         let folded = gridwalk_store::docs::heads_text(&doc.heads());
         if &folded != heads {
@@ -172,13 +176,27 @@ impl Side for SqliteSide {
         Ok(conn.query_row(&sql, [], |r| r.get(0))?)
     }
 
-    fn read(&mut self, t: &Table, after: Option<&[Val]>, limit: usize) -> Result<Vec<Row>, ServerError> {
+    fn read(
+        &mut self,
+        t: &Table,
+        after: Option<&[Val]>,
+        limit: usize,
+    ) -> Result<Vec<Row>, ServerError> {
         let Some(conn) = self.conn(t) else {
             return Ok(Vec::new());
         };
-        let keys: Vec<String> = t.key_cols().iter().map(|c| format!("\"{}\"", c.name)).collect();
+        let keys: Vec<String> = t
+            .key_cols()
+            .iter()
+            .map(|c| format!("\"{}\"", c.name))
+            .collect();
         let keys = keys.join(", ");
-        let mut sql = format!("SELECT {} FROM \"{}\" WHERE {}", column_list(t), t.name, own_rows(t));
+        let mut sql = format!(
+            "SELECT {} FROM \"{}\" WHERE {}",
+            column_list(t),
+            t.name,
+            own_rows(t)
+        );
         if after.is_some() {
             let marks: Vec<String> = (1..=t.key).map(|i| format!("?{i}")).collect();
             sql += &format!(" AND ({keys}) > ({})", marks.join(", "));
@@ -263,11 +281,17 @@ impl Side for SqliteSide {
             "INSERT INTO \"{}\" ({}) VALUES ({}) ON CONFLICT DO NOTHING",
             t.name,
             column_list(t),
-            (1..=t.cols.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+            (1..=t.cols.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let write_rows = |conn: &Connection| -> Result<(), ServerError> {
             if replace {
-                conn.execute(&format!("DELETE FROM \"{}\" WHERE {}", t.name, own_rows(t)), [])?;
+                conn.execute(
+                    &format!("DELETE FROM \"{}\" WHERE {}", t.name, own_rows(t)),
+                    [],
+                )?;
             }
             let mut stmt = conn.prepare(&sql)?;
             for row in rows {
@@ -297,13 +321,21 @@ impl Side for SqliteSide {
     }
 
     fn grids(&mut self) -> Result<Vec<String>, ServerError> {
-        let mut stmt = self.district.prepare("SELECT DISTINCT grid_id FROM docs ORDER BY grid_id")?;
-        let grids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .district
+            .prepare("SELECT DISTINCT grid_id FROM docs ORDER BY grid_id")?;
+        let grids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(grids)
     }
 
     fn max_seq(&mut self) -> Result<i64, ServerError> {
-        Ok(self.district.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?)
+        Ok(self
+            .district
+            .query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?)
     }
 
     fn finish(&mut self) -> Result<(), ServerError> {

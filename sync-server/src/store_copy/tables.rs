@@ -310,7 +310,10 @@ pub const NOT_COPIED: &[(&str, &str)] = &[
     // tied to the running servers: a move is a maintenance window with every server
     // stopped; users sign in again and counters start afresh, as after a restart of a
     // store without them.
-    ("console_sessions", "sign-ins: users sign in again after a move"),
+    (
+        "console_sessions",
+        "sign-ins: users sign in again after a move",
+    ),
     ("login_failures", "lockout counters of the last 15 minutes"),
     ("rate_limits", "per-minute request windows"),
     // Derived from the documents: rebuilt on the target from the copied documents, so
@@ -320,7 +323,10 @@ pub const NOT_COPIED: &[(&str, &str)] = &[
     ("visits", "projection: rebuilt from the documents"),
     ("issues", "projection: rebuilt from the documents"),
     ("key_persons", "projection: rebuilt from the documents"),
-    ("id_number_holders", "projection: kept by triggers on persons"),
+    (
+        "id_number_holders",
+        "projection: kept by triggers on persons",
+    ),
     ("doc_chunks", "folded into each document's saved form"),
     // The device's side of the shared SQLite schema: empty in a district store.
     ("outbox", "device only"),
@@ -361,11 +367,7 @@ mod tests {
     #[test]
     fn no_table_is_both_copied_and_skipped() {
         for t in TABLES {
-            assert!(
-                !NOT_COPIED.iter().any(|(n, _)| *n == t.name),
-                "{}",
-                t.name
-            );
+            assert!(!NOT_COPIED.iter().any(|(n, _)| *n == t.name), "{}", t.name);
         }
     }
 }

@@ -117,7 +117,10 @@ mod tests {
         assert_eq!(parse_key(t, &json).expect("parsed"), row[..2].to_vec());
         let changes = find("changes").expect("table");
         let key = key_json(changes, &vec![Val::Int(42); 10]);
-        assert_eq!(parse_key(changes, &key).expect("parsed"), vec![Val::Int(42)]);
+        assert_eq!(
+            parse_key(changes, &key).expect("parsed"),
+            vec![Val::Int(42)]
+        );
     }
 
     #[test]

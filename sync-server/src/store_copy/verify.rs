@@ -54,15 +54,34 @@ impl CopyReport {
     }
 
     pub fn print(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(out, "{:<16} {:>12} {:>12}", "表 / table", "源 / source", "目标 / target")?;
-        for c in &self.tables {
-            let mark = if c.source == c.target { "ok" } else { "DIFFERS 不一致" };
-            writeln!(out, "{:<16} {:>12} {:>12}  {mark}", c.table, c.source, c.target)?;
-        }
-        let seq_mark = if self.max_seq.0 == self.max_seq.1 { "ok" } else { "DIFFERS 不一致" };
+        // Padded by hand: a CJK character is two columns wide, one `char` to `format!`.
         writeln!(
             out,
-            "{:<16} {:>12} {:>12}  {seq_mark}",
+            "表 / table{}{}源 / source{}目标 / target",
+            " ".repeat(6),
+            " ".repeat(4),
+            " ".repeat(2)
+        )?;
+        for c in &self.tables {
+            let mark = if c.source == c.target {
+                "ok"
+            } else {
+                "DIFFERS 不一致"
+            };
+            writeln!(
+                out,
+                "{:<16} {:>14} {:>14}  {mark}",
+                c.table, c.source, c.target
+            )?;
+        }
+        let seq_mark = if self.max_seq.0 == self.max_seq.1 {
+            "ok"
+        } else {
+            "DIFFERS 不一致"
+        };
+        writeln!(
+            out,
+            "{:<16} {:>14} {:>14}  {seq_mark}",
             "max(changes.seq)", self.max_seq.0, self.max_seq.1
         )?;
         let equal = self.grids - self.grids_differing.len();
@@ -70,7 +89,11 @@ impl CopyReport {
             out,
             "网格摘要 / grid digests: {equal} of {} equal{}",
             self.grids,
-            if self.grids_differing.is_empty() { "" } else { " — DIFFERS 不一致" }
+            if self.grids_differing.is_empty() {
+                ""
+            } else {
+                " — DIFFERS 不一致"
+            }
         )?;
         Ok(())
     }
