@@ -339,7 +339,7 @@ fn the_demo_district_moves_to_postgres_and_back_equal() {
     // Run again: nothing left to copy, verified again.
     let again = ok(&["store", "copy", "--from-data", path(&a), "--to", db.url()]);
     assert!(
-        again.contains("resuming") && again.contains("copied and verified"),
+        again.contains("verifying again") && again.contains("copied and verified"),
         "{again}"
     );
 
