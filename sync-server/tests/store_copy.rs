@@ -56,10 +56,52 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// `gridwalk-server serve ARGS` on a free port, once it answers: the process and its URL.
+fn serve(args: &[&str]) -> (ServerProcess, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let server = ServerProcess(
+        Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .env_remove("GRIDWALK_DATA")
+            .env_remove("GRIDWALK_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reqwest::blocking::get(format!("{url}/healthz")).is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (server, url)
+}
+
+fn sync(store: &mut Store) -> gridwalk_store::client::SyncReport {
+    let mut t = gridwalk_client::HttpTransport::from_store(store).expect("transport");
+    store
+        .sync(
+            &mut t,
+            &SyncOptions::default(),
+            now_ms(),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .expect("sync")
+}
+
 /// The demo district in `dir`, plus a row in every table the copy moves: a device that
 /// enrolled and synced an edit (changes, doc_chunks, devices, enrollments, sync log),
 /// photo bytes and an upload under way, an import run and base, a handover, audit rows.
-fn demo_district(dir: &Path) {
+/// Returns that device, with the household it edited.
+fn demo_district(dir: &Path) -> (Store, Author, DocId) {
     ok(&["demo", "--data", path(dir), "--households", "150"]);
     let conn = Connection::open(dir.join("district.sqlite")).expect("open");
     let (grid, visit): (String, String) = conn
@@ -79,32 +121,7 @@ fn demo_district(dir: &Path) {
     let photo = b"not really a jpeg, but bytes all the same".to_vec();
     let sha = hex_sha(&photo);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let server = ServerProcess(
-        Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                path(dir),
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env_remove("GRIDWALK_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server starts"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::blocking::get(format!("{url}/healthz")).is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "the server never answered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (server, url) = serve(&["--data", path(dir)]);
     let user_add = ["user", "add", "--data", path(dir), "--username", "copier"];
     ok(&[
         &user_add[..],
@@ -118,18 +135,6 @@ fn demo_district(dir: &Path) {
         e.user_id.parse().expect("uuid"),
         e.device_id.parse().expect("uuid"),
     );
-    let sync = |store: &mut Store| {
-        let mut t = gridwalk_client::HttpTransport::from_store(store).expect("transport");
-        store
-            .sync(
-                &mut t,
-                &SyncOptions::default(),
-                now_ms(),
-                &mut |_| {},
-                &AtomicBool::new(false),
-            )
-            .expect("sync")
-    };
     sync(&mut store);
     let id = DocId::parse(&household).expect("id");
     store
@@ -213,6 +218,7 @@ fn demo_district(dir: &Path) {
             t.name
         );
     }
+    (store, author, id)
 }
 
 fn hex_sha(bytes: &[u8]) -> String {
@@ -315,7 +321,7 @@ fn the_demo_district_moves_to_postgres_and_back_equal() {
     };
     let tmp = tempfile::tempdir().expect("tmp");
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    demo_district(&a);
+    let (mut device, author, household) = demo_district(&a);
 
     let there = ok(&["store", "copy", "--from-data", path(&a), "--to", db.url()]);
     assert!(there.contains("copied and verified"), "{there}");
@@ -390,6 +396,46 @@ fn the_demo_district_moves_to_postgres_and_back_equal() {
         String::from_utf8_lossy(&refused.stderr).contains("not empty"),
         "{refused:?}"
     );
+
+    // The device carries on against a server on the moved district: same token, same
+    // cursors, nothing to download again; its next edit is numbered after the copied ones.
+    let (server, url) = serve(&["--database", db.url()]);
+    device
+        .meta_set("server.url", &url)
+        .expect("point the device at it");
+    let quiet = sync(&mut device);
+    assert_eq!(
+        (quiet.pulled_docs, quiet.repaired_docs),
+        (0, 0),
+        "{quiet:?}"
+    );
+    device
+        .edit::<Household, _>(
+            DocKind::Household,
+            household,
+            author,
+            now_ms(),
+            "edit",
+            |h| {
+                h.notes = "edited after the move 搬迁后修改".into();
+                Ok(())
+            },
+        )
+        .expect("edit");
+    assert_eq!(sync(&mut device).accepted_docs, 1);
+    drop(server);
+    let after: i64 = pg
+        .query_one("SELECT max(seq) FROM changes", &[])
+        .expect("max")
+        .get(0);
+    assert!(
+        after > next,
+        "the new change {after} follows the copied ones"
+    );
+    // That change is not in the source: the copy run again says so and fails.
+    let stale = run(&["store", "copy", "--from-data", path(&a), "--to", db.url()]);
+    assert!(!stale.status.success());
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("changes has"));
 }
 
 #[test]
