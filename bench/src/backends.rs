@@ -14,7 +14,6 @@ use std::sync::Arc;
 /// The store a server is given, and what the benchmark itself asks of it (enrollment
 /// codes, the sync log).
 pub struct Served {
-    pub label: &'static str,
     pub store: Arc<dyn ConsoleBackend>,
     pub state: AppState,
     /// Dropped (the database with it) after the server.
@@ -31,7 +30,6 @@ pub fn serve(
 ) -> Result<Served> {
     let Some(url) = database else {
         return Ok(Served {
-            label: "SQLite",
             store: district.clone(),
             state: AppState::new(district, config),
             _database: None,
@@ -47,7 +45,6 @@ pub fn serve(
     anyhow::ensure!(report.differences().is_none(), "store copy differs");
     let pg = Arc::new(PgDistrict::open(db.url(), 16)?);
     Ok(Served {
-        label: "PostgreSQL",
         store: pg.clone(),
         state: AppState::postgres(pg, config),
         _database: Some(db),

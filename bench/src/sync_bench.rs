@@ -7,7 +7,7 @@ use gridwalk_client::{enroll, HttpTransport};
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict, SyncLogQuery};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict, SyncLogQuery};
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::Store;
 use std::io::Write;

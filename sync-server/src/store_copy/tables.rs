@@ -332,6 +332,7 @@ pub const NOT_COPIED: &[(&str, &str)] = &[
     ("outbox", "device only"),
     ("photos", "device only"),
     ("photo_uploads", "device only"),
+    ("push_rejections", "device only"),
     // Each store's own bookkeeping.
     ("schema_migrations", "PostgreSQL's migration record"),
     ("store_copy", "the copy's own progress record"),
