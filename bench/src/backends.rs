@@ -50,3 +50,47 @@ pub fn serve(
         _database: Some(db),
     })
 }
+
+/// One backend's sync figures (medians).
+pub struct Figures {
+    pub full_s: f64,
+    pub full_bytes: f64,
+    pub push_ms: f64,
+    pub push_server_ms: f64,
+    pub pull_ms: f64,
+    pub pull_server_ms: f64,
+}
+
+/// SQLite and PostgreSQL side by side for one grid size (the same district, devices and
+/// edits; the server's store is what differs).
+pub fn print_side_by_side(sqlite: &Figures, pg: &Figures) {
+    println!(
+        "\n{:<34} {:>12} {:>12} {:>9}",
+        "measure", "SQLite", "PostgreSQL", "PG/SQLite"
+    );
+    let line = |name: &str, a: f64, b: f64| {
+        println!("{name:<34} {a:>12.2} {b:>12.2} {:>8.2}x", b / a);
+    };
+    line("full sync, fresh device (s)", sqlite.full_s, pg.full_s);
+    line("full sync bytes", sqlite.full_bytes, pg.full_bytes);
+    line(
+        "incremental push, 20 edits (ms)",
+        sqlite.push_ms,
+        pg.push_ms,
+    );
+    line(
+        "  server time of the push (ms)",
+        sqlite.push_server_ms,
+        pg.push_server_ms,
+    );
+    line("incremental pull (ms)", sqlite.pull_ms, pg.pull_ms);
+    line(
+        "  server time of the pull (ms)",
+        sqlite.pull_server_ms,
+        pg.pull_server_ms,
+    );
+    println!(
+        "(target: PostgreSQL within 1.5x of SQLite. One shared machine: indicative only, \
+         quote `uptime`.)"
+    );
+}

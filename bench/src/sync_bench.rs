@@ -141,7 +141,7 @@ pub fn run(args: SyncBenchArgs) -> Result<()> {
         if let Some(url) = args.database.as_deref() {
             let pg = measure(n, &args, Some(url))?;
             print_size(&pg);
-            print_backends(&r, &pg);
+            crate::backends::print_side_by_side(&figures(&r), &figures(&pg));
             results.push(pg);
         }
         results.push(r);
@@ -608,48 +608,14 @@ fn size_json(r: &SizeResult) -> serde_json::Value {
     })
 }
 
-/// SQLite and PostgreSQL side by side for one grid size (the same district, devices and
-/// edits; the server's figures are what differ).
-fn print_backends(sqlite: &SizeResult, pg: &SizeResult) {
-    println!(
-        "\n{:<34} {:>12} {:>12} {:>8}",
-        "measure", "SQLite", "PostgreSQL", "PG/SQLite"
-    );
-    let line = |name: &str, a: f64, b: f64| {
-        println!("{name:<34} {a:>12.2} {b:>12.2} {:>7.2}x", b / a);
-    };
-    line(
-        "full sync, fresh device (s)",
-        median(&sqlite.full),
-        median(&pg.full),
-    );
-    line(
-        "full sync bytes",
-        sqlite.full_pull.bytes as f64,
-        pg.full_pull.bytes as f64,
-    );
-    line(
-        "incremental push, 20 edits (ms)",
-        median(&sqlite.push_s) * 1e3,
-        median(&pg.push_s) * 1e3,
-    );
-    line(
-        "  server time of the push (ms)",
-        median(&sqlite.push_ms),
-        median(&pg.push_ms),
-    );
-    line(
-        "incremental pull (ms)",
-        median(&sqlite.pull_s) * 1e3,
-        median(&pg.pull_s) * 1e3,
-    );
-    line(
-        "  server time of the pull (ms)",
-        median(&sqlite.pull_ms),
-        median(&pg.pull_ms),
-    );
-    println!(
-        "(target: PostgreSQL within 1.5x of SQLite. One shared machine: indicative only, \
-         quote `uptime`.)"
-    );
+/// The figures `backends::print_side_by_side` compares.
+fn figures(r: &SizeResult) -> crate::backends::Figures {
+    crate::backends::Figures {
+        full_s: median(&r.full),
+        full_bytes: r.full_pull.bytes as f64,
+        push_ms: median(&r.push_s) * 1e3,
+        push_server_ms: median(&r.push_ms),
+        pull_ms: median(&r.pull_s) * 1e3,
+        pull_server_ms: median(&r.pull_ms),
+    }
 }
