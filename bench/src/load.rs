@@ -51,18 +51,19 @@ pub fn serve_internal(data: PathBuf, addr_file: PathBuf, database: Option<String
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let mut config = gridwalk_server::ServerConfig::new(&data);
+    config.addr = "127.0.0.1:0".parse()?;
+    // Hundreds of devices enroll from this one address.
+    config.enroll_per_minute = 100_000;
+    // Opened outside the runtime: the PostgreSQL client blocks on a runtime of its own.
+    let state = match database {
+        Some(url) => {
+            let pg = gridwalk_district_postgres::PgDistrict::open(&url, 16)?;
+            gridwalk_server::AppState::postgres(Arc::new(pg), config)
+        }
+        None => gridwalk_server::AppState::new(Arc::new(SqliteDistrict::open(&data)?), config),
+    };
     rt.block_on(async move {
-        let mut config = gridwalk_server::ServerConfig::new(&data);
-        config.addr = "127.0.0.1:0".parse()?;
-        // Hundreds of devices enroll from this one address.
-        config.enroll_per_minute = 100_000;
-        let state = match database {
-            Some(url) => {
-                let pg = gridwalk_district_postgres::PgDistrict::open(&url, 16)?;
-                gridwalk_server::AppState::postgres(Arc::new(pg), config)
-            }
-            None => gridwalk_server::AppState::new(Arc::new(SqliteDistrict::open(&data)?), config),
-        };
         let server = gridwalk_server::spawn_with_state(state).await?;
         std::fs::write(&addr_file, server.addr.to_string())?;
         // Runs until the parent kills this process.
@@ -474,10 +475,12 @@ fn print_side_by_side(results: &[LoadResult]) {
     line("latency p99", "ms", &|r| quantile(&r.samples, 0.99));
     line("errors", "", &|r| r.errors.len() as f64);
     line("server peak RSS, max", "MB", &|r| r.rss_mb);
+    // gridwalk-server processes only: PostgreSQL's own backends are not counted.
     line("server CPU per sync, all", "ms", &|r| r.cpu_ms);
     line("throughput", "syncs/s", &|r| r.throughput);
     println!(
-        "(targets: PostgreSQL within 1.5x of SQLite at one server; two servers' p99 no worse \
-         than one. One shared machine: indicative only, quote `uptime`.)"
+        "(server CPU: the gridwalk-server processes only, not PostgreSQL's. Targets: \
+         PostgreSQL within 1.5x of SQLite at one server; two servers' p99 no worse than one. \
+         One shared machine: indicative only, quote `uptime`.)"
     );
 }
