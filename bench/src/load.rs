@@ -1,8 +1,14 @@
-//! Many devices syncing at once against one server process on loopback.
+//! Many devices syncing at once against server processes on loopback.
 //!
 //! The server runs as a child process (this binary, `serve-internal`) so that its peak
 //! memory can be read from /proc. Every device is enrolled and fully synced first; then
 //! all of them, released together, each make one edit and sync, `rounds` times.
+//!
+//! With `--database postgres://…` the same load runs on the embedded store and then on
+//! PostgreSQL (a database made for the run on that server, dropped after): the district
+//! is built on SQLite and moved there with `store copy`, then served by one server
+//! process and, with `--servers N`, by N processes with the devices spread over them.
+//! The figures are printed side by side.
 
 use crate::stats::{median, ms, quantile, row};
 use crate::sync_bench::{new_device, Device};
@@ -11,7 +17,9 @@ use gridwalk_client::HttpTransport;
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
+use gridwalk_district_postgres::testing::TestDatabase;
+use gridwalk_district_sqlite::{AdminStore, NewUser, SqliteDistrict};
+use gridwalk_server::store_copy::{CopyOptions, Endpoint};
 use gridwalk_store::client::SyncOptions;
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -22,19 +30,41 @@ use uuid::Uuid;
 
 const NOW: i64 = 1_795_000_000_000;
 
-pub fn serve_internal(data: PathBuf, addr_file: PathBuf) -> Result<()> {
+/// Where the load runs: the embedded store, or PostgreSQL behind `servers` processes.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres { url: String, servers: usize },
+}
+
+impl Backend {
+    fn label(&self) -> String {
+        match self {
+            Backend::Sqlite => "SQLite, 1 server".into(),
+            Backend::Postgres { servers: 1, .. } => "PostgreSQL, 1 server".into(),
+            Backend::Postgres { servers, .. } => format!("PostgreSQL, {servers} servers"),
+        }
+    }
+}
+
+pub fn serve_internal(data: PathBuf, addr_file: PathBuf, database: Option<String>) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let mut config = gridwalk_server::ServerConfig::new(&data);
+    config.addr = "127.0.0.1:0".parse()?;
+    // Hundreds of devices enroll from this one address.
+    config.enroll_per_minute = 100_000;
+    // Opened outside the runtime: the PostgreSQL client blocks on a runtime of its own.
+    let state = match database {
+        Some(url) => {
+            let pg = gridwalk_district_postgres::PgDistrict::open(&url, 16)?;
+            gridwalk_server::AppState::postgres(Arc::new(pg), config)
+        }
+        None => gridwalk_server::AppState::new(Arc::new(SqliteDistrict::open(&data)?), config),
+    };
     rt.block_on(async move {
-        let mut config = gridwalk_server::ServerConfig::new(&data);
-        config.addr = "127.0.0.1:0".parse()?;
-        // Hundreds of devices enroll from this one address.
-        config.enroll_per_minute = 100_000;
-        let district = Arc::new(SqliteDistrict::open(&data)?);
-        let server =
-            gridwalk_server::spawn_with_state(gridwalk_server::AppState::new(district, config))
-                .await?;
+        let server = gridwalk_server::spawn_with_state(state).await?;
         std::fs::write(&addr_file, server.addr.to_string())?;
         // Runs until the parent kills this process.
         loop {
@@ -67,23 +97,68 @@ pub fn cpu_ms(pid: u32) -> Option<f64> {
     Some(ticks * 10.0) // USER_HZ is 100 on Linux
 }
 
-/// A server child process with `devices` enrolled, fully synced devices, one grid each.
+/// Server child processes with `devices` enrolled, fully synced devices, one grid each
+/// (device k on server k mod n).
 pub struct Fleet {
-    pub server: KillOnDrop,
+    pub servers: Vec<KillOnDrop>,
     /// Each device with the id of one household of its grid, to edit.
     pub devs: Vec<(Device, String)>,
     _dir: tempfile::TempDir,
+    /// The run's PostgreSQL database, dropped with the fleet (after the servers).
+    _database: Option<TestDatabase>,
 }
 
 pub struct KillOnDrop(pub Child);
 
 impl Fleet {
+    /// The first server's process id.
     pub fn pid(&self) -> u32 {
-        self.server.0.id()
+        self.servers[0].0.id()
+    }
+
+    pub fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(|s| s.0.id()).collect()
     }
 }
 
+/// Server child process `n`: on the data directory, or on `database` when given.
+fn start_server(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    n: usize,
+) -> Result<(KillOnDrop, String)> {
+    let addr_file = data_dir.join(format!("addr-{n}"));
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["serve-internal", "--data"])
+        .arg(data_dir)
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .env("RUST_LOG", "warn");
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    let server = KillOnDrop(cmd.spawn().context("start server")?);
+    let started = Instant::now();
+    let addr = loop {
+        if let Ok(a) = std::fs::read_to_string(&addr_file) {
+            if !a.is_empty() {
+                break a;
+            }
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Ok((server, format!("http://{addr}")))
+}
+
 pub fn fleet(devices: usize, households_per_grid: usize) -> Result<Fleet> {
+    fleet_on(devices, households_per_grid, &Backend::Sqlite)
+}
+
+pub fn fleet_on(devices: usize, households_per_grid: usize, backend: &Backend) -> Result<Fleet> {
     let dir = tempfile::tempdir()?;
     let data_dir = dir.path().to_path_buf();
     let grids_per_community = 10;
@@ -123,34 +198,39 @@ pub fn fleet(devices: usize, households_per_grid: usize) -> Result<Fleet> {
         )?);
     }
 
-    let addr_file = data_dir.join("addr");
-    let child = Command::new(std::env::current_exe()?)
-        .args(["serve-internal", "--data"])
-        .arg(&data_dir)
-        .arg("--addr-file")
-        .arg(&addr_file)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .context("start server")?;
-    let server = KillOnDrop(child);
-    let started = Instant::now();
-    let addr = loop {
-        if let Ok(a) = std::fs::read_to_string(&addr_file) {
-            if !a.is_empty() {
-                break a;
-            }
+    // PostgreSQL: the district moved to a database of its own with `store copy`.
+    let (database, admin): (Option<TestDatabase>, Box<dyn AdminStore>) = match backend {
+        Backend::Sqlite => (None, Box::new(district)),
+        Backend::Postgres { url, .. } => {
+            drop(district);
+            let db = TestDatabase::create(url, "bench_load")?;
+            let copied = gridwalk_server::store_copy::copy(
+                &Endpoint::Data(data_dir.clone()),
+                &Endpoint::Postgres(db.url().to_string()),
+                &CopyOptions::default(),
+                &mut std::io::sink(),
+            )?;
+            anyhow::ensure!(copied.differences().is_none(), "store copy differs");
+            let pg = gridwalk_district_postgres::PgDistrict::open(db.url(), 4)?;
+            (Some(db), Box::new(pg))
         }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     };
-    let base = format!("http://{addr}");
+    let (url, servers) = match (backend, &database) {
+        (Backend::Postgres { servers, .. }, Some(db)) => (Some(db.url()), (*servers).max(1)),
+        _ => (None, 1),
+    };
+    let mut processes = Vec::new();
+    let mut bases = Vec::new();
+    for n in 0..servers {
+        let (server, base) = start_server(&data_dir, url, n)?;
+        processes.push(server);
+        bases.push(base);
+    }
     println!(
-        "load benchmark: {devices} devices, {} households, server {base} (pid {})",
+        "load benchmark ({}): {devices} devices, {} households, servers {}",
+        backend.label(),
         data.households.len(),
-        server.0.id()
+        bases.join(" ")
     );
     // 400 simulated devices share this machine's one disk, where each real device has its
     // own: their stores do not fsync (the server's store does, as always).
@@ -158,7 +238,8 @@ pub fn fleet(devices: usize, households_per_grid: usize) -> Result<Fleet> {
 
     let mut devs: Vec<(Device, String)> = Vec::new();
     for (k, user) in users.iter().enumerate() {
-        let mut dev = new_device(&district, &base, user, &format!("load-{k}"))?;
+        let base = &bases[k % bases.len()];
+        let mut dev = new_device(&*admin, base, user, &format!("load-{k}"))?;
         dev.store
             .connection()
             .pragma_update(None, "synchronous", "OFF")?;
@@ -171,11 +252,12 @@ pub fn fleet(devices: usize, households_per_grid: usize) -> Result<Fleet> {
             .collect();
         devs.push((dev, hh.first().cloned().context("grid without households")?));
     }
-    drop(district);
+    drop(admin);
     Ok(Fleet {
-        server,
+        servers: processes,
         devs,
         _dir: dir,
+        _database: database,
     })
 }
 
@@ -216,10 +298,28 @@ pub fn bench_transport(dev: &Device) -> Result<HttpTransport> {
     Ok(t)
 }
 
-pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<()> {
-    let mut fleet = fleet(devices, households_per_grid)?;
-    let pid = fleet.pid();
-    let cpu_before = cpu_ms(pid);
+/// What one backend's run measured.
+struct LoadResult {
+    label: String,
+    samples: Vec<f64>,
+    errors: Vec<String>,
+    /// The largest peak RSS of the servers.
+    rss_mb: f64,
+    /// CPU of every server, per sync.
+    cpu_ms: f64,
+    throughput: f64,
+}
+
+fn measure(
+    devices: usize,
+    rounds: usize,
+    households_per_grid: usize,
+    backend: &Backend,
+) -> Result<LoadResult> {
+    let mut fleet = fleet_on(devices, households_per_grid, backend)?;
+    let pids = fleet.pids();
+    let cpu_of = |pids: &[u32]| -> Option<f64> { pids.iter().map(|p| cpu_ms(*p)).sum() };
+    let cpu_before = cpu_of(&pids);
     let barrier = Arc::new(Barrier::new(devices));
     let samples = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -249,45 +349,138 @@ pub fn run(devices: usize, rounds: usize, households_per_grid: usize) -> Result<
     let wall = wall.elapsed();
     let samples = samples.lock().expect("lock").clone();
     let errors = errors.lock().expect("lock").clone();
-    let rss = peak_rss_mb(pid).unwrap_or(f64::NAN);
-    let cpu = match (cpu_before, cpu_ms(pid)) {
+    let rss_mb = pids
+        .iter()
+        .filter_map(|p| peak_rss_mb(*p))
+        .fold(f64::NAN, f64::max);
+    let cpu_ms = match (cpu_before, cpu_of(&pids)) {
         (Some(a), Some(b)) => (b - a) / samples.len().max(1) as f64,
         _ => f64::NAN,
     };
-    if let Some(e) = errors.first() {
-        println!("first error: {e}");
+    Ok(LoadResult {
+        label: backend.label(),
+        throughput: samples.len() as f64 / wall.as_secs_f64(),
+        samples,
+        errors,
+        rss_mb,
+        cpu_ms,
+    })
+}
+
+/// The load on SQLite; with `database`, on PostgreSQL with one server and with `servers`.
+pub fn run(
+    devices: usize,
+    rounds: usize,
+    households_per_grid: usize,
+    database: Option<&str>,
+    servers: usize,
+) -> Result<()> {
+    let mut backends = vec![Backend::Sqlite];
+    if let Some(url) = database {
+        for n in [1, servers.max(1)] {
+            if !backends
+                .iter()
+                .any(|b| matches!(b, Backend::Postgres { servers, .. } if *servers == n))
+            {
+                backends.push(Backend::Postgres {
+                    url: url.to_string(),
+                    servers: n,
+                });
+            }
+        }
     }
-    println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
-    row("incremental syncs", samples.len() as f64, "", None);
-    row("latency p50", median(&samples), "ms", None);
-    row(
-        "latency p99",
-        quantile(&samples, 0.99),
-        "ms",
-        Some((250.0, true)),
-    );
-    row("errors", errors.len() as f64, "", Some((0.0, true)));
-    row("server peak RSS", rss, "MB", Some((300.0, true)));
-    row("server CPU per sync", cpu, "ms", None);
-    row(
-        "throughput",
-        samples.len() as f64 / wall.as_secs_f64(),
-        "syncs/s",
-        None,
-    );
+    let mut results = Vec::new();
+    for b in &backends {
+        results.push(measure(devices, rounds, households_per_grid, b)?);
+    }
+    for r in &results {
+        if let Some(e) = r.errors.first() {
+            println!("first error ({}): {e}", r.label);
+        }
+    }
+    if results.len() == 1 {
+        let r = &results[0];
+        println!("{:<40} {:>12} {:<6} target", "measure", "value", "unit");
+        row("incremental syncs", r.samples.len() as f64, "", None);
+        row("latency p50", median(&r.samples), "ms", None);
+        row(
+            "latency p99",
+            quantile(&r.samples, 0.99),
+            "ms",
+            Some((250.0, true)),
+        );
+        row("errors", r.errors.len() as f64, "", Some((0.0, true)));
+        row("server peak RSS", r.rss_mb, "MB", Some((300.0, true)));
+        row("server CPU per sync", r.cpu_ms, "ms", None);
+        row("throughput", r.throughput, "syncs/s", None);
+    } else {
+        print_side_by_side(&results);
+    }
+    let json: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "backend": r.label,
+                "syncs": r.samples.len(),
+                "p50_ms": median(&r.samples),
+                "p99_ms": quantile(&r.samples, 0.99),
+                "errors": r.errors.len(),
+                "server_peak_rss_mb": r.rss_mb,
+                "server_cpu_ms_per_sync": r.cpu_ms,
+                "syncs_per_s": r.throughput,
+            })
+        })
+        .collect();
+    let first = &results[0];
     println!(
         "{}",
         serde_json::json!({
             "bench": "load",
             "devices": devices,
             "rounds": rounds,
-            "syncs": samples.len(),
-            "p50_ms": median(&samples),
-            "p99_ms": quantile(&samples, 0.99),
-            "errors": errors.len(),
-            "server_peak_rss_mb": rss,
-            "server_cpu_ms_per_sync": cpu,
+            "syncs": first.samples.len(),
+            "p50_ms": median(&first.samples),
+            "p99_ms": quantile(&first.samples, 0.99),
+            "errors": first.errors.len(),
+            "server_peak_rss_mb": first.rss_mb,
+            "server_cpu_ms_per_sync": first.cpu_ms,
+            "backends": json,
         })
     );
     Ok(())
+}
+
+/// One column per backend; the last column of each PostgreSQL row is its ratio to SQLite.
+fn print_side_by_side(results: &[LoadResult]) {
+    print!("{:<26}", "measure");
+    for r in results {
+        print!(" {:>22}", r.label);
+    }
+    println!();
+    let line = |name: &str, unit: &str, f: &dyn Fn(&LoadResult) -> f64| {
+        print!("{:<26}", format!("{name} ({unit})"));
+        let base = f(&results[0]);
+        for (i, r) in results.iter().enumerate() {
+            let v = f(r);
+            if i == 0 || !base.is_finite() || base == 0.0 {
+                print!(" {v:>22.1}");
+            } else {
+                print!(" {:>22}", format!("{v:.1} ({:.2}x)", v / base));
+            }
+        }
+        println!();
+    };
+    line("incremental syncs", "", &|r| r.samples.len() as f64);
+    line("latency p50", "ms", &|r| median(&r.samples));
+    line("latency p99", "ms", &|r| quantile(&r.samples, 0.99));
+    line("errors", "", &|r| r.errors.len() as f64);
+    line("server peak RSS, max", "MB", &|r| r.rss_mb);
+    // gridwalk-server processes only: PostgreSQL's own backends are not counted.
+    line("server CPU per sync, all", "ms", &|r| r.cpu_ms);
+    line("throughput", "syncs/s", &|r| r.throughput);
+    println!(
+        "(server CPU: the gridwalk-server processes only, not PostgreSQL's. Targets: \
+         PostgreSQL within 1.5x of SQLite at one server; two servers' p99 no worse than one. \
+         One shared machine: indicative only, quote `uptime`.)"
+    );
 }

@@ -6,6 +6,7 @@
 //! import (XLSX with merged cells and CSV, dry run and valid-only); `photos` — photo
 //! preparation and upload.
 
+mod backends;
 mod console_bench;
 mod export_bench;
 mod fill;
@@ -56,6 +57,10 @@ enum Command {
         /// Grid sizes to measure in one run, e.g. 1000,5000,20000 (instead of --households).
         #[arg(long, value_delimiter = ',')]
         sizes: Vec<usize>,
+        /// Also served from PostgreSQL: a database made on this server for the run and
+        /// dropped after, e.g. postgres://postgres@127.0.0.1/test. Printed side by side.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Many devices doing incremental syncs against one server process: all released
     /// together, `rounds` times (closed loop); or, with `--rate`, syncs arriving at a
@@ -77,6 +82,15 @@ enum Command {
         find_rate: bool,
         #[arg(long)]
         idle: bool,
+        /// Also on PostgreSQL (closed loop): a database made on this server for the run
+        /// and dropped after, e.g. postgres://postgres@127.0.0.1/test. SQLite and
+        /// PostgreSQL are printed side by side.
+        #[arg(long)]
+        database: Option<String>,
+        /// With --database: N server processes on the one database, devices spread over
+        /// them (measured besides one server).
+        #[arg(long, default_value_t = 1)]
+        servers: usize,
     },
     /// Console: the dashboard indicators over a district (projection rows bulk-inserted).
     Console {
@@ -162,6 +176,8 @@ enum Command {
         data: std::path::PathBuf,
         #[arg(long)]
         addr_file: std::path::PathBuf,
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -175,6 +191,7 @@ fn main() -> Result<()> {
             households_only,
             sizes,
             encrypted,
+            database,
         } => {
             sync_bench::ENCRYPTED_DEVICES.store(encrypted, std::sync::atomic::Ordering::Relaxed);
             sync_bench::run(sync_bench::SyncBenchArgs {
@@ -183,6 +200,7 @@ fn main() -> Result<()> {
                 runs,
                 households_only,
                 sizes,
+                database,
             })
         }
         Command::SyncDeviceInternal { base, code, dir } => {
@@ -196,8 +214,19 @@ fn main() -> Result<()> {
             seconds,
             find_rate,
             idle,
+            database,
+            servers,
         } => match rate {
-            None if !find_rate => load::run(devices, rounds, households_per_grid),
+            None if !find_rate => load::run(
+                devices,
+                rounds,
+                households_per_grid,
+                database.as_deref(),
+                servers,
+            ),
+            _ if database.is_some() => {
+                anyhow::bail!("--database is for the closed loop (without --rate, --find-rate)")
+            }
             rate => load_open::run(&load_open::OpenOptions {
                 devices,
                 households_per_grid,
@@ -232,6 +261,10 @@ fn main() -> Result<()> {
         Command::ExportInternal { data, format, out } => {
             export_bench::export_internal(data, format, out)
         }
-        Command::ServeInternal { data, addr_file } => load::serve_internal(data, addr_file),
+        Command::ServeInternal {
+            data,
+            addr_file,
+            database,
+        } => load::serve_internal(data, addr_file, database),
     }
 }

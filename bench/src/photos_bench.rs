@@ -138,7 +138,7 @@ pub fn run(photos: usize) -> Result<()> {
         gridwalk_server::AppState::new(district.clone(), config),
     ))?;
     let base = format!("http://{}", server.addr);
-    let mut dev = new_device(&district, &base, &user, "bench")?;
+    let mut dev = new_device(&*district, &base, &user, "bench")?;
     let extra = prepare(&camera_jpeg(10_000)?, &opts)?;
     for (n, batch) in prepared.chunks(8).enumerate() {
         let mut refs = BTreeMap::new();

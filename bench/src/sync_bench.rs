@@ -7,7 +7,7 @@ use gridwalk_client::{enroll, HttpTransport};
 use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::Household;
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict, SyncLogQuery};
+use gridwalk_district_sqlite::{NewUser, SqliteDistrict, SyncLogQuery};
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::Store;
 use std::io::Write;
@@ -38,7 +38,7 @@ pub struct Device {
 }
 
 pub fn new_device(
-    district: &SqliteDistrict,
+    district: &dyn gridwalk_district_sqlite::AdminStore,
     base: &str,
     user_id: &str,
     name: &str,
@@ -87,6 +87,8 @@ pub struct SyncBenchArgs {
     pub households_only: bool,
     /// Grid sizes to measure in one run (empty: `households` only).
     pub sizes: Vec<usize>,
+    /// Also served from PostgreSQL (crate::backends), printed beside SQLite.
+    pub database: Option<String>,
 }
 
 /// One fresh device's first download, measured in its own process (for its peak RSS).
@@ -103,6 +105,8 @@ pub struct FullPull {
 
 /// The figures of one grid size.
 struct SizeResult {
+    /// The store the server served from.
+    backend: &'static str,
     households: usize,
     docs: usize,
     full: Vec<f64>,
@@ -132,8 +136,14 @@ pub fn run(args: SyncBenchArgs) -> Result<()> {
     };
     let mut results = Vec::new();
     for &n in &sizes {
-        let r = measure(n, &args)?;
+        let r = measure(n, &args, None)?;
         print_size(&r);
+        if let Some(url) = args.database.as_deref() {
+            let pg = measure(n, &args, Some(url))?;
+            print_size(&pg);
+            crate::backends::print_side_by_side(&figures(&r), &figures(&pg));
+            results.push(pg);
+        }
         results.push(r);
     }
     if results.len() > 1 {
@@ -225,7 +235,7 @@ fn encrypted_devices() -> bool {
 /// A fresh device's first download in a child process, its store encrypted or not;
 /// returns its figures and its store.
 fn full_pull_in_child(
-    district: &SqliteDistrict,
+    district: &dyn gridwalk_district_sqlite::AdminStore,
     base: &str,
     user_id: &str,
     encrypted: bool,
@@ -277,7 +287,7 @@ fn full_pull_in_child(
     ))
 }
 
-fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
+fn measure(households: usize, args: &SyncBenchArgs, database: Option<&str>) -> Result<SizeResult> {
     let dir = tempfile::tempdir()?;
     let district = Arc::new(SqliteDistrict::open(dir.path())?);
     let mut params = DemoParams::single_grid(households, args.seed, NOW);
@@ -317,9 +327,9 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
     config.addr = "127.0.0.1:0".parse()?;
     // Every benchmark device enrolls from this one address.
     config.enroll_per_minute = 10_000;
-    let server = rt.block_on(gridwalk_server::spawn_with_state(
-        gridwalk_server::AppState::new(district.clone(), config),
-    ))?;
+    let served = crate::backends::serve(dir.path(), district.clone(), config, database)?;
+    let store = served.store.clone();
+    let server = rt.block_on(gridwalk_server::spawn_with_state(served.state.clone()))?;
     let base = format!("http://{}", server.addr);
     println!(
         "\nsync benchmark: {} households, {persons} persons, {} visits, {} issues \
@@ -340,14 +350,14 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
         if encrypted_devices() {
             // The plaintext baseline, interleaved with the encrypted pulls so that both
             // see the same load on a shared machine.
-            let (pull, _) = full_pull_in_child(&district, &base, &user_id, false)?;
+            let (pull, _) = full_pull_in_child(&*store, &base, &user_id, false)?;
             anyhow::ensure!(
                 pull.docs == docs.len(),
                 "plaintext device is missing documents"
             );
             plain.push(pull);
         }
-        let (pull, dev) = full_pull_in_child(&district, &base, &user_id, encrypted_devices())?;
+        let (pull, dev) = full_pull_in_child(&*store, &base, &user_id, encrypted_devices())?;
         anyhow::ensure!(
             pull.docs == docs.len(),
             "fresh device has {} of {} documents",
@@ -365,14 +375,15 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
     // 20 one-field edits on device 0, pushed; then pulled by device 1. Three rounds.
     let edits = 20;
     let author = devices[0].author;
-    let server_ms = |d: &SqliteDistrict, dev: &Device| -> Result<f64> {
-        let logs = d.sync_logs(&SyncLogQuery {
-            device_id: Some(dev.author.device.to_string()),
-            limit: 1,
-            ..Default::default()
-        })?;
-        Ok(logs.first().context("no sync log")?.duration_ms as f64)
-    };
+    let server_ms =
+        |d: &dyn gridwalk_district_sqlite::ConsoleBackend, dev: &Device| -> Result<f64> {
+            let logs = d.sync_logs(&SyncLogQuery {
+                device_id: Some(dev.author.device.to_string()),
+                limit: 1,
+                ..Default::default()
+            })?;
+            Ok(logs.first().context("no sync log")?.duration_ms as f64)
+        };
     let (mut push_s, mut pull_s, mut push_ms, mut pull_ms) = (vec![], vec![], vec![], vec![]);
     let (mut push_bytes, mut pull_bytes, mut push_req, mut pull_req) = (0, 0, 0, 0);
     for round in 0..3 {
@@ -392,11 +403,11 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
         let (s, req, b) = timed_sync(&mut devices[0])?;
         (push_req, push_bytes) = (req, b);
         push_s.push(s);
-        push_ms.push(server_ms(&district, &devices[0])?);
+        push_ms.push(server_ms(&*store, &devices[0])?);
         let (s, req, b) = timed_sync(&mut devices[1])?;
         (pull_req, pull_bytes) = (req, b);
         pull_s.push(s);
-        pull_ms.push(server_ms(&district, &devices[1])?);
+        pull_ms.push(server_ms(&*store, &devices[1])?);
         let got: Household = devices[1]
             .store
             .read(DocId(data.households[edits - 1].id.parse()?))?;
@@ -408,7 +419,13 @@ fn measure(households: usize, args: &SyncBenchArgs) -> Result<SizeResult> {
     // A device with nothing to do: the cost of an idle sync.
     let (_, idle_req, idle_bytes) = timed_sync(&mut devices[1])?;
     drop(server);
+    drop(served);
     Ok(SizeResult {
+        backend: if database.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         households: data.households.len(),
         docs: docs.len(),
         full,
@@ -564,6 +581,7 @@ fn print_summary(results: &[SizeResult]) {
 
 fn size_json(r: &SizeResult) -> serde_json::Value {
     serde_json::json!({
+        "backend": r.backend,
         "households": r.households,
         "documents": r.docs,
         "full_sync_s": median(&r.full),
@@ -588,4 +606,16 @@ fn size_json(r: &SizeResult) -> serde_json::Value {
         "idle_sync_round_trips": r.idle_req,
         "idle_sync_bytes": r.idle_bytes,
     })
+}
+
+/// The figures `backends::print_side_by_side` compares.
+fn figures(r: &SizeResult) -> crate::backends::Figures {
+    crate::backends::Figures {
+        full_s: median(&r.full),
+        full_bytes: r.full_pull.bytes as f64,
+        push_ms: median(&r.push_s) * 1e3,
+        push_server_ms: median(&r.push_ms),
+        pull_ms: median(&r.pull_s) * 1e3,
+        pull_server_ms: median(&r.pull_ms),
+    }
 }

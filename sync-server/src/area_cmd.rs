@@ -5,8 +5,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use gridwalk_core::area::{AreaEdit, AreaTree, Community, District, Grid, Street};
-use gridwalk_district_sqlite::AdminStore;
-use gridwalk_district_sqlite::{AuditEntry, AuditKind, SqliteDistrict, UserUpdate};
+use gridwalk_district_postgres::PgDistrict;
+use gridwalk_district_sqlite::ConsoleBackend;
+use gridwalk_district_sqlite::{AuditEntry, AuditKind, UserUpdate};
 use gridwalk_server::console::import_buildings_blocking;
 use gridwalk_server::{now_ms, open_district};
 use serde_json::json;
@@ -14,9 +15,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct InitArgs {
-    /// Data directory (created if missing; must not hold a district yet).
-    #[arg(long, env = "GRIDWALK_DATA")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArg,
     /// The district's 12-digit statistical code (county level: last 6 digits 0).
     #[arg(long)]
     pub district_code: String,
@@ -37,9 +37,23 @@ pub struct InitArgs {
 
 #[derive(Args)]
 pub struct DataArg {
-    /// Data directory (holds district.sqlite).
-    #[arg(long, env = "GRIDWALK_DATA")]
-    pub data: PathBuf,
+    /// Data directory (holds district.sqlite; created by `init` if missing).
+    #[arg(long, env = "GRIDWALK_DATA", required_unless_present = "database")]
+    pub data: Option<PathBuf>,
+    /// The district on PostgreSQL instead (`postgres://user@host/db`).
+    #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
+}
+
+impl DataArg {
+    /// Where the district is, for messages and the next steps `init` prints.
+    fn flag(&self) -> String {
+        match (&self.database, &self.data) {
+            (Some(url), _) => format!("--database {}", gridwalk_district_postgres::redact(url)),
+            (None, Some(dir)) => format!("--data {}", dir.display()),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -116,12 +130,25 @@ fn plain(e: gridwalk_store::StoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-fn open(data: &Path) -> Result<SqliteDistrict> {
-    open_district(data).with_context(|| format!("cannot open the store in {}", data.display()))
+/// The district on PostgreSQL (`--database`) or in the data directory.
+fn open(data: &DataArg) -> Result<Box<dyn ConsoleBackend>> {
+    if let Some(url) = &data.database {
+        let pg = PgDistrict::open(url, 2).with_context(|| {
+            format!(
+                "cannot open the district in {}",
+                gridwalk_district_postgres::redact(url)
+            )
+        })?;
+        return Ok(Box::new(pg));
+    }
+    let dir: &Path = data.data.as_deref().context("--data DIR is needed")?;
+    let district = open_district(dir)
+        .with_context(|| format!("cannot open the store in {}", dir.display()))?;
+    Ok(Box::new(district))
 }
 
 /// The server's own command line audits as itself (the console audits the signed-in admin).
-fn audit(district: &SqliteDistrict, detail: serde_json::Value) -> Result<()> {
+fn audit(district: &dyn ConsoleBackend, detail: serde_json::Value) -> Result<()> {
     district.audit_append(&AuditEntry {
         id: 0,
         at: now_ms(),
@@ -140,8 +167,9 @@ fn generated_password() -> String {
 }
 
 pub fn init(args: InitArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.data)
-        .with_context(|| format!("cannot create {}", args.data.display()))?;
+    if let (None, Some(dir)) = (&args.data.database, &args.data.data) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let district = open(&args.data)?;
     let (password, generated) = match args.password {
         Some(p) => (p, false),
@@ -159,15 +187,24 @@ pub fn init(args: InitArgs) -> Result<()> {
         code: args.district_code.trim().to_string(),
         name: args.district_name.trim().to_string(),
     };
-    district
-        .init_district(root.clone(), &admin, now_ms())
-        .map_err(plain)?;
+    match &args.data.database {
+        // SQLite: root and admin in one transaction.
+        None => {
+            let dir = args.data.data.as_deref().context("--data DIR is needed")?;
+            open_district(dir)?
+                .init_district(root.clone(), &admin, now_ms())
+                .map_err(plain)?;
+        }
+        Some(_) => {
+            init_district(&*district, root.clone(), &admin).map_err(plain)?;
+        }
+    }
     audit(
-        &district,
+        &*district,
         json!({"init": {"district": root.code, "name": root.name, "admin": args.admin}}),
     )?;
-    let data = args.data.display();
-    println!("district {} ({}) created in {data}", root.name, root.code);
+    let data = args.data.flag();
+    println!("district {} ({}) created ({data})", root.name, root.code);
     if generated {
         println!(
             "admin {:?}, console password (shown once): {password}",
@@ -178,13 +215,13 @@ pub fn init(args: InitArgs) -> Result<()> {
     }
     println!(
         "\nnext:
-  1. start the server:   gridwalk-server serve --data {data} --addr 0.0.0.0:8080
+  1. start the server:   gridwalk-server serve {data} --addr 0.0.0.0:8080
   2. open the console:   http://<server>:8080/console/ and sign in as {admin}
   3. areas (区域管理):    streets, communities, grids, then the buildings sheet — or here:
-       gridwalk-server area add-street    --data {data} --code {prefix}001000 --name …
-       gridwalk-server area add-community --data {data} --code {prefix}001001 --street {prefix}001000 --name …
-       gridwalk-server area add-grid      --data {data} --community {prefix}001001
-       gridwalk-server area buildings     --data {data} --file buildings.xlsx
+       gridwalk-server area add-street    {data} --code {prefix}001000 --name …
+       gridwalk-server area add-community {data} --code {prefix}001001 --street {prefix}001000 --name …
+       gridwalk-server area add-grid      {data} --community {prefix}001001
+       gridwalk-server area buildings     {data} --file buildings.xlsx
   4. import the ledger (台账导入) with a dry run first, then create the grid workers and
      their enrollment codes (用户与设备); each worker enrolls their device with the code.",
         admin = args.admin,
@@ -196,7 +233,7 @@ pub fn init(args: InitArgs) -> Result<()> {
 pub fn run(cmd: AreaCmd) -> Result<()> {
     match cmd {
         AreaCmd::Show { data, json } => {
-            let tree = open(&data.data)?.area_tree()?.unwrap_or_default();
+            let tree = open(&data)?.area_tree()?.unwrap_or_default();
             if json {
                 println!("{}", serde_json::to_string_pretty(&tree)?);
             } else {
@@ -205,7 +242,7 @@ pub fn run(cmd: AreaCmd) -> Result<()> {
         }
         AreaCmd::AddStreet { data, code, name } => {
             let edit = AreaEdit::Street(Street { code, name });
-            edit_one(&data.data, edit)?;
+            edit_one(&data, edit)?;
         }
         AreaCmd::AddCommunity {
             data,
@@ -218,7 +255,7 @@ pub fn run(cmd: AreaCmd) -> Result<()> {
                 name,
                 street_code: street,
             });
-            edit_one(&data.data, edit)?;
+            edit_one(&data, edit)?;
         }
         AreaCmd::AddGrid {
             data,
@@ -232,32 +269,32 @@ pub fn run(cmd: AreaCmd) -> Result<()> {
                 number: number.unwrap_or(0),
                 name: name.unwrap_or_default(),
             });
-            let before = open(&data.data)?.area_tree()?.unwrap_or_default();
-            let tree = edit_one(&data.data, edit)?;
+            let before = open(&data)?.area_tree()?.unwrap_or_default();
+            let tree = edit_one(&data, edit)?;
             if let Some(g) = tree.grids.iter().find(|g| before.grid(&g.id).is_none()) {
                 println!("grid id {}  code {}", g.id, g.grid_code());
             }
         }
         AreaCmd::Rename { data, target, name } => {
-            let tree = open(&data.data)?.area_tree()?.unwrap_or_default();
+            let tree = open(&data)?.area_tree()?.unwrap_or_default();
             let edit = tree
                 .rename(&target, &name)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            edit_one(&data.data, edit)?;
+            edit_one(&data, edit)?;
         }
         AreaCmd::Buildings {
             data,
             file,
             dry_run,
         } => {
-            let district = open(&data.data)?;
+            let district = open(&data)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let answer = import_buildings_blocking(&district, &bytes, &name, dry_run)?;
+            let answer = import_buildings_blocking(&*district, &bytes, &name, dry_run)?;
             let problems = answer["problems"].as_array().cloned().unwrap_or_default();
             for p in &problems {
                 println!(
@@ -278,7 +315,7 @@ pub fn run(cmd: AreaCmd) -> Result<()> {
             }
             if answer["applied"] == true {
                 audit(
-                    &district,
+                    &*district,
                     json!({"buildings_imported": answer["buildings"], "file_name": name}),
                 )?;
                 println!("{} buildings applied", answer["buildings"]);
@@ -294,15 +331,55 @@ pub fn run(cmd: AreaCmd) -> Result<()> {
 }
 
 /// Apply one edit through the store (ids and numbers filled there), audited; prints it.
-fn edit_one(data: &Path, edit: AreaEdit) -> Result<AreaTree> {
+fn edit_one(data: &DataArg, edit: AreaEdit) -> Result<AreaTree> {
     let district = open(data)?;
     let current = district.area_tree()?.unwrap_or_default();
     let edit = current.complete(edit, || uuid::Uuid::now_v7().to_string());
     let what = edit.describe();
     let tree = district.edit_area(edit, now_ms()).map_err(plain)?;
-    audit(&district, json!({"edit": what}))?;
+    audit(&*district, json!({"edit": what}))?;
     println!("saved: {what}");
     Ok(tree)
+}
+
+/// The district's root and its first admin on PostgreSQL (SQLite does both in one
+/// transaction, `SqliteDistrict::init_district`). The tree is checked to
+/// hold no district before anything is written, and the root is set only if the tree
+/// still has none (a concurrent init loses there); the admin is written first, so a
+/// refused username leaves no rootless district behind.
+fn init_district(
+    district: &dyn ConsoleBackend,
+    root: District,
+    admin: &UserUpdate,
+) -> gridwalk_store::Result<String> {
+    use gridwalk_store::StoreError;
+    let exists = |t: &AreaTree| {
+        StoreError::BadRequest(format!(
+            "这个库已有区县 {0}（{1}），不会覆盖 / this store already has the district {0} \
+             ({1}); it is not overwritten",
+            t.district.name, t.district.code
+        ))
+    };
+    if admin.role != "admin" || admin.password.is_none() {
+        return Err(StoreError::BadRequest(
+            "区县的第一个用户须为管理员并设置控制台密码 / the first user of a district is an \
+             admin with a console password"
+                .into(),
+        ));
+    }
+    let current = district.area_tree()?.unwrap_or_default();
+    if current.has_district() {
+        return Err(exists(&current));
+    }
+    let id = district.save_user(None, admin, now_ms())?;
+    district.update_area_tree(now_ms(), &mut |mut tree| {
+        if tree.has_district() {
+            return Err(exists(&tree));
+        }
+        tree.apply(AreaEdit::District(root.clone()))?;
+        Ok(tree)
+    })?;
+    Ok(id)
 }
 
 fn print_tree(t: &AreaTree) {

@@ -20,6 +20,21 @@ pub enum ServerError {
     Tls(String),
     #[error("server task failed: {0}")]
     Task(String),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+    /// `store copy` refused, stopped or found the copy unequal to its source.
+    #[error("{0}")]
+    Copy(String),
+}
+
+/// The server's own message when there is one (the driver's `Display` says "db error").
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => d.to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// The machine-readable code of an API error; also the `code` label of

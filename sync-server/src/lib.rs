@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod routes;
 mod server;
+pub mod store_copy;
 
 pub use config::{FileConfig, ServerConfig, TlsConfig};
 pub use demo::{load_demo, DemoSummary, DemoUserSummary, SERVER_AUTHOR};

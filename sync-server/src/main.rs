@@ -5,6 +5,7 @@ mod area_cmd;
 mod demo_cmd;
 mod export_cmd;
 mod import_cmd;
+mod store_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -69,6 +70,11 @@ enum Cmd {
     /// Import a household ledger (XLSX or CSV): a dry run reports every bad row; then all
     /// or nothing, or only the valid households. Run as an admin (audited).
     Import(import_cmd::ImportArgs),
+    /// Move the district between the embedded store and PostgreSQL (`store copy`).
+    Store {
+        #[command(subcommand)]
+        cmd: store_cmd::StoreCmd,
+    },
 }
 
 #[derive(Args)]
@@ -129,8 +135,8 @@ struct DataArg {
     #[arg(long, env = "GRIDWALK_DATA", required_unless_present = "database")]
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
-    /// far: `user add`, `user key-persons`, `password set`, `enroll-code`, `device list`,
-    /// `device revoke`, `demo`.
+    /// far: `init`, `area`, `user add`, `user key-persons`, `password set`, `enroll-code`,
+    /// `device list`, `device revoke`, `demo` (`store copy` moves a district there).
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }
@@ -515,6 +521,7 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             let district = open(&args.data)?;
             import_cmd::run(&district, args)?;
         }
+        Cmd::Store { cmd } => store_cmd::run(cmd)?,
         Cmd::Demo(args) => {
             let district = args.data.console("demo")?;
             demo_cmd::run(&*district, args.seed, args.households)?;
