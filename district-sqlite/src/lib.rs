@@ -39,7 +39,6 @@ pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 pub use export_file::{ExportFormat, ExportSummary};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
-pub use indicators::{IndicatorQuery, Indicators};
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
 
@@ -48,8 +47,9 @@ pub use settings::Department;
 pub use gridwalk_district::{
     handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, ConsoleStep, DeskStore,
     DeviceAuth, DeviceInfo, DeviceOverview, DistrictStore, EditStore, Enrolled, HandledSync,
-    HouseholdDetail, IssueAction, NewUser, PullOutcome, PushOutcomeReport, ReviewStore,
-    SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery, VisitRow,
+    HouseholdDetail, IndicatorQuery, IndicatorStore, Indicators, IssueAction, NewUser, PullOutcome,
+    PushOutcomeReport, ReviewStore, SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery,
+    VisitRow,
 };
 pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};

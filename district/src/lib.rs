@@ -12,6 +12,7 @@ pub mod console;
 pub mod desk;
 pub mod edits;
 mod handle;
+pub mod indicators;
 pub mod push;
 pub mod review;
 pub mod settings;
@@ -28,6 +29,7 @@ pub use desk::{ConsoleStep, DeskStore, HouseholdDetail, IssueAction, VisitQuery,
 pub use edits::{DocWriter, EditStore};
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
+pub use indicators::{IndicatorQuery, IndicatorStore, Indicators};
 pub use review::{DeviceOverview, Handover, ReviewStore};
 pub use settings::{Department, SettingsStore};
 pub use types::{
@@ -158,13 +160,21 @@ pub trait DistrictStore: Send + Sync {
 /// and limits ([`ConsoleStore`]), the audit log ([`AuditStore`]), the review of devices
 /// ([`ReviewStore`]), users, devices and areas ([`AdminStore`]), the issue desk's settings
 /// ([`SettingsStore`]), the issue desk, visit review and households ([`DeskStore`], with
-/// the server's own edits, [`EditStore`]). The server holds one `Arc<dyn ConsoleBackend>`.
+/// the server's own edits, [`EditStore`]), the indicators ([`IndicatorStore`]). The server
+/// holds one `Arc<dyn ConsoleBackend>`.
 pub trait ConsoleBackend:
-    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore
+    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + IndicatorStore
 {
 }
 
-impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + ?Sized> ConsoleBackend
-    for T
+impl<
+        T: ConsoleStore
+            + ReviewStore
+            + AdminStore
+            + SettingsStore
+            + DeskStore
+            + IndicatorStore
+            + ?Sized,
+    > ConsoleBackend for T
 {
 }
