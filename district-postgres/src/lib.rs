@@ -20,6 +20,7 @@ mod blobs_refs;
 mod console;
 mod desk;
 mod edits;
+mod export;
 mod indicators;
 mod manage;
 mod migrate;

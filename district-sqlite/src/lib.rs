@@ -13,8 +13,6 @@ mod auth;
 pub mod blobs;
 mod console;
 mod export;
-#[cfg(feature = "ledger-files")]
-mod export_file;
 mod group;
 mod handover;
 mod imports;
@@ -34,9 +32,9 @@ pub use console::{
     ConsoleError, ConsoleScope, ConsoleSession, ConsoleStore, ADDRESS_LOCKOUT_FAILURES,
     LOCKOUT_FAILURES, LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
 };
-pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
-pub use export_file::{ExportFormat, ExportSummary};
+pub use gridwalk_district::{ExportFiles, ExportFormat, ExportSummary};
+pub use gridwalk_district::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use handover::Handover;
 pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use management::{UserRow, UserUpdate};

@@ -11,6 +11,7 @@ pub mod blobs;
 pub mod console;
 pub mod desk;
 pub mod edits;
+pub mod export;
 mod handle;
 pub mod indicators;
 pub mod push;
@@ -27,6 +28,9 @@ pub use console::{
 };
 pub use desk::{ConsoleStep, DeskStore, HouseholdDetail, IssueAction, VisitQuery, VisitRow};
 pub use edits::{DocWriter, EditStore};
+#[cfg(feature = "ledger-files")]
+pub use export::file::{ExportFiles, ExportFormat, ExportSummary};
+pub use export::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
 pub use indicators::{IndicatorQuery, IndicatorStore, Indicators};
@@ -160,10 +164,10 @@ pub trait DistrictStore: Send + Sync {
 /// and limits ([`ConsoleStore`]), the audit log ([`AuditStore`]), the review of devices
 /// ([`ReviewStore`]), users, devices and areas ([`AdminStore`]), the issue desk's settings
 /// ([`SettingsStore`]), the issue desk, visit review and households ([`DeskStore`], with
-/// the server's own edits, [`EditStore`]), the indicators ([`IndicatorStore`]). The server
+/// the server's own edits, [`EditStore`]), the indicators ([`IndicatorStore`]), the ledger export ([`ExportStore`]). The server
 /// holds one `Arc<dyn ConsoleBackend>`.
 pub trait ConsoleBackend:
-    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + IndicatorStore
+    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + IndicatorStore + ExportStore
 {
 }
 
@@ -174,6 +178,7 @@ impl<
             + SettingsStore
             + DeskStore
             + IndicatorStore
+            + ExportStore
             + ?Sized,
     > ConsoleBackend for T
 {

@@ -130,7 +130,7 @@ struct DataArg {
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
     /// far: `user add`, `user key-persons`, `password set`, `enroll-code`, `device list`,
-    /// `device revoke`, `demo`.
+    /// `device revoke`, `demo`, `export`.
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }
@@ -508,8 +508,8 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Export(args) => {
-            let district = open(&args.data)?;
-            export_cmd::run(&district, args)?;
+            let district = args.data.console("export")?;
+            export_cmd::run(&*district, args)?;
         }
         Cmd::Import(args) => {
             let district = open(&args.data)?;
