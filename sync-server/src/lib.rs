@@ -91,7 +91,7 @@ impl AppState {
         self.district
             .clone()
             .ok_or(gridwalk_store::StoreError::NotOnPostgres(
-                "this part of the console (indicators, imports, exports)",
+                "this part of the console (ledger imports and their history)",
             ))
     }
 }
