@@ -21,6 +21,7 @@ mod console;
 mod desk;
 mod edits;
 mod export;
+mod imports;
 mod indicators;
 mod manage;
 mod migrate;

@@ -36,7 +36,6 @@ pub use console::{
 pub use gridwalk_district::{ExportFiles, ExportFormat, ExportSummary};
 pub use gridwalk_district::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use handover::Handover;
-pub use imports::{ImportRun, ImportWritten, NewImported};
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
 
@@ -45,11 +44,11 @@ pub use settings::Department;
 pub use gridwalk_district::{
     handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, ConsoleStep, DeskStore,
     DeviceAuth, DeviceInfo, DeviceOverview, DistrictStore, EditStore, Enrolled, HandledSync,
-    HouseholdDetail, IndicatorQuery, IndicatorStore, Indicators, IssueAction, NewUser, PullOutcome,
-    PushOutcomeReport, ReviewStore, SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery,
-    VisitRow,
+    HouseholdDetail, ImportRun, ImportStore, ImportWritten, IndicatorQuery, IndicatorStore,
+    Indicators, IssueAction, NewImported, NewUser, PullOutcome, PushOutcomeReport, ReviewStore,
+    SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery, VisitRow,
 };
-pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
+pub(crate) use gridwalk_store::{docs, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@ pub mod desk;
 pub mod edits;
 pub mod export;
 mod handle;
+pub mod imports;
 pub mod indicators;
 pub mod push;
 pub mod review;
@@ -33,6 +34,7 @@ pub use export::file::{ExportFiles, ExportFormat, ExportSummary};
 pub use export::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
+pub use imports::{ImportRun, ImportStore, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, IndicatorStore, Indicators};
 pub use review::{DeviceOverview, Handover, ReviewStore};
 pub use settings::{Department, SettingsStore};
@@ -164,10 +166,17 @@ pub trait DistrictStore: Send + Sync {
 /// and limits ([`ConsoleStore`]), the audit log ([`AuditStore`]), the review of devices
 /// ([`ReviewStore`]), users, devices and areas ([`AdminStore`]), the issue desk's settings
 /// ([`SettingsStore`]), the issue desk, visit review and households ([`DeskStore`], with
-/// the server's own edits, [`EditStore`]), the indicators ([`IndicatorStore`]), the ledger export ([`ExportStore`]). The server
+/// the server's own edits, [`EditStore`]), the indicators ([`IndicatorStore`]), the ledger export ([`ExportStore`]) and imports ([`ImportStore`]). The server
 /// holds one `Arc<dyn ConsoleBackend>`.
 pub trait ConsoleBackend:
-    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + IndicatorStore + ExportStore
+    ConsoleStore
+    + ReviewStore
+    + AdminStore
+    + SettingsStore
+    + DeskStore
+    + IndicatorStore
+    + ExportStore
+    + ImportStore
 {
 }
 
@@ -179,6 +188,7 @@ impl<
             + DeskStore
             + IndicatorStore
             + ExportStore
+            + ImportStore
             + ?Sized,
     > ConsoleBackend for T
 {

@@ -130,7 +130,7 @@ struct DataArg {
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
     /// far: `user add`, `user key-persons`, `password set`, `enroll-code`, `device list`,
-    /// `device revoke`, `demo`, `export`.
+    /// `device revoke`, `demo`, `export`, `import`.
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }
@@ -512,8 +512,8 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             export_cmd::run(&*district, args)?;
         }
         Cmd::Import(args) => {
-            let district = open(&args.data)?;
-            import_cmd::run(&district, args)?;
+            let district = args.data.console("import")?;
+            import_cmd::run(&*district, args)?;
         }
         Cmd::Demo(args) => {
             let district = args.data.console("demo")?;
