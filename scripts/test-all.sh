@@ -15,9 +15,10 @@ cargo test --workspace
 echo "== cargo test: the district suite on PostgreSQL"
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-district-sqlite --test sync_engine --test cursor_late_commit \
-    --test console_limits --test review --test admin --test blobs --test desk --test first_download
+    --test console_limits --test review --test admin --test blobs --test desk --test first_download \
+    --test indicators --test export
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
-  cargo test -p gridwalk-server --test pg_two_servers --test store_copy --test pg_cli
+  cargo test -p gridwalk-server --test pg_two_servers --test store_copy --test pg_cli --test reimport
 
 # ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
 # `cargo test --workspace` above has regenerated the UI's TypeScript types from the Rust

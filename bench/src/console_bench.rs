@@ -5,7 +5,7 @@
 
 use crate::fill::{fill_district, grid_count, FillSpec, NOW};
 use anyhow::Result;
-use gridwalk_district_sqlite::{IndicatorQuery, SqliteDistrict};
+use gridwalk_district_sqlite::{IndicatorQuery, IndicatorStore, SqliteDistrict};
 use std::time::Instant;
 
 pub fn run(households: usize, issues: usize, visits: usize, seed: u64) -> Result<()> {

@@ -6,7 +6,9 @@
 use crate::fill::{fill_district, FillSpec};
 use anyhow::{bail, Context, Result};
 use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::{ExportFilter, ExportFormat, NewUser, PiiMode, SqliteDistrict};
+use gridwalk_district_sqlite::{
+    ExportFiles, ExportFilter, ExportFormat, NewUser, PiiMode, SqliteDistrict,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

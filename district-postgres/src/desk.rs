@@ -16,26 +16,26 @@ use std::collections::HashMap;
 
 /// A WHERE clause built from conditions with numbered parameters.
 #[derive(Default)]
-struct Where {
-    clauses: Vec<String>,
+pub(crate) struct Where {
+    pub(crate) clauses: Vec<String>,
     args: Vec<Box<dyn ToSql + Sync>>,
 }
 
 impl Where {
     /// The next parameter's placeholder (`$n`) for `value`.
-    fn arg(&mut self, value: impl ToSql + Sync + 'static) -> String {
+    pub(crate) fn arg(&mut self, value: impl ToSql + Sync + 'static) -> String {
         self.args.push(Box::new(value));
         format!("${}", self.args.len())
     }
 
-    fn grids(&mut self, column: &str, grids: &Option<Vec<String>>) {
+    pub(crate) fn grids(&mut self, column: &str, grids: &Option<Vec<String>>) {
         if let Some(g) = grids {
             let p = self.arg(g.clone());
             self.clauses.push(format!("{column} = ANY({p}::text[])"));
         }
     }
 
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             "true".into()
         } else {
@@ -43,7 +43,7 @@ impl Where {
         }
     }
 
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub(crate) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.args.iter().map(|a| a.as_ref()).collect()
     }
 }

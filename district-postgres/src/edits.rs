@@ -9,13 +9,14 @@ use crate::{db, PgDistrict, Result};
 use automerge::ChangeHash;
 use gridwalk_core::{DocId, Document};
 use gridwalk_district::edits::{DocWriter, EditStore};
+use gridwalk_district::imports::ImportWriter;
 use gridwalk_district::push::DocLookup;
 use postgres::Transaction;
 
 /// One write transaction's server-made writes; its changes wait in `changes` until the
 /// transaction's last step.
-struct PgWriter<'a, 'b> {
-    tx: &'a mut Transaction<'b>,
+pub(crate) struct PgWriter<'a, 'b> {
+    pub(crate) tx: &'a mut Transaction<'b>,
     changes: NewChanges,
     rows: PendingRows,
     /// The time the changes are received at (the caller's, as each write gives it).
@@ -73,8 +74,13 @@ impl DocWriter for PgWriter<'_, '_> {
     }
 }
 
-impl EditStore for PgDistrict {
-    fn write_documents(&self, f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>) -> Result<()> {
+impl PgDistrict {
+    /// Run `f` with a [`PgWriter`] in one write transaction (again from the start if it
+    /// lost a race); its projection rows are written and its changes sequenced last.
+    pub(crate) fn write_with<R>(
+        &self,
+        mut f: impl FnMut(&mut PgWriter<'_, '_>) -> Result<R>,
+    ) -> Result<R> {
         self.write(|tx| {
             let mut w = PgWriter {
                 tx,
@@ -82,7 +88,7 @@ impl EditStore for PgDistrict {
                 rows: PendingRows::default(),
                 now_ms: 0,
             };
-            f(&mut w)?;
+            let out = f(&mut w)?;
             let PgWriter {
                 tx,
                 changes,
@@ -92,7 +98,27 @@ impl EditStore for PgDistrict {
             rows.write(tx)?;
             // Server-made: no pushing device, so every device pulls them.
             changes.sequence(tx, None, now_ms)?;
-            Ok(())
+            Ok(out)
         })
+    }
+}
+
+impl ImportWriter for PgWriter<'_, '_> {
+    fn put_import_base(&mut self, doc_id: &str, ledger_json: &str, run_at: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO import_bases (doc_id, ledger, run_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (doc_id) DO UPDATE SET ledger = excluded.ledger,
+                    run_at = excluded.run_at",
+                &[&doc_id, &ledger_json, &run_at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl EditStore for PgDistrict {
+    fn write_documents(&self, f: &mut dyn FnMut(&mut dyn DocWriter) -> Result<()>) -> Result<()> {
+        self.write_with(|w| f(w))
     }
 }

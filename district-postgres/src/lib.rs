@@ -20,6 +20,9 @@ mod blobs_refs;
 mod console;
 mod desk;
 mod edits;
+mod export;
+mod imports;
+mod indicators;
 mod manage;
 mod migrate;
 mod projection;
@@ -32,7 +35,7 @@ pub mod testing;
 pub use blobs::PgBlobs;
 pub use gridwalk_district::{
     AdminStore, AuditStore, ConsoleStore, DeskStore, DeviceAuth, DistrictStore, EditStore,
-    Enrolled, NewUser, ReviewStore, SettingsStore,
+    Enrolled, IndicatorQuery, IndicatorStore, Indicators, NewUser, ReviewStore, SettingsStore,
 };
 pub use gridwalk_store::{Result, StoreError};
 

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../migrations/002_console.sql")),
     (3, include_str!("../migrations/003_blobs.sql")),
     (4, include_str!("../migrations/004_projections.sql")),
+    (5, include_str!("../migrations/005_ledger.sql")),
     (6, include_str!("../migrations/006_copy.sql")),
 ];
 

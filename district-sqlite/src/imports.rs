@@ -1,40 +1,25 @@
-//! Ledger imports on the district side: what the district has that a ledger describes
-//! (for the re-import's diff), writing an import (new households and changes to existing
-//! ones, sequenced for devices), and the kept record of every import run.
+//! Ledger imports on SQLite ([`ImportStore`]): the kept runs, what the district has that a
+//! ledger describes (for the re-import's diff), and writing an import. The types and the
+//! update of a matched household are shared (`gridwalk_district::imports`); this write is
+//! SQLite's own, tuned for a district's ledger in one transaction (a larger page cache;
+//! each new household's projection from the validated value, not read back).
 
 use super::server_edits::{authorize_document, record_server_changes};
 use super::SqliteDistrict;
 use crate::{docs, projection, validate_document, Result, StoreError};
 use gridwalk_core::authorize::{Actor, Owned};
 use gridwalk_core::ledger::import::reimport::{
-    apply_puts, covered_buildings, Existing, ExistingHousehold, HouseholdUpdate,
+    covered_buildings, Existing, ExistingHousehold, HouseholdUpdate,
 };
 use gridwalk_core::ledger::ImportPlan;
 use gridwalk_core::model::split_key_persons;
 use gridwalk_core::model::Household;
-use gridwalk_core::validate::validate_household;
 use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district::imports::{
+    apply_update, check_new, ImportRun, ImportStore, ImportWritten, NewImported, IMPORT_RUNS_MAX,
+};
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
-
-/// One import run as the admin's history lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportRun {
-    pub id: i64,
-    pub at: i64,
-    pub user_id: String,
-    pub username: String,
-    pub file_name: String,
-    pub file_sha256: String,
-    /// `dry_run`, `all_or_nothing` or `valid_only`.
-    pub mode: String,
-    pub rows_total: u64,
-    pub rows_valid: u64,
-    pub problems: u64,
-    /// `None` when nothing was imported (a dry run, or refused because of problems).
-    pub imported_households: Option<u64>,
-}
 
 impl SqliteDistrict {
     /// Which of `ids` some person in the district already has.
@@ -51,9 +36,10 @@ impl SqliteDistrict {
             Ok(found)
         })
     }
+}
 
-    /// Keep an import run and its report (JSON). Returns the run's id.
-    pub fn record_import_run(&self, run: &ImportRun, report_json: &str) -> Result<i64> {
+impl ImportStore for SqliteDistrict {
+    fn record_import_run(&self, run: &ImportRun, report_json: &str) -> Result<i64> {
         self.with_writer(|store| {
             store.conn.execute(
                 "INSERT INTO import_runs (at, user_id, username, file_name, file_sha256, mode,
@@ -77,15 +63,14 @@ impl SqliteDistrict {
         })
     }
 
-    /// The latest import runs, newest first.
-    pub fn import_runs(&self, limit: usize) -> Result<Vec<ImportRun>> {
+    fn import_runs(&self, limit: usize) -> Result<Vec<ImportRun>> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT id, at, user_id, username, file_name, file_sha256, mode, rows_total,
                         rows_valid, problems, imported_households
                  FROM import_runs ORDER BY id DESC LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit.min(1000) as i64], |r| {
+            let rows = stmt.query_map([limit.min(IMPORT_RUNS_MAX) as i64], |r| {
                 Ok(ImportRun {
                     id: r.get(0)?,
                     at: r.get(1)?,
@@ -104,8 +89,7 @@ impl SqliteDistrict {
         })
     }
 
-    /// The kept report of one import run.
-    pub fn import_report(&self, id: i64) -> Result<Option<String>> {
+    fn import_report(&self, id: i64) -> Result<Option<String>> {
         self.with_reader(|conn| {
             Ok(conn
                 .query_row("SELECT report FROM import_runs WHERE id = ?1", [id], |r| {
@@ -114,31 +98,8 @@ impl SqliteDistrict {
                 .optional()?)
         })
     }
-}
 
-/// A new household of an import (validated by the plan) and its grid.
-pub struct NewImported {
-    pub household: Household,
-    pub grid_id: String,
-}
-
-/// What an import wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportWritten {
-    pub added: u64,
-    pub updated: u64,
-    /// Fields written concurrently with a district change (kept as conflicts).
-    pub conflicts: u64,
-    /// Updates refused because the household would not be valid: (household id, reason).
-    pub refused: Vec<(String, String)>,
-}
-
-impl SqliteDistrict {
-    /// What the district has that the plan may describe, for
-    /// [`gridwalk_core::ledger::reimport::reconcile`]: households in the buildings the
-    /// plan covers or with the ids it names (with their last imported ledger image), and
-    /// the living holders of its ID numbers.
-    pub fn reimport_existing(&self, plan: &ImportPlan) -> Result<Existing> {
+    fn reimport_existing(&self, plan: &ImportPlan) -> Result<Existing> {
         let buildings = covered_buildings(plan);
         self.with_reader(|conn| {
             let mut existing = Existing {
@@ -212,38 +173,21 @@ impl SqliteDistrict {
         })
     }
 
-    /// Write an import in one transaction: new households as documents, and changes to
-    /// matched ones appended like a console edit (authored by `author`, sequenced for the
-    /// devices, in the history). A field changed in the district since the last import is
-    /// written concurrently with that change (kept as a conflict), by an actor of the same
-    /// user on a fresh device id per field (`fresh_device`). The ledger's image of every
-    /// household is kept as the next re-import's base.
-    pub fn import_ledger(
+    fn import_ledger(
         &self,
         new: &[NewImported],
         updates: &[HouseholdUpdate],
         actor: &Actor,
         author: Author,
-        mut fresh_device: impl FnMut() -> uuid::Uuid,
+        fresh_device: &mut dyn FnMut() -> uuid::Uuid,
         now_ms: i64,
     ) -> Result<ImportWritten> {
-        let today = crate::local_date(now_ms);
-        for n in new {
-            validate_household(&n.household, today)?;
-        }
+        check_new(new, now_ms)?;
         self.with_writer(|store| {
             // A district's ledger is one transaction of a few hundred MB: with SQLite's
             // default 2 MB page cache it would spill pages to the WAL over and over.
             store.conn.pragma_update(None, "cache_size", -262_144)?;
-            let result = import_in_tx(
-                store,
-                new,
-                updates,
-                actor,
-                author,
-                &mut fresh_device,
-                now_ms,
-            );
+            let result = import_in_tx(store, new, updates, actor, author, fresh_device, now_ms);
             store.conn.pragma_update(None, "cache_size", -2000)?;
             result
         })
@@ -256,7 +200,7 @@ fn import_in_tx(
     updates: &[HouseholdUpdate],
     actor: &Actor,
     author: Author,
-    fresh_device: &mut impl FnMut() -> uuid::Uuid,
+    fresh_device: &mut dyn FnMut() -> uuid::Uuid,
     now_ms: i64,
 ) -> Result<ImportWritten> {
     {
@@ -362,36 +306,4 @@ fn import_in_tx(
             Ok(written)
         }
     }
-}
-
-const REIMPORT_MESSAGE: &str = "台账重新导入 / ledger re-import";
-
-/// The update's concurrent writes first (each from its own fresh actor), then its plain
-/// writes as one change by `author`. Returns how many conflicts were left.
-fn apply_update(
-    doc: &mut Document,
-    u: &HouseholdUpdate,
-    author: Author,
-    fresh_device: &mut impl FnMut() -> uuid::Uuid,
-    now_ms: i64,
-) -> std::result::Result<u64, String> {
-    let mut conflicts = 0;
-    for (path, value) in &u.conflicts {
-        let actor = Author::new(author.user, fresh_device());
-        match doc.put_concurrent(actor, now_ms, REIMPORT_MESSAGE, path, value) {
-            Ok(Some(_)) => conflicts += 1,
-            Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    if u.puts.is_empty() {
-        return Ok(conflicts);
-    }
-    let household: Household = doc.read().map_err(|e| e.to_string())?;
-    let before = serde_json::to_value(&household).map_err(|e| e.to_string())?;
-    let mut after = before.clone();
-    apply_puts(&mut after, &u.puts);
-    doc.write_json_diff(author, now_ms, REIMPORT_MESSAGE, &before, &after)
-        .map_err(|e| e.to_string())?;
-    Ok(conflicts)
 }

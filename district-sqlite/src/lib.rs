@@ -13,8 +13,6 @@ mod auth;
 pub mod blobs;
 mod console;
 mod export;
-#[cfg(feature = "ledger-files")]
-mod export_file;
 mod group;
 mod handover;
 mod imports;
@@ -34,12 +32,10 @@ pub use console::{
     ConsoleError, ConsoleScope, ConsoleSession, ConsoleStore, ADDRESS_LOCKOUT_FAILURES,
     LOCKOUT_FAILURES, LOCKOUT_MS, MAX_PASSWORD_BYTES, MAX_USERNAME_CHARS,
 };
-pub use export::{ExportFilter, PiiMode, MIN_REASON_CHARS};
 #[cfg(feature = "ledger-files")]
-pub use export_file::{ExportFormat, ExportSummary};
+pub use gridwalk_district::{ExportFiles, ExportFormat, ExportSummary};
+pub use gridwalk_district::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use handover::Handover;
-pub use imports::{ImportRun, ImportWritten, NewImported};
-pub use indicators::{IndicatorQuery, Indicators};
 pub use management::{UserRow, UserUpdate};
 pub use settings::Department;
 
@@ -48,10 +44,11 @@ pub use settings::Department;
 pub use gridwalk_district::{
     handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, ConsoleStep, DeskStore,
     DeviceAuth, DeviceInfo, DeviceOverview, DistrictStore, EditStore, Enrolled, HandledSync,
-    HouseholdDetail, IssueAction, NewUser, PullOutcome, PushOutcomeReport, ReviewStore,
+    HouseholdDetail, ImportRun, ImportStore, ImportWritten, IndicatorQuery, IndicatorStore,
+    Indicators, IssueAction, NewImported, NewUser, PullOutcome, PushOutcomeReport, ReviewStore,
     SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery, VisitRow,
 };
-pub(crate) use gridwalk_store::{docs, local_date, projection, validate_document, Store};
+pub(crate) use gridwalk_store::{docs, projection, validate_document, Store};
 pub use gridwalk_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,10 @@ pub mod blobs;
 pub mod console;
 pub mod desk;
 pub mod edits;
+pub mod export;
 mod handle;
+pub mod imports;
+pub mod indicators;
 pub mod push;
 pub mod review;
 pub mod settings;
@@ -26,8 +29,13 @@ pub use console::{
 };
 pub use desk::{ConsoleStep, DeskStore, HouseholdDetail, IssueAction, VisitQuery, VisitRow};
 pub use edits::{DocWriter, EditStore};
+#[cfg(feature = "ledger-files")]
+pub use export::file::{ExportFiles, ExportFormat, ExportSummary};
+pub use export::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use gridwalk_store::{Result, StoreError};
 pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
+pub use imports::{ImportRun, ImportStore, ImportWritten, NewImported};
+pub use indicators::{IndicatorQuery, IndicatorStore, Indicators};
 pub use review::{DeviceOverview, Handover, ReviewStore};
 pub use settings::{Department, SettingsStore};
 pub use types::{
@@ -158,13 +166,30 @@ pub trait DistrictStore: Send + Sync {
 /// and limits ([`ConsoleStore`]), the audit log ([`AuditStore`]), the review of devices
 /// ([`ReviewStore`]), users, devices and areas ([`AdminStore`]), the issue desk's settings
 /// ([`SettingsStore`]), the issue desk, visit review and households ([`DeskStore`], with
-/// the server's own edits, [`EditStore`]). The server holds one `Arc<dyn ConsoleBackend>`.
+/// the server's own edits, [`EditStore`]), the indicators ([`IndicatorStore`]), the ledger export ([`ExportStore`]) and imports ([`ImportStore`]). The server
+/// holds one `Arc<dyn ConsoleBackend>`.
 pub trait ConsoleBackend:
-    ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore
+    ConsoleStore
+    + ReviewStore
+    + AdminStore
+    + SettingsStore
+    + DeskStore
+    + IndicatorStore
+    + ExportStore
+    + ImportStore
 {
 }
 
-impl<T: ConsoleStore + ReviewStore + AdminStore + SettingsStore + DeskStore + ?Sized> ConsoleBackend
-    for T
+impl<
+        T: ConsoleStore
+            + ReviewStore
+            + AdminStore
+            + SettingsStore
+            + DeskStore
+            + IndicatorStore
+            + ExportStore
+            + ImportStore
+            + ?Sized,
+    > ConsoleBackend for T
 {
 }

@@ -1,12 +1,11 @@
 //! `gridwalk-server export`: the household ledger to a file, as a named user (their scope
 //! applies and the export is audited under their name). Masked unless an admin passes
-//! `--full-pii --reason`.
+//! `--full-pii --reason`. On either backend (`--data DIR` or `--database URL`).
 
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, TimeZone};
 use clap::{Args, ValueEnum};
-use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::{ExportFilter, ExportFormat, PiiMode, SqliteDistrict};
+use gridwalk_district_sqlite::{ConsoleBackend, ExportFiles, ExportFilter, ExportFormat, PiiMode};
 use gridwalk_server::now_ms;
 use std::path::PathBuf;
 
@@ -29,9 +28,8 @@ impl From<FormatArg> for ExportFormat {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Data directory (holds district.sqlite).
-    #[arg(long, env = "GRIDWALK_DATA")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: crate::DataArg,
     #[arg(long, value_enum)]
     pub format: FormatArg,
     /// The file to write (replaced if it exists).
@@ -82,11 +80,11 @@ fn beijing_midnight_ms(date: &str) -> Result<i64> {
         .context("--visited-since is not a valid local date")
 }
 
-pub fn run(district: &SqliteDistrict, args: ExportArgs) -> Result<()> {
+pub fn run(district: &dyn ConsoleBackend, args: ExportArgs) -> Result<()> {
     if args.reason.is_some() && !args.full_pii {
         bail!("--reason is for --full-pii exports; a masked export needs none");
     }
-    let Some(user) = district.user_by_name(&args.as_user)? else {
+    let Some(user) = district.credentials(&args.as_user)? else {
         bail!("no user named {:?}", args.as_user);
     };
     let scope = district.console_scope(&user.user_id)?;

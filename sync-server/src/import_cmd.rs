@@ -1,11 +1,11 @@
 //! `gridwalk-server import`: a household ledger (XLSX or CSV) into the district, as a
-//! named admin — the same plan, report and audit entry as the console's import.
+//! named admin — the same plan, report and audit entry as the console's import. On either
+//! backend (`--data DIR` or `--database URL`).
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use gridwalk_core::ledger::{ColumnMapping, LedgerColumn, Table, IMPORT_COLUMNS};
-use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::SqliteDistrict;
+use gridwalk_district_sqlite::ConsoleBackend;
 use gridwalk_server::console::ledger_import::import_blocking;
 use std::path::PathBuf;
 
@@ -21,9 +21,8 @@ pub enum ModeArg {
 
 #[derive(Args)]
 pub struct ImportArgs {
-    /// Data directory (holds district.sqlite).
-    #[arg(long, env = "GRIDWALK_DATA")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: crate::DataArg,
     /// The ledger file (.xlsx, .xls, .csv).
     #[arg(long)]
     pub file: PathBuf,
@@ -98,8 +97,8 @@ fn header_index(header: &str, tables: &[Table]) -> Option<usize> {
     })
 }
 
-pub fn run(district: &SqliteDistrict, args: ImportArgs) -> Result<()> {
-    let Some(user) = district.user_by_name(&args.as_user)? else {
+pub fn run(district: &dyn ConsoleBackend, args: ImportArgs) -> Result<()> {
+    let Some(user) = district.credentials(&args.as_user)? else {
         bail!("no user named {:?}", args.as_user);
     };
     let scope = district.console_scope(&user.user_id)?;

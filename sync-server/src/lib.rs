@@ -35,8 +35,8 @@ use std::sync::Arc;
 pub struct AppState {
     /// The district store as the sync path sees it (SQLite or PostgreSQL).
     pub store: Arc<dyn DistrictStore>,
-    /// The same store when it is SQLite, for what is not on PostgreSQL yet (the console,
-    /// admin API); `None` on PostgreSQL, where those answer 501 (`AppState::sqlite`).
+    /// The same store when it is SQLite (tests and the embedded server's own upkeep);
+    /// `None` on PostgreSQL. No route needs it: every route is on `store` or `console`.
     pub district: Option<Arc<SqliteDistrict>>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServerConfig>,
@@ -67,8 +67,8 @@ impl AppState {
 }
 
 impl AppState {
-    /// A server on the district store in PostgreSQL: sync, enrollment and the area tree;
-    /// the rest is not there yet and says so.
+    /// A server on the district store in PostgreSQL: sync, enrollment, the console and
+    /// admin (`console`), photos in the same database.
     pub fn postgres(
         store: Arc<gridwalk_district_postgres::PgDistrict>,
         config: ServerConfig,
@@ -85,15 +85,6 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
         }
-    }
-
-    /// The SQLite district, or "not available on PostgreSQL yet" (501).
-    pub fn sqlite(&self) -> Result<Arc<SqliteDistrict>, gridwalk_store::StoreError> {
-        self.district
-            .clone()
-            .ok_or(gridwalk_store::StoreError::NotOnPostgres(
-                "this part of the console (indicators, imports, exports)",
-            ))
     }
 }
 

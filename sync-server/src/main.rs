@@ -135,8 +135,7 @@ struct DataArg {
     #[arg(long, env = "GRIDWALK_DATA", required_unless_present = "database")]
     data: Option<PathBuf>,
     /// The district on PostgreSQL instead (`postgres://user@host/db`). On PostgreSQL so
-    /// far: `init`, `area`, `user add`, `user key-persons`, `password set`, `enroll-code`,
-    /// `device list`, `device revoke`, `demo` (`store copy` moves a district there).
+    /// far: every command (`store copy` moves a district there).
     #[arg(long, env = "GRIDWALK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
 }
@@ -514,12 +513,12 @@ fn run_admin(cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Export(args) => {
-            let district = open(&args.data)?;
-            export_cmd::run(&district, args)?;
+            let district = args.data.console("export")?;
+            export_cmd::run(&*district, args)?;
         }
         Cmd::Import(args) => {
-            let district = open(&args.data)?;
-            import_cmd::run(&district, args)?;
+            let district = args.data.console("import")?;
+            import_cmd::run(&*district, args)?;
         }
         Cmd::Store { cmd } => store_cmd::run(cmd)?,
         Cmd::Demo(args) => {

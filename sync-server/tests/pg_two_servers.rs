@@ -228,7 +228,7 @@ fn login(url: &str, username: &str, password: &str) -> (u16, serde_json::Value, 
 /// Console sign-in through two server processes on one database: a session opened on
 /// one is valid on the other and ended there; the lockout and the per-address rate limit
 /// count attempts made through either; the issue desk answers from the projections; the
-/// console's reads not yet on PostgreSQL (indicators) answer 501, never a wrong answer.
+/// indicators read the projections too, and an export through one is audited for both.
 #[test]
 fn two_servers_share_console_sessions_lockouts_and_rate_limits() {
     let Some(db) = TestDatabase::from_env("pg_console").expect("test database") else {
@@ -286,13 +286,41 @@ fn two_servers_share_console_sessions_lockouts_and_rate_limits() {
     assert_eq!(issues.status(), 200);
     let issues: serde_json::Value = issues.json().expect("json");
     assert_eq!(issues["total"], 0, "{issues}");
-    // Not ported yet: an honest 501.
+    // The indicators too (an empty district: nothing counted, no rate).
     let indicators = client
         .get(format!("{}/console/api/indicators", servers[1].url))
         .header("cookie", &cookie)
         .send()
         .expect("indicators");
-    assert_eq!(indicators.status(), 501);
+    assert_eq!(indicators.status(), 200);
+    let indicators: serde_json::Value = indicators.json().expect("json");
+    assert_eq!(indicators["households"], 0, "{indicators}");
+    assert!(indicators["closure_rate"].is_null(), "{indicators}");
+    // And a ledger export: a file (only its header: no households yet) with its audit
+    // entry, written through the other server, listed by the first.
+    let export = client
+        .post(format!("{}/console/api/export", servers[1].url))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "application/json")
+        .body(r#"{"format":"csv"}"#)
+        .send()
+        .expect("export");
+    assert_eq!(export.status(), 200);
+    assert_eq!(export.headers()["x-gridwalk-rows"], "0");
+    let audit_id = export.headers()["x-gridwalk-audit-id"]
+        .to_str()
+        .expect("id")
+        .to_string();
+    let audit: serde_json::Value = client
+        .get(format!("{}/console/api/audit", servers[0].url))
+        .header("cookie", &cookie)
+        .send()
+        .expect("audit")
+        .json()
+        .expect("json");
+    assert_eq!(audit["items"][0]["id"].to_string(), audit_id, "{audit}");
+    assert_eq!(audit["items"][0]["kind"], "export", "{audit}");
     let out = client
         .post(format!("{}/console/api/logout", servers[1].url))
         .header("cookie", &cookie)

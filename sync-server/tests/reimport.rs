@@ -1,13 +1,15 @@
 //! Re-importing an updated ledger: the dry run's diff (new, changed field by field, gone)
 //! writes nothing; the import's changes reach a device on its next sync, and a device's
-//! edits, synced before or made concurrently, are never silently overwritten.
+//! edits, synced before or made concurrently, are never silently overwritten. On SQLite,
+//! or on PostgreSQL when GRIDWALK_TEST_DATABASE names a server (a fresh database each).
 
 use gridwalk_core::area::{AreaTree, Building, Community, District, Grid, Street};
 use gridwalk_core::model::Household;
 use gridwalk_core::sync::{decode, encode, SyncRequest, SyncResponse};
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::{handle_sync, DistrictStore, NewUser, SqliteDistrict};
+use gridwalk_district_postgres::testing::TestDatabase;
+use gridwalk_district_postgres::PgDistrict;
+use gridwalk_district_sqlite::{handle_sync, ConsoleBackend, SqliteDistrict};
 use gridwalk_server::console::ledger_import::import_blocking;
 use gridwalk_store::client::{SyncOptions, Transport};
 use gridwalk_store::Store;
@@ -57,7 +59,7 @@ fn tree() -> AreaTree {
 }
 
 struct Direct {
-    district: Arc<SqliteDistrict>,
+    district: Arc<dyn ConsoleBackend>,
     token: String,
 }
 
@@ -70,9 +72,15 @@ impl Transport for Direct {
     }
 }
 
+/// The district on either backend, kept alive with its directory or database.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(Box<TestDatabase>),
+}
+
 struct Setup {
-    _dir: tempfile::TempDir,
-    district: Arc<SqliteDistrict>,
+    backend: Backend,
+    district: Arc<dyn ConsoleBackend>,
     admin: gridwalk_district_sqlite::ConsoleScope,
     device: Store,
     author: Author,
@@ -80,17 +88,32 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let dir = tempfile::tempdir().expect("dir");
-    let district = Arc::new(SqliteDistrict::open(dir.path()).expect("district"));
-    district.set_area_tree(&tree(), NOW).expect("tree");
+    let (backend, district): (Backend, Arc<dyn ConsoleBackend>) =
+        match TestDatabase::from_env("reimport").expect("test database") {
+            Some(db) => {
+                let d = PgDistrict::open(db.url(), 4).expect("district");
+                (Backend::Postgres(Box::new(db)), Arc::new(d))
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("dir");
+                let d = SqliteDistrict::open(dir.path()).expect("district");
+                (Backend::Sqlite(dir), Arc::new(d))
+            }
+        };
+    district
+        .update_area_tree(NOW, &mut |_| Ok(tree()))
+        .expect("tree");
     let user = |name: &str, role: &str, grids: Vec<String>| {
         district
-            .create_user(
-                &NewUser {
+            .save_user(
+                None,
+                &gridwalk_district_sqlite::UserUpdate {
                     username: name.into(),
                     display_name: name.into(),
                     role: role.into(),
                     grids,
+                    areas: vec![],
+                    password: None,
                 },
                 NOW,
             )
@@ -116,7 +139,7 @@ fn setup() -> Setup {
         token: enrolled.token,
     };
     Setup {
-        _dir: dir,
+        backend,
         district,
         admin,
         device,
@@ -127,7 +150,8 @@ fn setup() -> Setup {
 
 impl Setup {
     fn import(&self, bytes: &[u8], mode: &str) -> Value {
-        import_blocking(&self.district, &self.admin, "台账.csv", mode, None, bytes).expect("import")
+        import_blocking(&*self.district, &self.admin, "台账.csv", mode, None, bytes)
+            .expect("import")
     }
 
     fn sync(&mut self) {
@@ -169,16 +193,18 @@ impl Setup {
             .expect("edit");
     }
 
+    /// The last sequence number handed out.
     fn max_seq(&self) -> i64 {
-        self.district
-            .with_reader(|c| {
-                Ok(
-                    c.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-                        r.get(0)
-                    })?,
-                )
-            })
-            .expect("seq")
+        let sql = "SELECT coalesce(max(seq), 0)::bigint FROM changes";
+        match &self.backend {
+            Backend::Sqlite(dir) => rusqlite::Connection::open(dir.path().join("district.sqlite"))
+                .and_then(|c| c.query_row(sql.replace("::bigint", "").as_str(), [], |r| r.get(0)))
+                .expect("seq"),
+            Backend::Postgres(db) => postgres::Client::connect(db.url(), postgres::NoTls)
+                .and_then(|mut c| c.query_one(sql, &[]))
+                .expect("seq")
+                .get(0),
+        }
     }
 }
 

@@ -87,7 +87,8 @@ pub(super) async fn indicators(
         params::time_ms("from", q.from)?,
         params::time_ms("to", q.to)?,
     );
-    let district: Arc<SqliteDistrict> = state.sqlite()?;
+    let district = state.console.clone();
+    let areas = state.store.clone();
     let started = std::time::Instant::now();
     let out = run(move || {
         let nonempty = |s: &Option<String>| s.clone().filter(|x| !x.is_empty());
@@ -98,7 +99,7 @@ pub(super) async fn indicators(
         ) {
             (Some(g), _, _) => Some(vec![g]),
             (None, c, s) if c.is_some() || s.is_some() => {
-                let Some(tree) = district.area_tree()? else {
+                let Some(tree) = areas.area_tree()? else {
                     return Ok(district.scoped_indicators(
                         &scope,
                         Some(vec![]),

@@ -9,7 +9,7 @@ use super::admin::admin_session;
 use super::*;
 use axum::body::Body;
 use gridwalk_district_sqlite::{
-    AuditEntry, AuditKind, AuditQuery, ExportFilter, ExportFormat, PiiMode,
+    AuditEntry, AuditKind, AuditQuery, ExportFiles, ExportFilter, ExportFormat, PiiMode,
 };
 
 #[derive(Deserialize)]
@@ -79,7 +79,7 @@ pub(super) async fn export(
         PiiMode::Masked
     };
     let format = b.format;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let (file, summary, name) = run(move || {
         let at = now_ms();
         let dir = tempfile::tempdir()

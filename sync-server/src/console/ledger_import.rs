@@ -11,7 +11,9 @@ use gridwalk_core::ledger::{
     plan_import_sheets, sheets_with_header, ColumnMapping, ImportContext, ImportPlan,
     IMPORT_COLUMNS,
 };
-use gridwalk_district_sqlite::{AuditEntry, AuditKind, ImportRun, ImportWritten, NewImported};
+use gridwalk_district_sqlite::{
+    AuditEntry, AuditKind, ConsoleBackend, ImportRun, ImportWritten, NewImported,
+};
 
 #[derive(Deserialize)]
 pub(super) struct ImportQ {
@@ -45,10 +47,10 @@ pub(super) async fn import(
             "mapping as {\"<column index>\": \"<column>\" or null}",
         )?),
     };
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let answer = run(move || {
         import_blocking(
-            &district,
+            &*district,
             &scope,
             &q.file_name,
             &mode,
@@ -66,7 +68,7 @@ fn bad(message: String) -> ConsoleError {
 
 /// Plan (and maybe import) one uploaded ledger; the run is recorded whatever the outcome.
 pub fn import_blocking(
-    district: &SqliteDistrict,
+    district: &dyn ConsoleBackend,
     scope: &ConsoleScope,
     file_name: &str,
     mode: &str,
@@ -119,7 +121,7 @@ pub fn import_blocking(
                 &updates,
                 &scope.actor(),
                 author,
-                uuid::Uuid::now_v7,
+                &mut uuid::Uuid::now_v7,
                 at,
             )?)
         }
@@ -202,7 +204,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 pub(super) async fn runs(State(state): State<AppState>, headers: HeaderMap) -> R<Json<Value>> {
     admin_session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let runs = run(move || Ok(district.import_runs(100)?)).await?;
     Ok(Json(json!({ "items": runs })))
 }
@@ -213,7 +215,7 @@ pub(super) async fn report(
     Path(id): Path<i64>,
 ) -> R<Response> {
     admin_session(&state, &headers, false).await?;
-    let district = state.sqlite()?;
+    let district = state.console.clone();
     let report = run(move || Ok(district.import_report(id)?)).await?;
     match report {
         Some(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),

@@ -57,7 +57,7 @@ use gridwalk_core::model::ReviewStatus;
 use gridwalk_core::workflow;
 use gridwalk_core::{Author, DocId};
 use gridwalk_district_sqlite::{
-    ConsoleError, ConsoleScope, ConsoleStore, IssueAction, SqliteDistrict, SyncLogQuery, VisitQuery,
+    ConsoleError, ConsoleScope, ConsoleStore, IssueAction, SyncLogQuery, VisitQuery,
 };
 use gridwalk_store::{HouseholdQuery, IssueQuery};
 use params::Params;

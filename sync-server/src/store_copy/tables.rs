@@ -237,13 +237,14 @@ pub const TABLES: &[Table] = &[
             c("rows_valid", Int),
             c("problems", Int),
             c("imported_households", Int),
-            c("report", Json),
+            // Text on both: PostgreSQL's migration 005 keeps the report as its JSON text.
+            c("report", Text),
         ],
     )),
     rows(
         "import_bases",
         1,
-        &[c("doc_id", Uuid), c("ledger", Json), c("run_at", Int)],
+        &[c("doc_id", Text), c("ledger", Text), c("run_at", Int)],
     ),
     rows(
         "photo_refs",
