@@ -165,6 +165,25 @@ fn trained_dictionary(seed: u64, size: usize) -> Result<Vec<u8>> {
     Ok(zstd::dict::from_continuous(&samples, &lens, size)?)
 }
 
+/// Each version-4 stream compressed alone, summed over the pages, largest first.
+fn streams(pages: &[SyncResponse]) {
+    let mut total: Vec<(String, usize, usize)> = Vec::new();
+    for p in pages {
+        for (name, raw) in gridwalk_core::sync::v4_streams(p) {
+            let z = zstd_len(&raw);
+            match total.iter_mut().find(|t| t.0 == name) {
+                Some(t) => (t.1, t.2) = (t.1 + raw.len(), t.2 + z),
+                None => total.push((name, raw.len(), z)),
+            }
+        }
+    }
+    total.sort_by(|a, b| b.2.cmp(&a.2));
+    println!("  {:<28} {:>10} {:>10}", "stream (alone)", "raw", "zstd");
+    for (name, raw, z) in total {
+        println!("  {name:<28} {raw:>10} {z:>10}");
+    }
+}
+
 fn experiments(n: usize, pages: &[SyncResponse], gzip: usize, dict: &[u8]) -> Result<()> {
     let raws = raw_messages(pages)?;
     for (what, level, wlog, d) in [
@@ -233,6 +252,9 @@ pub fn run(sizes: &[usize], seed: u64) -> Result<()> {
             }
         }
         experiments(n, &pages, gzip, &dict)?;
+        if n == sizes[0] {
+            streams(&pages);
+        }
     }
     println!(
         "{}",

@@ -15,6 +15,7 @@ mod v1;
 mod v4;
 pub use snapshot::snapshot_heads;
 pub use v1::{encode_response, RESPONSE_ZSTD_LEVEL};
+pub use v4::v4_streams;
 
 /// Bumped on any incompatible change to the messages below. 2: a first download carries
 /// each document's heads and projection rows (`PulledDoc::heads`, `PulledDoc::rows`,

@@ -34,6 +34,13 @@ pub(super) struct SyncResponseV4 {
     pub pulled: PulledColumns,
 }
 
+/// A pulled document's id: as it is, or where its snapshot holds it as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum DocIdForm {
+    Raw(Uuid),
+    InDoc(u32),
+}
+
 /// How one pulled document's data travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Form {
@@ -48,7 +55,7 @@ enum Form {
 /// A page's pulled documents, one column per field.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub(super) struct PulledColumns {
-    doc_ids: Vec<Uuid>,
+    doc_ids: Vec<DocIdForm>,
     kinds: Vec<DocKind>,
     /// The page's distinct grids; `grid_of` indexes them per document.
     grids: Vec<String>,
@@ -96,6 +103,9 @@ fn one_width(t: &TableRows) -> bool {
 struct TableColumns {
     name: String,
     columns: Vec<Vec<WireCell>>,
+    /// Encoding only: the document (page index) of each row.
+    #[serde(skip)]
+    doc_of_row: Vec<u32>,
 }
 
 /// A [`Cell`] on the wire: as it is, or the document's own id or grid.
@@ -110,6 +120,9 @@ enum WireCell {
     DocId,
     /// Text equal to the document's grid id.
     Grid,
+    /// Text found in the document's own snapshot bytes at `at` (`len` bytes): a name, an
+    /// ID number, a person's id the document holds anyway.
+    InDoc { at: u32, len: u32 },
 }
 
 fn wire_cell(cell: &Cell, doc_id: &str, grid: &str) -> WireCell {
@@ -124,8 +137,8 @@ fn wire_cell(cell: &Cell, doc_id: &str, grid: &str) -> WireCell {
     }
 }
 
-fn cell(wire: WireCell, doc_id: &str, grid: &str) -> Cell {
-    match wire {
+fn cell(wire: WireCell, doc_id: &str, grid: &str, doc: &[u8]) -> Result<Cell, CodecError> {
+    Ok(match wire {
         WireCell::Null => Cell::Null,
         WireCell::Int(i) => Cell::Int(i),
         WireCell::Real(f) => Cell::Real(f),
@@ -133,6 +146,53 @@ fn cell(wire: WireCell, doc_id: &str, grid: &str) -> Cell {
         WireCell::Blob(b) => Cell::Blob(b),
         WireCell::DocId => Cell::Text(doc_id.to_string()),
         WireCell::Grid => Cell::Text(grid.to_string()),
+        WireCell::InDoc { at, len } => {
+            let (at, len) = (at as usize, len as usize);
+            let text = at
+                .checked_add(len)
+                .and_then(|end| doc.get(at..end))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| bad("a cell outside its document's text"))?;
+            Cell::Text(text.to_string())
+        }
+    })
+}
+
+/// Text cells shorter than this stay as they are: a reference would cost about as much.
+const MIN_REF_LEN: usize = 6;
+
+/// A column's text cells become references into their documents when most of its values
+/// differ (names, ID numbers); a column of few values (enums, codes) compresses to almost
+/// nothing as it is, and offsets would only add noise.
+fn refer_to_documents(table: &mut TableColumns, doc_of_row: &[u32], snapshots: &[Option<&[u8]>]) {
+    for col in &mut table.columns {
+        let texts: Vec<&str> = col
+            .iter()
+            .filter_map(|c| match c {
+                WireCell::Text(t) if t.len() >= MIN_REF_LEN => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        let distinct: std::collections::HashSet<&str> = texts.iter().copied().collect();
+        if texts.is_empty() || distinct.len() * 2 < col.len() {
+            continue;
+        }
+        for (row, c) in col.iter_mut().enumerate() {
+            let WireCell::Text(t) = c else { continue };
+            let doc = doc_of_row
+                .get(row)
+                .and_then(|d| snapshots.get(*d as usize))
+                .copied()
+                .flatten();
+            if let (true, Some(doc)) = (t.len() >= MIN_REF_LEN, doc) {
+                if let Some(at) = memchr::memmem::find(doc, t.as_bytes()) {
+                    *c = WireCell::InDoc {
+                        at: at as u32,
+                        len: t.len() as u32,
+                    };
+                }
+            }
+        }
     }
 }
 
@@ -165,8 +225,20 @@ pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
     let mut grid_index: HashMap<&str, u32> = HashMap::new();
     let mut table_index: HashMap<(&str, usize), u32> = HashMap::new();
     let mut split = SplitWriter::default();
-    for p in pulled {
-        out.doc_ids.push(p.doc_id);
+    let mut snapshots: Vec<Option<&[u8]>> = Vec::with_capacity(pulled.len());
+    for (index, p) in pulled.iter().enumerate() {
+        let id = p.doc_id.to_string();
+        snapshots.push(match &p.data {
+            DocData::Snapshot(b) => Some(b.as_slice()),
+            DocData::Changes(_) => None,
+        });
+        // The id as its snapshot holds it as text (a household's `id`), when it does.
+        out.doc_ids.push(
+            match snapshots[index].and_then(|b| memchr::memmem::find(b, id.as_bytes())) {
+                Some(at) => DocIdForm::InDoc(at as u32),
+                None => DocIdForm::Raw(p.doc_id),
+            },
+        );
         out.kinds.push(p.kind);
         let g = *grid_index.entry(p.grid_id.as_str()).or_insert_with(|| {
             out.grids.push(p.grid_id.clone());
@@ -191,7 +263,6 @@ pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
             }
         };
         out.forms.push(form);
-        let id = p.doc_id.to_string();
         out.row_tables.push(match &p.rows {
             None => DocRows::None,
             // Rows of one table of different widths, or without cells (never written by
@@ -206,11 +277,13 @@ pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
                             out.tables.push(TableColumns {
                                 name: t.table.clone(),
                                 columns: vec![Vec::new(); width],
+                                doc_of_row: Vec::new(),
                             });
                             out.tables.len() as u32 - 1
                         });
                         let table = &mut out.tables[at as usize];
                         for row in &t.rows {
+                            table.doc_of_row.push(index as u32);
                             for (c, v) in row.iter().enumerate() {
                                 table.columns[c].push(wire_cell(v, &id, &p.grid_id));
                             }
@@ -222,6 +295,10 @@ pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
         });
     }
     out.split = split.docs;
+    for t in &mut out.tables {
+        let rows = std::mem::take(&mut t.doc_of_row);
+        refer_to_documents(t, &rows, &snapshots);
+    }
     out
 }
 
@@ -354,7 +431,7 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
     let mut out = Vec::with_capacity(n);
     let parts = c.doc_ids.into_iter().zip(c.kinds).zip(c.grid_of);
     let parts = parts.zip(c.forms).zip(c.heads).zip(c.row_tables);
-    for (((((doc_id, kind), g), form), heads), row_tables) in parts {
+    for (((((id_form, kind), g), form), heads), row_tables) in parts {
         let grid_id = c
             .grids
             .get(g as usize)
@@ -364,6 +441,19 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
             Form::Split => DocData::Snapshot(ByteBuf::from(split.next()?)),
             Form::Whole => DocData::Snapshot(whole.next().ok_or_else(|| bad("whole"))?),
             Form::Changes => DocData::Changes(changes.next().ok_or_else(|| bad("changes"))?),
+        };
+        let doc: &[u8] = match &data {
+            DocData::Snapshot(b) => b,
+            DocData::Changes(_) => &[],
+        };
+        let doc_id = match id_form {
+            DocIdForm::Raw(id) => id,
+            DocIdForm::InDoc(at) => (at as usize)
+                .checked_add(36)
+                .and_then(|end| doc.get(at as usize..end))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|t| Uuid::parse_str(t).ok())
+                .ok_or_else(|| bad("a document id outside its document's text"))?,
         };
         let id = doc_id.to_string();
         let rows = match row_tables {
@@ -382,9 +472,11 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
                     for _ in 0..count {
                         let row = columns
                             .iter_mut()
-                            .map(|col| col.next().map(|v| cell(v, &id, &grid_id)))
-                            .collect::<Option<Vec<Cell>>>()
-                            .ok_or_else(|| bad("a table column too short"))?;
+                            .map(|col| match col.next() {
+                                Some(v) => cell(v, &id, &grid_id, doc),
+                                None => Err(bad("a table column too short")),
+                            })
+                            .collect::<Result<Vec<Cell>, CodecError>>()?;
                         rows.push(row);
                     }
                     doc_tables.push(TableRows {
@@ -412,6 +504,35 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
         return Err(bad("more data than documents"));
     }
     Ok(out)
+}
+
+/// Each part of a response's version-4 form, named and uncompressed, for measuring what
+/// each costs (`gridwalk-bench bytes`).
+pub fn v4_streams(resp: &SyncResponse) -> Vec<(String, Vec<u8>)> {
+    fn raw<T: Serialize>(v: &T) -> Vec<u8> {
+        postcard::to_allocvec(v).unwrap_or_default()
+    }
+    let c = to_columns(&resp.pulled);
+    let mut out = vec![
+        ("doc_ids".to_string(), raw(&c.doc_ids)),
+        ("kinds, grids, forms".into(), raw(&(&c.kinds, &c.grids, &c.grid_of, &c.forms))),
+        ("heads beside".into(), raw(&c.heads)),
+        ("changes, whole".into(), raw(&(&c.changes, &c.whole))),
+        ("automerge actors".into(), c.split.actors.to_vec()),
+        ("automerge meta".into(), c.split.meta.to_vec()),
+        ("automerge suffixes".into(), raw(&c.split.suffixes)),
+        ("automerge heads".into(), c.split.heads.to_vec()),
+        ("row tables".into(), raw(&c.row_tables)),
+    ];
+    for (key, data) in &c.split.columns {
+        out.push((format!("automerge col {}.{}", key >> 32, key & 0xffff_ffff), data.to_vec()));
+    }
+    for t in &c.tables {
+        for (i, col) in t.columns.iter().enumerate() {
+            out.push((format!("{}[{i}]", t.name), raw(col)));
+        }
+    }
+    out
 }
 
 pub(super) fn to_v4(resp: &SyncResponse, version: u16) -> SyncResponseV4 {
@@ -488,6 +609,7 @@ mod tests {
                     Cell::Int(n as i64),
                     Cell::Real(1.5),
                     Cell::Null,
+                    Cell::Text(format!("户名{n}号楼")),
                 ]],
             },
             TableRows {
@@ -518,7 +640,7 @@ mod tests {
     fn page() -> SyncResponse {
         let mut pulled: Vec<PulledDoc> = (0..6)
             .map(|n| {
-                let bytes = snapshot(&format!("户{n}"), n as usize);
+                let bytes = snapshot(&format!("户名{n}号楼"), n as usize);
                 doc(n, DocData::Snapshot(ByteBuf::from(bytes)), Some(rows(n)))
             })
             .collect();
@@ -545,6 +667,11 @@ mod tests {
             .iter()
             .all(|c| *c == WireCell::DocId));
         assert!(cols.tables[0].columns[1].iter().all(|c| *c == WireCell::Grid));
+        // The name each snapshot holds travels as a reference into it.
+        assert!(cols.tables[0].columns[5]
+            .iter()
+            .all(|c| matches!(c, WireCell::InDoc { len: 13, .. })));
+        assert!(matches!(cols.doc_ids[0], DocIdForm::Raw(_)));
         let body = encode_response(&resp, PROTOCOL_VERSION);
         assert_eq!(decode_response(&body, 1 << 20), Ok(resp.clone()));
         // A version-3 device still gets version 3's shape, which reads the same.
@@ -578,6 +705,9 @@ mod tests {
         let mut grid = good.clone();
         grid.pulled.grid_of[0] = 99;
         assert!(from_v4(grid).is_err());
+        let mut outside = good.clone();
+        outside.pulled.tables[0].columns[5][0] = WireCell::InDoc { at: 1 << 30, len: 9 };
+        assert!(from_v4(outside).is_err());
         let mut table = good;
         let persons = table.pulled.tables.iter_mut().find(|t| t.columns.len() == 2);
         persons.expect("persons").columns[0].pop();
