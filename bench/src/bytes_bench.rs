@@ -19,7 +19,9 @@ const NOW: i64 = 1_795_000_000_000;
 const LEVEL: i32 = gridwalk_core::sync::RESPONSE_ZSTD_LEVEL;
 
 fn zstd_len(raw: &[u8]) -> usize {
-    zstd::bulk::compress(raw, LEVEL).map(|c| c.len()).unwrap_or(0)
+    zstd::bulk::compress(raw, LEVEL)
+        .map(|c| c.len())
+        .unwrap_or(0)
 }
 
 /// The pages of one fresh device's first download of a households-only grid.
@@ -206,7 +208,11 @@ fn experiments(n: usize, pages: &[SyncResponse], gzip: usize, dict: &[u8]) -> Re
 
 pub fn run(sizes: &[usize], seed: u64) -> Result<()> {
     let dict = trained_dictionary(seed + 1, 64 << 10)?;
-    println!("dictionary: {} bytes (trained on seed {})", dict.len(), seed + 1);
+    println!(
+        "dictionary: {} bytes (trained on seed {})",
+        dict.len(),
+        seed + 1
+    );
     let mut json = Vec::new();
     println!(
         "{:>6} {:>7} {:>6} {:>9} {:>6} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>8}",

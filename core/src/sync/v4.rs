@@ -122,7 +122,10 @@ enum WireCell {
     Grid,
     /// Text found in the document's own snapshot bytes at `at` (`len` bytes): a name, an
     /// ID number, a person's id the document holds anyway.
-    InDoc { at: u32, len: u32 },
+    InDoc {
+        at: u32,
+        len: u32,
+    },
 }
 
 fn wire_cell(cell: &Cell, doc_id: &str, grid: &str) -> WireCell {
@@ -273,14 +276,17 @@ pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
                     .iter()
                     .map(|t| {
                         let width = t.rows.first().map_or(0, Vec::len);
-                        let at = *table_index.entry((t.table.as_str(), width)).or_insert_with(|| {
-                            out.tables.push(TableColumns {
-                                name: t.table.clone(),
-                                columns: vec![Vec::new(); width],
-                                doc_of_row: Vec::new(),
-                            });
-                            out.tables.len() as u32 - 1
-                        });
+                        let at =
+                            *table_index
+                                .entry((t.table.as_str(), width))
+                                .or_insert_with(|| {
+                                    out.tables.push(TableColumns {
+                                        name: t.table.clone(),
+                                        columns: vec![Vec::new(); width],
+                                        doc_of_row: Vec::new(),
+                                    });
+                                    out.tables.len() as u32 - 1
+                                });
                         let table = &mut out.tables[at as usize];
                         for row in &t.rows {
                             table.doc_of_row.push(index as u32);
@@ -515,7 +521,10 @@ pub fn v4_streams(resp: &SyncResponse) -> Vec<(String, Vec<u8>)> {
     let c = to_columns(&resp.pulled);
     let mut out = vec![
         ("doc_ids".to_string(), raw(&c.doc_ids)),
-        ("kinds, grids, forms".into(), raw(&(&c.kinds, &c.grids, &c.grid_of, &c.forms))),
+        (
+            "kinds, grids, forms".into(),
+            raw(&(&c.kinds, &c.grids, &c.grid_of, &c.forms)),
+        ),
         ("heads beside".into(), raw(&c.heads)),
         ("changes, whole".into(), raw(&(&c.changes, &c.whole))),
         ("automerge actors".into(), c.split.actors.to_vec()),
@@ -525,7 +534,10 @@ pub fn v4_streams(resp: &SyncResponse) -> Vec<(String, Vec<u8>)> {
         ("row tables".into(), raw(&c.row_tables)),
     ];
     for (key, data) in &c.split.columns {
-        out.push((format!("automerge col {}.{}", key >> 32, key & 0xffff_ffff), data.to_vec()));
+        out.push((
+            format!("automerge col {}.{}", key >> 32, key & 0xffff_ffff),
+            data.to_vec(),
+        ));
     }
     for t in &c.tables {
         for (i, col) in t.columns.iter().enumerate() {
@@ -593,7 +605,11 @@ mod tests {
             kind: DocKind::Household,
             grid_id: format!("g{}", n % 2),
             data,
-            heads: if n % 3 == 0 { vec![[n as u8; 32]] } else { vec![] },
+            heads: if n % 3 == 0 {
+                vec![[n as u8; 32]]
+            } else {
+                vec![]
+            },
             rows,
         }
     }
@@ -652,7 +668,10 @@ mod tests {
         ));
         let ragged = TableRows {
             table: "persons".into(),
-            rows: vec![vec![Cell::Null], vec![Cell::Int(1), Cell::Blob(ByteBuf::new())]],
+            rows: vec![
+                vec![Cell::Null],
+                vec![Cell::Int(1), Cell::Blob(ByteBuf::new())],
+            ],
         };
         pulled.push(doc(9, DocData::Changes(vec![]), Some(vec![ragged])));
         response(pulled)
@@ -666,7 +685,9 @@ mod tests {
         assert!(cols.tables[0].columns[0]
             .iter()
             .all(|c| *c == WireCell::DocId));
-        assert!(cols.tables[0].columns[1].iter().all(|c| *c == WireCell::Grid));
+        assert!(cols.tables[0].columns[1]
+            .iter()
+            .all(|c| *c == WireCell::Grid));
         // The name each snapshot holds travels as a reference into it.
         assert!(cols.tables[0].columns[5]
             .iter()
@@ -706,10 +727,17 @@ mod tests {
         grid.pulled.grid_of[0] = 99;
         assert!(from_v4(grid).is_err());
         let mut outside = good.clone();
-        outside.pulled.tables[0].columns[5][0] = WireCell::InDoc { at: 1 << 30, len: 9 };
+        outside.pulled.tables[0].columns[5][0] = WireCell::InDoc {
+            at: 1 << 30,
+            len: 9,
+        };
         assert!(from_v4(outside).is_err());
         let mut table = good;
-        let persons = table.pulled.tables.iter_mut().find(|t| t.columns.len() == 2);
+        let persons = table
+            .pulled
+            .tables
+            .iter_mut()
+            .find(|t| t.columns.len() == 2);
         persons.expect("persons").columns[0].pop();
         assert!(from_v4(table).is_err());
         // Every cut of the raw message, decoded: an error or the page, never a panic.
