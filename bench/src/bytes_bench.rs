@@ -179,7 +179,7 @@ fn streams(pages: &[SyncResponse]) {
             }
         }
     }
-    total.sort_by(|a, b| b.2.cmp(&a.2));
+    total.sort_by_key(|t| std::cmp::Reverse(t.2));
     println!("  {:<28} {:>10} {:>10}", "stream (alone)", "raw", "zstd");
     for (name, raw, z) in total {
         println!("  {name:<28} {raw:>10} {z:>10}");

@@ -605,7 +605,7 @@ mod tests {
             kind: DocKind::Household,
             grid_id: format!("g{}", n % 2),
             data,
-            heads: if n % 3 == 0 {
+            heads: if n.is_multiple_of(3) {
                 vec![[n as u8; 32]]
             } else {
                 vec![]
