@@ -7,6 +7,7 @@
 //! preparation and upload.
 
 mod backends;
+mod bytes_bench;
 mod console_bench;
 mod export_bench;
 mod fill;
@@ -138,6 +139,14 @@ enum Command {
         #[arg(long)]
         households_only: bool,
     },
+    /// Bytes of a first download (households only), part by part and per wire version,
+    /// against the gzip floor; deterministic, so it needs no quiet machine.
+    Bytes {
+        #[arg(long, value_delimiter = ',', default_values_t = [1000, 5000, 20000])]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Internal: one import in this process (the import benchmark's child).
     #[command(hide = true)]
     ImportInternal {
@@ -255,6 +264,7 @@ fn main() -> Result<()> {
             true => phases::prepare(&data, households, seed, households_only),
             false => phases::run(&data),
         },
+        Command::Bytes { sizes, seed } => bytes_bench::run(&sizes, seed),
         Command::ImportInternal { data, file, mode } => {
             import_bench::import_internal(data, file, mode)
         }

@@ -9,16 +9,20 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use uuid::Uuid;
 
+mod docchunk;
 mod snapshot;
 mod v1;
+mod v4;
 pub use snapshot::snapshot_heads;
-pub use v1::encode_response;
+pub use v1::{encode_response, RESPONSE_ZSTD_LEVEL};
+pub use v4::v4_streams;
 
 /// Bumped on any incompatible change to the messages below. 2: a first download carries
 /// each document's heads and projection rows (`PulledDoc::heads`, `PulledDoc::rows`,
 /// `SyncResponse::projection`); requests are unchanged. 3: same shapes, but a snapshot's
-/// `heads` are empty when its own header holds them ([`snapshot_heads`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// `heads` are empty when its own header holds them ([`snapshot_heads`]). 4: same
+/// messages, but a response's pulled documents travel column by column (`v4.rs`).
+pub const PROTOCOL_VERSION: u16 = 4;
 /// The oldest version a server still answers (in that version's response shape).
 pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 

@@ -6,12 +6,12 @@
 //! (automerge's `storage/document.rs`). Only bytes that are exactly one document chunk
 //! qualify: a snapshot with incremental chunks after it has more heads than its header.
 
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-const DOCUMENT_CHUNK: u8 = 0;
+pub(super) const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+pub(super) const DOCUMENT_CHUNK: u8 = 0;
 /// More heads than this is not a document of ours (a handful of concurrent edits).
 const MAX_HEADS: u64 = 4096;
 
-fn uleb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+pub(super) fn uleb(bytes: &[u8], at: &mut usize) -> Option<u64> {
     let mut value: u64 = 0;
     for shift in (0..64).step_by(7) {
         let b = *bytes.get(*at)?;
@@ -24,7 +24,7 @@ fn uleb(bytes: &[u8], at: &mut usize) -> Option<u64> {
     None
 }
 
-fn skip(bytes: &[u8], at: &mut usize, n: u64) -> Option<()> {
+pub(super) fn skip(bytes: &[u8], at: &mut usize, n: u64) -> Option<()> {
     let end = at.checked_add(usize::try_from(n).ok()?)?;
     (end <= bytes.len()).then(|| *at = end)
 }
