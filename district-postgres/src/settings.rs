@@ -1,7 +1,7 @@
 //! The issue desk's settings on PostgreSQL: [`SettingsStore`] for [`PgDistrict`].
 
 use crate::{db, PgDistrict, Result, StoreError};
-use gridwalk_district::settings::{Department, SettingsStore};
+use gridwalk_district::settings::{department_in_use, Department, SettingsStore};
 
 impl SettingsStore for PgDistrict {
     fn departments(&self) -> Result<Vec<(String, String, String)>> {
@@ -19,22 +19,29 @@ impl SettingsStore for PgDistrict {
     fn replace_departments(&self, deps: &[Department]) -> Result<()> {
         let listed: Vec<String> = deps.iter().map(|d| d.code.clone()).collect();
         self.write(|tx| {
-            // Whether an issue was dispatched to a department is read from the issue
-            // projection, which PostgreSQL does not have yet: a department is never
-            // removed here, only added or renamed.
-            let dropped = tx
+            let dropped: Vec<String> = tx
                 .query(
                     "SELECT code FROM departments WHERE NOT (code = ANY($1)) ORDER BY code",
                     &[&listed],
                 )
-                .map_err(db)?;
-            if let Some(r) = dropped.first() {
-                let code: String = r.get(0);
-                return Err(StoreError::BadRequest(format!(
-                    "部门 {code} 不能在 PostgreSQL 上删除（尚无事件投影）/ department {code} \
-                     cannot be removed on PostgreSQL yet (no issue projection to check it \
-                     is unused)"
-                )));
+                .map_err(db)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            for code in &dropped {
+                // A department an issue was dispatched to stays: the issue names it.
+                let used = tx
+                    .query_opt(
+                        "SELECT 1 FROM issues WHERE department = $1 LIMIT 1",
+                        &[code],
+                    )
+                    .map_err(db)?
+                    .is_some();
+                if used {
+                    return Err(StoreError::BadRequest(department_in_use(code)));
+                }
+                tx.execute("DELETE FROM departments WHERE code = $1", &[code])
+                    .map_err(db)?;
             }
             for d in deps {
                 tx.execute(

@@ -3,6 +3,7 @@
 
 use super::SqliteDistrict;
 use crate::{Result, StoreError};
+use gridwalk_district::settings::department_in_use;
 pub use gridwalk_district::settings::Department;
 use gridwalk_district::SettingsStore;
 use rusqlite::{params, OptionalExtension};
@@ -35,9 +36,7 @@ impl SettingsStore for SqliteDistrict {
                     .optional()?
                     .is_some();
                 if used {
-                    return Err(StoreError::BadRequest(format!(
-                        "department {code} has issues dispatched to it and cannot be removed"
-                    )));
+                    return Err(StoreError::BadRequest(department_in_use(code)));
                 }
                 tx.execute("DELETE FROM departments WHERE code = ?1", [code])?;
             }

@@ -13,7 +13,8 @@ use gridwalk_core::demo::{generate, DemoParams};
 use gridwalk_core::model::{EventKind, Household, Issue, ReviewStatus, Visit};
 use gridwalk_core::{workflow, Author, DocId, DocKind, Document};
 use gridwalk_district_sqlite::{
-    ConsoleError, ConsoleScope, ConsoleStep, IssueAction, NewUser, VisitQuery,
+    ConsoleError, ConsoleScope, ConsoleStep, Department, IssueAction, NewUser, StoreError,
+    VisitQuery,
 };
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{HouseholdQuery, IssueQuery};
@@ -166,14 +167,28 @@ fn the_issue_desk_lists_acts_and_refuses_within_scope() {
         now_ms: NOW + 60_000,
         ..step
     };
+    let city = Department {
+        code: "city".into(),
+        zh: "城管".into(),
+        en: "City management".into(),
+    };
+    c.set_departments(std::slice::from_ref(&city))
+        .expect("departments");
     let dispatch = IssueAction::Dispatch {
-        department: "城管".into(),
+        department: "city".into(),
         note: note(),
     };
     let sent = c
         .issue_action_with_photos(&sup1, mine, &dispatch, &Default::default(), &later)
         .expect("dispatch");
-    assert_eq!(sent.department.as_deref(), Some("城管"));
+    assert_eq!(sent.department.as_deref(), Some("city"));
+    // A department an issue was dispatched to is not removed (the issue names it).
+    let kept = c.set_departments(&[]);
+    assert!(
+        matches!(kept, Err(StoreError::BadRequest(ref m)) if m.contains("city")),
+        "{kept:?}"
+    );
+    assert_eq!(c.departments().expect("departments").len(), 1);
     assert!(sent.deadline.is_some_and(|t| t > NOW + 60_000), "{sent:?}");
     // The projection moved with the document, in the same transaction.
     assert_eq!(issues(&d, &sup1, &["Dispatched"]), vec![mine.to_string()]);

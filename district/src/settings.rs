@@ -25,6 +25,14 @@ fn bad(m: String) -> StoreError {
     StoreError::BadRequest(m)
 }
 
+/// Why a department cannot be removed: an issue was dispatched to it (both backends).
+pub fn department_in_use(code: &str) -> String {
+    format!(
+        "部门 {code} 已有派发的事件，不能删除 / department {code} has issues dispatched to \
+         it and cannot be removed"
+    )
+}
+
 /// Codes are lower-case ASCII words; both names are required.
 pub fn check_departments(deps: &[Department]) -> Result<()> {
     for (i, d) in deps.iter().enumerate() {
