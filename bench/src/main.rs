@@ -123,6 +123,9 @@ enum Command {
         seed: u64,
         #[arg(long)]
         households_only: bool,
+        /// The device store encrypted (SQLCipher), as the app and CLI keep it.
+        #[arg(long)]
+        encrypted: bool,
     },
     /// Internal: one import in this process (the import benchmark's child).
     #[command(hide = true)]
@@ -222,9 +225,10 @@ fn main() -> Result<()> {
             households,
             seed,
             households_only,
+            encrypted,
         } => match prepare {
             true => phases::prepare(&data, households, seed, households_only),
-            false => phases::run(&data),
+            false => phases::run(&data, encrypted),
         },
         Command::ImportInternal { data, file, mode } => {
             import_bench::import_internal(data, file, mode)
