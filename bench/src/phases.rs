@@ -149,9 +149,17 @@ pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
     // Every page SQLCipher writes is encrypted and MACed: the pages written, not the
     // time, are the deterministic measure of what encryption costs a download.
     let pages = store_pages(&store)?;
+    // SQLCipher answers `PRAGMA page_size` as text (its `cipher_page_size`).
     let page_size: i64 = store
         .connection()
-        .query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        .query_row("PRAGMA page_size", [], |r| {
+            r.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|v| match v {
+            rusqlite::types::Value::Integer(n) => n,
+            rusqlite::types::Value::Text(t) => t.parse().unwrap_or(0),
+            _ => 0,
+        })?;
     let in_file: i64 = pages.iter().map(|(_, n)| n).sum();
     println!(
         "device store ({}): {in_file} pages of {page_size} bytes in its tables and indexes; \
@@ -180,9 +188,9 @@ pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
 
 /// Pages per table and index of the device store, largest first (SQLite's `dbstat`).
 fn store_pages(store: &Store) -> Result<Vec<(String, i64)>> {
-    let mut stmt = store.connection().prepare(
-        "SELECT name, count(*) FROM dbstat GROUP BY name ORDER BY count(*) DESC, name",
-    )?;
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT name, count(*) FROM dbstat GROUP BY name ORDER BY count(*) DESC, name")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
