@@ -138,6 +138,9 @@ enum Command {
         seed: u64,
         #[arg(long)]
         households_only: bool,
+        /// The device store encrypted (SQLCipher), as the app and CLI keep it.
+        #[arg(long)]
+        encrypted: bool,
     },
     /// Bytes of a first download (households only), part by part and per wire version,
     /// against the gzip floor; deterministic, so it needs no quiet machine.
@@ -260,9 +263,10 @@ fn main() -> Result<()> {
             households,
             seed,
             households_only,
+            encrypted,
         } => match prepare {
             true => phases::prepare(&data, households, seed, households_only),
-            false => phases::run(&data),
+            false => phases::run(&data, encrypted),
         },
         Command::Bytes { sizes, seed } => bytes_bench::run(&sizes, seed),
         Command::ImportInternal { data, file, mode } => {

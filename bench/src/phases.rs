@@ -94,20 +94,27 @@ impl Transport for Phased<'_> {
     }
 }
 
-/// One fresh device's first download from the district `prepare` built in `dir`.
-pub fn run(dir: &Path) -> Result<()> {
+/// One fresh device's first download from the district `prepare` built in `dir`, into a
+/// plaintext or (`encrypted`) a SQLCipher store.
+pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
     let district = SqliteDistrict::open(dir)?;
     let user_id = std::fs::read_to_string(dir.join("phases-user")).context("run --prepare")?;
     let code = district.create_enrollment(&user_id, 3_600_000, NOW)?;
     let enrolled = DistrictStore::enroll(&district, &code, "phases", NOW)?;
     let device_dir = tempfile::tempdir()?;
-    let mut store = Store::open(device_dir.path().join("device.sqlite"))?;
+    let path = device_dir.path().join("device.sqlite");
+    let mut store = if encrypted {
+        Store::open_encrypted(&path, &gridwalk_store::DeviceKey::generate()?)?
+    } else {
+        Store::open(&path)?
+    };
     store.set_device_identity(&enrolled.user_id, &enrolled.device_id, &enrolled.grids)?;
     let mut t = Phased {
         district: &district,
         token: enrolled.token,
         spent: Spent::default(),
     };
+    let io_before = proc_io();
     let start = Instant::now();
     // One page at a time, so that each phase's time is its own.
     let options = SyncOptions {
@@ -116,6 +123,7 @@ pub fn run(dir: &Path) -> Result<()> {
     };
     store.sync(&mut t, &options, NOW, &mut |_| {}, &AtomicBool::new(false))?;
     let total = start.elapsed();
+    let io = proc_io().minus(&io_before);
     let docs = store.doc_ids()?.len();
     let s = &t.spent;
     let apply = total.saturating_sub(s.server + s.encode + s.decode);
@@ -138,13 +146,81 @@ pub fn run(dir: &Path) -> Result<()> {
             docs as f64 / d.as_secs_f64().max(1e-9)
         );
     }
+    // Every page SQLCipher writes is encrypted and MACed: the pages written, not the
+    // time, are the deterministic measure of what encryption costs a download.
+    let pages = store_pages(&store)?;
+    // SQLCipher answers `PRAGMA page_size` as text (its `cipher_page_size`).
+    let page_size: i64 = store
+        .connection()
+        .query_row("PRAGMA page_size", [], |r| {
+            r.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|v| match v {
+            rusqlite::types::Value::Integer(n) => n,
+            rusqlite::types::Value::Text(t) => t.parse().unwrap_or(0),
+            _ => 0,
+        })?;
+    let in_file: i64 = pages.iter().map(|(_, n)| n).sum();
+    println!(
+        "device store ({}): {in_file} pages of {page_size} bytes in its tables and indexes; \
+         this process wrote {} bytes in {} calls during the download (device and district, \
+         /proc/self/io)",
+        if encrypted { "encrypted" } else { "plaintext" },
+        io.wchar,
+        io.syscw
+    );
+    for (name, n) in &pages {
+        println!("  {name:<34} {n:>8} pages");
+    }
     println!(
         "{}",
         serde_json::json!({
-            "bench": "phases", "documents": docs, "requests": s.requests, "bytes": s.bytes,
+            "bench": "phases", "encrypted": encrypted, "documents": docs,
+            "requests": s.requests, "bytes": s.bytes,
+            "store_pages": in_file, "page_size": page_size,
+            "written_bytes": io.wchar, "write_calls": io.syscw,
             "server_ms": ms(s.server), "encode_ms": ms(s.encode), "decode_ms": ms(s.decode),
             "apply_ms": ms(apply), "total_ms": ms(total),
         })
     );
     Ok(())
+}
+
+/// Pages per table and index of the device store, largest first (SQLite's `dbstat`).
+fn store_pages(store: &Store) -> Result<Vec<(String, i64)>> {
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT name, count(*) FROM dbstat GROUP BY name ORDER BY count(*) DESC, name")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// This process's write counters (`/proc/self/io`); zeros where there is none.
+#[derive(Default)]
+struct ProcIo {
+    wchar: u64,
+    syscw: u64,
+}
+
+impl ProcIo {
+    fn minus(&self, before: &ProcIo) -> ProcIo {
+        ProcIo {
+            wchar: self.wchar.saturating_sub(before.wchar),
+            syscw: self.syscw.saturating_sub(before.syscw),
+        }
+    }
+}
+
+fn proc_io() -> ProcIo {
+    let text = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    ProcIo {
+        wchar: field("wchar:"),
+        syscw: field("syscw:"),
+    }
 }

@@ -68,7 +68,7 @@ impl SqliteDistrict {
     /// Open (creating if needed) `district.sqlite` in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<SqliteDistrict> {
         let path = dir.as_ref().join("district.sqlite");
-        let writer = Arc::new(Mutex::new(Store::open(&path)?));
+        let writer = Arc::new(Mutex::new(Store::open_district(&path)?));
         let group = group::GroupCommit::start(writer.clone()).map_err(|e| {
             crate::StoreError::BadRequest(format!("cannot start the commit thread: {e}"))
         })?;

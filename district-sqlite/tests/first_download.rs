@@ -287,3 +287,58 @@ fn postgres_rebuilds_stale_projections_at_start() {
     dev.store.rebuild_projections().expect("rebuild");
     assert_eq!(shipped, dump(&dev.store));
 }
+
+/// The device's indexes, each as its SQL with the spaces collapsed.
+fn indexes(store: &gridwalk_store::Store) -> Vec<(String, String)> {
+    let mut stmt = store
+        .connection()
+        .prepare(
+            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name",
+        )
+        .expect("select");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .expect("query");
+    rows.map(|r| {
+        let (name, sql) = r.expect("row");
+        (name, sql.split_whitespace().collect::<Vec<_>>().join(" "))
+    })
+    .collect()
+}
+
+#[test]
+fn a_first_download_builds_its_indexes_after_its_last_page_and_a_cut_one_still_has_them() {
+    let (d, grid, _) = district();
+    let fresh = indexes(&gridwalk_store::Store::open_in_memory().expect("store"));
+    assert!(fresh.iter().any(|(n, _)| n == "visits_household"));
+    let mut whole = enroll(&d, "w", &[&grid]);
+    let report = sync(&mut whole, &d, true);
+    assert!(report.rounds > 2, "several pages: {report:?}");
+    assert_eq!(
+        indexes(&whole.store),
+        fresh,
+        "every index, as the migrations make it"
+    );
+
+    // Cut off at its third page: what arrived is kept, with every index.
+    let mut cut = enroll(&d, "w2", &[&grid]);
+    let mut t = Direct::new(&d, &cut.token);
+    t.drop_response_of = Some(3);
+    let options = SyncOptions {
+        max_pull_bytes: 16 * 1024,
+        ..SyncOptions::default()
+    };
+    let failed = cut
+        .store
+        .sync(&mut t, &options, NOW, &mut |_| {}, &AtomicBool::new(false));
+    assert!(failed.is_err(), "the cut connection fails the sync");
+    let held = cut.store.doc_ids().expect("ids").len();
+    let total = whole.store.doc_ids().expect("ids").len();
+    assert!(held > 0 && held < total, "{held} of {total} documents");
+    assert_eq!(indexes(&cut.store), fresh);
+    // Resumed, it ends as the whole one did.
+    let report = sync(&mut cut, &d, true);
+    assert_eq!(report.digest_matched, Some(true));
+    assert_eq!(indexes(&cut.store), fresh);
+    assert_eq!(dump(&cut.store), dump(&whole.store));
+}

@@ -141,7 +141,7 @@ impl Store {
         if migrate_plaintext(path, key, hook)? {
             tracing::info!(path = %path.display(), "plaintext device store encrypted");
         }
-        Store::init(keyed_connection(path, key)?)
+        Store::init(keyed_connection(path, key)?, crate::schema::Role::Device)
     }
 }
 

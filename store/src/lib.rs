@@ -35,6 +35,7 @@ use gridwalk_core::model::{Household, Issue, KeyPersons, Visit};
 use gridwalk_core::validate::ValidationErrors;
 use gridwalk_core::{Author, CoreError, DocId, DocKind, Document};
 use rusqlite::{Connection, OptionalExtension};
+use schema::Role;
 use std::path::Path;
 
 /// The one error type of the store crate.
@@ -123,17 +124,31 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) a store file and bring its schema up to date.
+    /// Open (creating if needed) a plaintext device store file and bring its schema up to
+    /// date. The app and the CLI keep theirs encrypted ([`Store::open_encrypted`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let conn = Connection::open(path)?;
-        Store::init(conn)
+        Store::init(conn, Role::Device)
     }
 
+    /// A device store in memory (tests).
     pub fn open_in_memory() -> Result<Store> {
-        Store::init(Connection::open_in_memory()?)
+        Store::init(Connection::open_in_memory()?, Role::Device)
     }
 
-    fn init(mut conn: Connection) -> Result<Store> {
+    /// Open (creating if needed) the district's embedded store: the device's tables and
+    /// the district's, with every index and trigger the console reads (a device store
+    /// leaves those out: store/src/schema.rs).
+    pub fn open_district(path: impl AsRef<Path>) -> Result<Store> {
+        Store::init(Connection::open(path)?, Role::District)
+    }
+
+    /// A district store in memory (tests).
+    pub fn open_district_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?, Role::District)
+    }
+
+    fn init(mut conn: Connection, role: Role) -> Result<Store> {
         // WAL for readers beside the writer; FULL so a committed edit survives power loss,
         // not only a killed process.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -152,8 +167,10 @@ impl Store {
         // another connection (the UI's, the sync thread's) committed meanwhile: CI saw a
         // first download fail that way while the first-run page cleared its draft.
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        schema::migrations().to_latest(&mut conn)?;
+        schema::migrations(role).to_latest(&mut conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A first download interrupted (the app killed) between its first and last page.
+        client::deferred::ensure(&conn)?;
         let mut store = Store { conn };
         store.upgrade_projections()?;
         Ok(store)

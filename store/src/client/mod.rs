@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
 mod apply;
+pub(crate) mod deferred;
 mod repair;
 pub(crate) use apply::settle_push_results;
 use apply::{apply_pulled, parse_heads, store_received};
@@ -166,6 +167,22 @@ impl Store {
 
     /// Run a whole sync: push everything, pull everything, optionally check digests.
     pub fn sync(
+        &mut self,
+        transport: &mut dyn Transport,
+        options: &SyncOptions,
+        now_ms: i64,
+        progress: &mut dyn FnMut(&SyncProgress),
+        cancel: &AtomicBool,
+    ) -> Result<SyncReport> {
+        let synced = self.sync_rounds(transport, options, now_ms, progress, cancel);
+        // A first download that stopped before its last page left its indexes unbuilt.
+        let indexed = deferred::ensure(&self.conn);
+        let report = synced?;
+        indexed?;
+        Ok(report)
+    }
+
+    fn sync_rounds(
         &mut self,
         transport: &mut dyn Transport,
         options: &SyncOptions,
@@ -410,6 +427,11 @@ impl Store {
         let tx = self.conn.transaction()?;
         report.accepted_docs +=
             settle_push_results(&tx, &response.pushed, sent, report, refused, now_ms)?;
+        // The first page of a first download that has more pages to come: the indexes on
+        // randomly ordered keys are built after its last page (deferred.rs).
+        if response.more && response.pulled.iter().any(|p| p.rows.is_some()) {
+            deferred::drop_for_first_download(&tx)?;
+        }
         let rows_ok = response.projection == crate::projection::VERSION;
         for pulled in &response.pulled {
             report.pulled_changes += match &pulled.data {
@@ -420,6 +442,9 @@ impl Store {
                 apply_pulled(&tx, pulled, now_ms)?;
             }
             report.pulled_docs += 1;
+        }
+        if !response.more {
+            deferred::ensure(&tx)?;
         }
         let json = serde_json::to_string(&response.cursors).unwrap_or_else(|_| "[]".into());
         tx.execute(
