@@ -341,7 +341,8 @@ fn photos_of_two_devices_arrive_once_through_cuts_and_duplicates() {
 fn a_full_quota_is_refused_with_a_clear_message_and_the_photo_kept() {
     let server = TestServer::start_with(|state| {
         let path = state
-            .sqlite()
+            .district
+            .as_ref()
             .expect("an embedded district")
             .path()
             .to_path_buf();
