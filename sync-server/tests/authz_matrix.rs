@@ -376,7 +376,7 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
             if *route == "/api/v1/sync" && got == 200 {
                 let bytes = resp.bytes().await.expect("body");
                 let pulled: gridwalk_core::sync::SyncResponse =
-                    gridwalk_core::sync::decode(&bytes, 64 << 20).expect("response");
+                    gridwalk_core::sync::decode_response(&bytes, 64 << 20).expect("response");
                 // The server answers for the device's own grids, whatever cursors it sent.
                 let n = pulled.pulled.iter().filter(|d| d.grid_id == grid_a).count();
                 let cursor_a = pulled.cursors.iter().any(|c| c.grid_id == grid_a);

@@ -5,7 +5,7 @@ pub mod console;
 
 use gridwalk_core::demo::{generate, DemoDistrict, DemoParams};
 use gridwalk_core::sync::{
-    decode, encode, GridCursor, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+    decode, decode_response, encode, GridCursor, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 use gridwalk_core::Author;
 use gridwalk_server::{load_demo, now_ms, spawn, DemoSummary, RunningServer, ServerConfig};
@@ -161,7 +161,7 @@ impl Harness {
             String::from_utf8_lossy(&bytes)
         );
         assert_eq!(ct.as_deref(), Some(SYNC_TYPE));
-        decode(&bytes, 64 << 20).expect("response decodes")
+        decode_response(&bytes, 64 << 20).expect("response decodes")
     }
 
     pub async fn admin_get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
