@@ -5,7 +5,7 @@ pub mod console;
 
 use gridwalk_core::demo::{generate, DemoDistrict, DemoParams};
 use gridwalk_core::sync::{
-    decode, decode_response, encode, GridCursor, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+    decode_response, encode, GridCursor, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 use gridwalk_core::Author;
 use gridwalk_server::{load_demo, now_ms, spawn, DemoSummary, RunningServer, ServerConfig};
