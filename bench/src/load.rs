@@ -10,8 +10,8 @@
 //! process and, with `--servers N`, by N processes with the devices spread over them.
 //! The figures are printed side by side.
 
+use crate::bench_device::{new_device, Device};
 use crate::stats::{median, ms, quantile, row};
-use crate::sync_bench::{new_device, Device};
 use anyhow::{Context, Result};
 use gridwalk_client::HttpTransport;
 use gridwalk_core::demo::{generate, DemoParams};
@@ -243,7 +243,7 @@ pub fn fleet_on(devices: usize, households_per_grid: usize, backend: &Backend) -
         dev.store
             .connection()
             .pragma_update(None, "synchronous", "OFF")?;
-        crate::sync_bench::timed_sync(&mut dev)?;
+        crate::bench_device::timed_sync(&mut dev)?;
         let hh: Vec<String> = data
             .households
             .iter()

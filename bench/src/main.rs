@@ -7,6 +7,7 @@
 //! preparation and upload.
 
 mod backends;
+mod bench_device;
 mod bytes_bench;
 mod console_bench;
 mod export_bench;
@@ -205,7 +206,7 @@ fn main() -> Result<()> {
             encrypted,
             database,
         } => {
-            sync_bench::ENCRYPTED_DEVICES.store(encrypted, std::sync::atomic::Ordering::Relaxed);
+            bench_device::ENCRYPTED_DEVICES.store(encrypted, std::sync::atomic::Ordering::Relaxed);
             sync_bench::run(sync_bench::SyncBenchArgs {
                 households,
                 seed,
@@ -216,7 +217,7 @@ fn main() -> Result<()> {
             })
         }
         Command::SyncDeviceInternal { base, code, dir } => {
-            sync_bench::device_internal(base, code, dir)
+            bench_device::device_internal(base, code, dir)
         }
         Command::Load {
             devices,

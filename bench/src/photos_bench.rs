@@ -2,8 +2,8 @@
 //! upload of all of them over loopback, a resume after a cut, and the server's time per
 //! blob (`gridwalk-bench photos --photos 100`).
 
+use crate::bench_device::new_device;
 use crate::stats::{median, ms, quantile, row};
-use crate::sync_bench::new_device;
 use anyhow::{ensure, Result};
 use gridwalk_client::blobs::BlobClient;
 use gridwalk_core::model::{PhotoRef, Visit, VisitMode};
@@ -178,7 +178,7 @@ pub fn run(photos: usize) -> Result<()> {
         let author = dev.author;
         dev.store.create_visit(&v, author, NOW)?;
     }
-    crate::sync_bench::timed_sync(&mut dev)?;
+    crate::bench_device::timed_sync(&mut dev)?;
     let token = dev.store.meta_get("device.token")?.unwrap_or_default();
     let mut client = BlobClient::new(&base, &token)?;
     let now = || gridwalk_server::now_ms();
