@@ -267,6 +267,9 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     try {
       await s.waitFor('[data-test="today"]')
       await s.clickCss('[data-test="tab-sync"]')
+      // The screen's layout settles once the device's status has arrived.
+      await s.waitFor('[data-test="key-storage"]')
+      await sleep(300)
       await clickPin(s, 'pin-set')
       await s.type('pin-new', PIN)
       await s.type('pin-repeat', PIN)

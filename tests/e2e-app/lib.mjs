@@ -149,8 +149,23 @@ export class Session {
     return this.cmd('GET', `/element/${el}/text`)
   }
 
-  click(el) {
-    return this.cmd('POST', `/element/${el}/click`, {})
+  /**
+   * Click an element. A click that lands on something drawn over it for a moment (a
+   * toast, a page still settling after its data arrived) is tried again for a few
+   * seconds, the element scrolled back to the middle; anything else fails at once.
+   */
+  async click(el) {
+    const deadline = Date.now() + 5000
+    for (;;) {
+      try {
+        return await this.cmd('POST', `/element/${el}/click`, {})
+      } catch (e) {
+        if (!/click intercepted|not interactable/.test(e.message) || Date.now() > deadline) throw e
+        console.log(`[e2e] click intercepted, trying again: ${e.message.slice(0, 120)}`)
+        await sleep(300)
+        await this.exec(`arguments[0].scrollIntoView({ block: 'center' })`, { 'element-6066-11e4-a52e-4f735466cecf': el }).catch(() => {})
+      }
+    }
   }
 
   async clickCss(css, opts) {
