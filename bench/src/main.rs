@@ -10,6 +10,7 @@ mod backends;
 mod bench_device;
 mod bytes_bench;
 mod console_bench;
+mod console_pg;
 mod export_bench;
 mod fill;
 mod import_bench;
@@ -104,6 +105,10 @@ enum Command {
         visits: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Also on PostgreSQL (a database made for the run on this server, dropped at
+        /// the end), printed beside SQLite.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Export: the whole district's ledger to CSV, XLSX and GeoJSON (masked, admin).
     Export {
@@ -254,7 +259,8 @@ fn main() -> Result<()> {
             issues,
             visits,
             seed,
-        } => console_bench::run(households, issues, visits, seed),
+            database,
+        } => console_bench::run(households, issues, visits, seed, database.as_deref()),
         Command::Export { households, seed } => export_bench::run(households, seed),
         Command::Import { households, seed } => import_bench::run(households, seed),
         Command::Photos { photos } => photos_bench::run(photos),
