@@ -1,22 +1,22 @@
 //! Ledger imports on SQLite ([`ImportStore`]): the kept runs, what the district has that a
-//! ledger describes (for the re-import's diff), and writing an import. The types and the
-//! update of a matched household are shared (`gridwalk_district::imports`); this write is
-//! SQLite's own, tuned for a district's ledger in one transaction (a larger page cache;
-//! each new household's projection from the validated value, not read back).
+//! ledger describes (for the re-import's diff), and writing an import. The write's flow is
+//! shared (`gridwalk_district::imports::write_import`); SQLite's part is tuned for a
+//! district's ledger in one transaction (a larger page cache; each new household's
+//! projection from the validated value, not read back).
 
-use super::server_edits::{authorize_document, record_server_changes};
+use super::server_edits::{record_server_changes, SqliteLookup};
 use super::SqliteDistrict;
-use crate::{docs, projection, validate_document, Result, StoreError};
-use gridwalk_core::authorize::{Actor, Owned};
+use crate::{docs, projection, Result};
+use gridwalk_core::authorize::Actor;
 use gridwalk_core::ledger::import::reimport::{
     covered_buildings, Existing, ExistingHousehold, HouseholdUpdate,
 };
 use gridwalk_core::ledger::ImportPlan;
-use gridwalk_core::model::split_key_persons;
 use gridwalk_core::model::Household;
-use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_core::{Author, DocId, Document};
 use gridwalk_district::imports::{
-    apply_update, check_new, ImportRun, ImportStore, ImportWritten, NewImported, IMPORT_RUNS_MAX,
+    check_new, write_import, ImportRun, ImportStore, ImportWriter, ImportWritten, NewImported,
+    IMPORT_RUNS_MAX,
 };
 use rusqlite::{params, OptionalExtension};
 use std::collections::{BTreeSet, HashSet};
@@ -203,107 +203,45 @@ fn import_in_tx(
     fresh_device: &mut dyn FnMut() -> uuid::Uuid,
     now_ms: i64,
 ) -> Result<ImportWritten> {
-    {
-        {
-            let tx = store.conn.transaction()?;
-            let mut written = ImportWritten::default();
-            {
-                let mut base = tx.prepare_cached(
-                    "INSERT INTO import_bases (doc_id, ledger, run_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (doc_id) DO UPDATE SET ledger = excluded.ledger,
-                        run_at = excluded.run_at",
-                )?;
-                let ledger_json = |h: &Household| serde_json::to_string(h).unwrap_or_default();
-                // Each document is made, written and dropped in turn: a district's ledger
-                // as documents would not fit in memory at once. Its projection comes from
-                // the validated value it was made from (a new document has no conflicts),
-                // not from reading the document back.
-                for n in new {
-                    let id = DocId::parse(&n.household.id).ok_or_else(|| {
-                        StoreError::BadRequest(format!(
-                            "household id {:?} is not a UUID",
-                            n.household.id
-                        ))
-                    })?;
-                    if docs::exists(&tx, id)? {
-                        continue;
-                    }
-                    // Key-person tags never go into the household, which every device of
-                    // the grid holds: they get their own document (invariant 16).
-                    let mut household = n.household.clone();
-                    let key_persons = split_key_persons(&mut household);
-                    let doc = Document::create(DocKind::Household, id, &household, author, now_ms)
-                        .map_err(|source| StoreError::Doc {
-                            doc_id: id.to_string(),
-                            source,
-                        })?;
-                    authorize_document(&tx, actor, None, &doc)??;
-                    docs::insert(&tx, &doc, &n.grid_id, now_ms)?;
-                    record_server_changes(&tx, &doc, &n.grid_id, &[], now_ms)?;
-                    projection::upsert_household(&tx, &household, &n.grid_id, 0)?;
-                    if let Some(k) = key_persons {
-                        let kid = DocId::parse(&k.id).ok_or_else(|| {
-                            StoreError::BadRequest(format!(
-                                "key-person id {:?} is not a UUID",
-                                k.id
-                            ))
-                        })?;
-                        if !docs::exists(&tx, kid)? {
-                            let kdoc =
-                                Document::create(DocKind::KeyPersons, kid, &k, author, now_ms)
-                                    .map_err(|source| StoreError::Doc {
-                                        doc_id: kid.to_string(),
-                                        source,
-                                    })?;
-                            authorize_document(&tx, actor, None, &kdoc)??;
-                            docs::insert(&tx, &kdoc, &n.grid_id, now_ms)?;
-                            record_server_changes(&tx, &kdoc, &n.grid_id, &[], now_ms)?;
-                            projection::upsert(&tx, &kdoc, &n.grid_id)?;
-                        }
-                    }
-                    base.execute(params![n.household.id, ledger_json(&n.household), now_ms])?;
-                    written.added += 1;
-                }
-                for u in updates.iter().filter(|u| u.valid) {
-                    let Some(id) = DocId::parse(&u.household_id) else {
-                        continue;
-                    };
-                    let (mut doc, grid) = docs::load(&tx, id)?;
-                    let before = doc.heads();
-                    let before_image = Owned::read(&doc).map_err(|source| StoreError::Doc {
-                        doc_id: id.to_string(),
-                        source,
-                    })?;
-                    match apply_update(&mut doc, u, author, fresh_device, now_ms) {
-                        Ok(conflicts) => written.conflicts += conflicts,
-                        Err(reason) => {
-                            written.refused.push((u.household_id.clone(), reason));
-                            continue;
-                        }
-                    }
-                    if let Err(e) = validate_document(&doc, now_ms) {
-                        written
-                            .refused
-                            .push((u.household_id.clone(), e.to_string()));
-                        continue;
-                    }
-                    if let Err(f) = authorize_document(&tx, actor, Some(&before_image), &doc)? {
-                        written
-                            .refused
-                            .push((u.household_id.clone(), f.to_string()));
-                        continue;
-                    }
-                    if doc.heads() != before {
-                        docs::append(&tx, &doc, &before, now_ms)?;
-                        record_server_changes(&tx, &doc, &grid, &before, now_ms)?;
-                        projection::upsert(&tx, &doc, &grid)?;
-                        written.updated += 1;
-                    }
-                    base.execute(params![u.household_id, ledger_json(&u.ledger), now_ms])?;
-                }
-            }
-            tx.commit()?;
-            Ok(written)
-        }
+    let tx = store.conn.transaction()?;
+    // Each document is made, written and dropped in turn (`write_import`): a district's
+    // ledger as documents would not fit in memory at once.
+    let written = write_import(
+        &mut SqliteLookup(&tx),
+        new,
+        updates,
+        actor,
+        author,
+        fresh_device,
+        now_ms,
+    )?;
+    tx.commit()?;
+    Ok(written)
+}
+
+impl ImportWriter for SqliteLookup<'_> {
+    fn put_import_base(&mut self, doc_id: &str, ledger_json: &str, run_at: i64) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO import_bases (doc_id, ledger, run_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET ledger = excluded.ledger,
+                    run_at = excluded.run_at",
+            )?
+            .execute(params![doc_id, ledger_json, run_at])?;
+        Ok(())
+    }
+
+    /// The new household's projection from the validated value it was made from, not
+    /// from reading the document back (a 100,000-household ledger in one transaction).
+    fn insert_household(
+        &mut self,
+        doc: &Document,
+        household: &Household,
+        grid_id: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        docs::insert(self.0, doc, grid_id, now_ms)?;
+        record_server_changes(self.0, doc, grid_id, &[], now_ms)?;
+        projection::upsert_household(self.0, household, grid_id, 0)
     }
 }

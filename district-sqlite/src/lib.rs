@@ -48,7 +48,7 @@ pub use gridwalk_district::{
     Indicators, IssueAction, NewImported, NewUser, PullOutcome, PushOutcomeReport, ReviewStore,
     SettingsStore, SyncLogEntry, SyncLogQuery, VisitQuery, VisitRow,
 };
-pub(crate) use gridwalk_store::{docs, projection, validate_document, Store};
+pub(crate) use gridwalk_store::{docs, projection, Store};
 pub use gridwalk_store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 use super::SqliteDistrict;
 use crate::{docs, projection, Result};
 use automerge::ChangeHash;
-use gridwalk_core::authorize::{Actor, Forbidden, Owned};
+use gridwalk_core::authorize::Actor;
 use gridwalk_core::{Author, DocId, DocKind, Document};
 use gridwalk_district::edits::{DocWriter, EditStore};
 use gridwalk_district::push::DocLookup;
@@ -53,18 +53,6 @@ impl DocWriter for SqliteLookup<'_> {
         record_server_changes(self.0, doc, grid_id, before, now_ms)?;
         projection::upsert(self.0, doc, grid_id)
     }
-}
-
-/// The permission check (`gridwalk_core::authorize`, through
-/// [`gridwalk_district::push::authorize_document`]) of a change from `before` (`None` for
-/// a new document) to `after`.
-pub(crate) fn authorize_document(
-    conn: &Connection,
-    actor: &Actor,
-    before: Option<&Owned>,
-    after: &Document,
-) -> Result<std::result::Result<(), Forbidden>> {
-    gridwalk_district::push::authorize_document(&mut SqliteLookup(conn), actor, before, after)
 }
 
 /// Store a change made on the server itself (a supervisor's action) with its sequence:
