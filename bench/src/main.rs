@@ -15,6 +15,7 @@ mod fill;
 mod import_bench;
 mod ledger_gen;
 mod load;
+mod server_phases;
 mod load_open;
 mod phases;
 mod photos_bench;

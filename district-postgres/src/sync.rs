@@ -8,6 +8,7 @@ use gridwalk_core::sync::{
     PushOutcome, PushResult,
 };
 use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district::phases::{time, Phase};
 use gridwalk_district::push::{parse_heads, prepare_handover, stage, DocLookup, HandoverRow};
 use gridwalk_district::{
     DeviceAuth, DistrictStore, Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
@@ -185,6 +186,7 @@ impl PgDistrict {
         let mut ids: Vec<Uuid> = pushed.iter().map(|p| p.doc_id).collect();
         ids.sort();
         ids.dedup();
+        let _tx_time = time(Phase::PushTx);
         self.write(|tx| {
             // Lock the stored documents in one order, so two pushes never deadlock.
             tx.query(
@@ -194,6 +196,7 @@ impl PgDistrict {
             .map_err(db)?;
             let mut report = PushOutcomeReport::default();
             let mut staged = Vec::new();
+            let decide = time(Phase::PushDecide);
             // Pass 1: decide everything in memory (a scope violation refuses it all).
             for p in pushed {
                 let mut lookup = PgLookup { tx, lock: true };
@@ -206,6 +209,8 @@ impl PgDistrict {
                     Err(rejected) => report.results.push(rejected),
                 }
             }
+            drop(decide);
+            let _apply = time(Phase::PushApply);
             // Pass 2: write what was accepted, then sequence its changes, last.
             let mut changes = NewChanges::default();
             let mut rows = PendingRows::default();

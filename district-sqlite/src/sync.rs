@@ -11,6 +11,7 @@ use gridwalk_core::sync::{
     PushOutcome, PushResult,
 };
 use gridwalk_core::{Author, DocKind};
+use gridwalk_district::phases::{time, timed, Phase};
 use gridwalk_district::push::{parse_heads, stage, Staged, MAX_PAGE_BYTES, MIN_PAGE_BYTES};
 use rusqlite::{params, Connection};
 use serde_bytes::ByteBuf;
@@ -344,9 +345,15 @@ impl DistrictStore for SqliteDistrict {
         if pushed.is_empty() {
             return Ok(PushOutcomeReport::default());
         }
-        let decided = self.with_reader(|conn| decide(conn, device, pushed, now_ms))?;
+        let decided = timed(Phase::PushDecide, || {
+            self.with_reader(|conn| decide(conn, device, pushed, now_ms))
+        })?;
         let (device, pushed) = (device.clone(), pushed.to_vec());
-        self.with_group_writer(move |conn| push_in(conn, &device, &pushed, decided, now_ms))
+        let _wait = time(Phase::GroupWait);
+        self.with_group_writer(move |conn| {
+            let _apply = time(Phase::PushApply);
+            push_in(conn, &device, &pushed, decided, now_ms)
+        })
     }
 
     fn push_logged(
@@ -358,9 +365,13 @@ impl DistrictStore for SqliteDistrict {
     ) -> Result<(PushOutcomeReport, i64)> {
         // Decoding, merging, authorizing and validating run here, on the caller's thread
         // and a reader's snapshot, not on the one commit thread (issue 11's burst).
-        let decided = self.with_reader(|conn| decide(conn, device, pushed, now_ms))?;
+        let decided = timed(Phase::PushDecide, || {
+            self.with_reader(|conn| decide(conn, device, pushed, now_ms))
+        })?;
         let (device, pushed, mut log) = (device.clone(), pushed.to_vec(), log.clone());
+        let wait = time(Phase::GroupWait);
         let out = self.with_group_writer(move |conn| {
+            let _apply = time(Phase::PushApply);
             let report = push_in(conn, &device, &pushed, decided, now_ms)?;
             log.conflicts = report.conflicts_created as i64;
             log.rejected = report
@@ -372,6 +383,7 @@ impl DistrictStore for SqliteDistrict {
             let id = super::log::insert_log(conn, &log)?;
             Ok((report, id))
         })?;
+        drop(wait);
         self.after_push_hook();
         Ok(out)
     }
