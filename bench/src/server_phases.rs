@@ -94,3 +94,17 @@ pub fn print(label: &str, rows: &[(String, f64, f64, f64)]) {
         println!("  {name:<12} {each:>9.2} {per_sync:>9.2} {n:>6.2}");
     }
 }
+
+/// This process's own sums (a server running in the benchmark's process); `total`
+/// counts the requests decoded.
+pub fn local() -> PhaseSums {
+    let mut sums = PhaseSums::default();
+    for (phase, micros, count) in gridwalk_district_sqlite::phases::snapshot() {
+        sums.0
+            .insert(phase.as_str().to_string(), (micros as f64 / 1e6, count as f64));
+        if phase == gridwalk_district_sqlite::phases::Phase::Decode {
+            sums.0.insert("total".into(), (0.0, count as f64));
+        }
+    }
+    sums
+}
