@@ -100,6 +100,8 @@ impl SqliteDistrict {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
+        // The caller's round slot is not held while it waits for the writer.
+        gridwalk_district::phases::waiting();
         self.group.run(f)
     }
 

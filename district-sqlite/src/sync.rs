@@ -6,6 +6,7 @@ use super::{
     SyncLogQuery,
 };
 use crate::{docs, projection, Result, StoreError};
+use gridwalk_core::projection::{project, Projected};
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
     PushOutcome, PushResult,
@@ -18,11 +19,62 @@ use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64) -> Result<usize> {
-    if s.is_new {
-        docs::insert(conn, &s.doc, &s.grid_id, now_ms)?;
+/// A staged document with what writing it needs computed beforehand, off the writer:
+/// its bytes (whole when new, else the chunk after `before`), its changes as rows and its
+/// projection. Only SQL is left for the one writer thread.
+struct Prepared {
+    staged: Staged,
+    bytes: Vec<u8>,
+    changes: Vec<ChangeRow>,
+    projected: Option<Projected>,
+    conflicts_created: usize,
+}
+
+struct ChangeRow {
+    hash: String,
+    bytes: Vec<u8>,
+    author: Option<Author>,
+}
+
+fn prepare(staged: Staged) -> Prepared {
+    let s = &staged;
+    let bytes = if s.is_new {
+        s.doc.save_nocompress()
     } else {
-        docs::append(conn, &s.doc, &s.before, now_ms)?;
+        s.doc.save_after(&s.before)
+    };
+    let changes = s
+        .doc
+        .changes_since(&s.before)
+        .iter()
+        .map(|c| ChangeRow {
+            hash: c.hash().to_string(),
+            bytes: c.raw_bytes().to_vec(),
+            author: Author::from_actor(c.actor_id()),
+        })
+        .collect();
+    let projected = project(&s.doc, &s.grid_id);
+    let conflicts_created = s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+    Prepared {
+        conflicts_created,
+        bytes,
+        changes,
+        projected,
+        staged,
+    }
+}
+
+fn write_staged(
+    conn: &Connection,
+    device: &DeviceAuth,
+    p: &Prepared,
+    now_ms: i64,
+) -> Result<usize> {
+    let s = &p.staged;
+    if s.is_new {
+        docs::insert_bytes(conn, &s.doc, &s.grid_id, &p.bytes, now_ms)?;
+    } else {
+        docs::append_chunk(conn, &s.doc, &p.bytes, now_ms)?;
     }
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO changes (hash, doc_id, kind, grid_id, bytes, author_user,
@@ -30,21 +82,21 @@ fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut stored = 0;
-    for change in s.doc.changes_since(&s.before) {
-        let author = Author::from_actor(change.actor_id());
+    let doc_id = s.doc.id.to_string();
+    for change in &p.changes {
         stored += stmt.execute(params![
-            change.hash().to_string(),
-            s.doc.id.to_string(),
+            change.hash,
+            doc_id,
             s.doc.kind.as_str(),
             s.grid_id,
-            change.raw_bytes(),
-            author.map(|a| a.user.to_string()),
-            author.map(|a| a.device.to_string()),
+            change.bytes,
+            change.author.map(|a| a.user.to_string()),
+            change.author.map(|a| a.device.to_string()),
             device.device_id,
             now_ms
         ])?;
     }
-    projection::upsert(conn, &s.doc, &s.grid_id)?;
+    projection::upsert_projected(conn, p.projected.as_ref(), &s.grid_id)?;
     Ok(stored)
 }
 
@@ -67,7 +119,7 @@ fn doc_bytes(conn: &Connection, doc_id: &str, snapshot: Vec<u8>, chunks: i64) ->
 struct Decided {
     index: usize,
     heads: Option<String>,
-    decision: std::result::Result<Option<Staged>, PushResult>,
+    decision: std::result::Result<Option<Prepared>, PushResult>,
 }
 
 fn stored_heads(conn: &Connection, doc_id: &str) -> Result<Option<String>> {
@@ -90,7 +142,7 @@ fn decide(
     let mut out = Vec::with_capacity(pushed.len());
     for (index, p) in pushed.iter().enumerate() {
         let heads = stored_heads(conn, &p.doc_id.to_string())?;
-        let decision = stage(&mut SqliteLookup(conn), device, p, now_ms)?;
+        let decision = stage(&mut SqliteLookup(conn), device, p, now_ms)?.map(|s| s.map(prepare));
         out.push(Decided {
             index,
             heads,
@@ -118,7 +170,7 @@ fn push_in(
         let decision = if stored_heads(conn, &p.doc_id.to_string())? == d.heads {
             d.decision
         } else {
-            stage(&mut SqliteLookup(conn), device, p, now_ms)?
+            stage(&mut SqliteLookup(conn), device, p, now_ms)?.map(|s| s.map(prepare))
         };
         match decision {
             Ok(Some(s)) => staged.push(s),
@@ -129,10 +181,11 @@ fn push_in(
             Err(rejected) => report.results.push(rejected),
         }
     }
-    for s in &staged {
-        report.changes_stored += write_staged(conn, device, s, now_ms)?;
+    for prepared in &staged {
+        report.changes_stored += write_staged(conn, device, prepared, now_ms)?;
+        let s = &prepared.staged;
         report.docs_changed += 1;
-        report.conflicts_created += s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+        report.conflicts_created += prepared.conflicts_created;
         report.results.push(PushResult {
             doc_id: s.doc.id.0,
             outcome: PushOutcome::Accepted,

@@ -131,6 +131,40 @@ pub fn snapshot() -> Vec<(Phase, u64, u64)> {
         .collect()
 }
 
+thread_local! {
+    /// What this thread's round gives back when it starts waiting for another thread
+    /// (its server slot): see [`on_wait`].
+    static ON_WAIT: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Until the returned guard is dropped, [`waiting`] on this thread runs `release` (once).
+/// The server gives its round slot back this way while a push waits for the group commit,
+/// so that other rounds decide their pushes and pull meanwhile.
+pub fn on_wait(release: Box<dyn FnOnce()>) -> WaitGuard {
+    ON_WAIT.with(|w| *w.borrow_mut() = Some(release));
+    WaitGuard(())
+}
+
+/// Clears [`on_wait`]'s hook (running it if it has not run): threads are pooled.
+#[must_use = "the hook is cleared when this is dropped"]
+pub struct WaitGuard(());
+
+impl Drop for WaitGuard {
+    fn drop(&mut self) {
+        if let Some(release) = ON_WAIT.with(|w| w.borrow_mut().take()) {
+            release();
+        }
+    }
+}
+
+/// This thread is about to wait for another one (the writer): run the hook, if any.
+pub fn waiting() {
+    if let Some(release) = ON_WAIT.with(|w| w.borrow_mut().take()) {
+        release();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,9 +172,38 @@ mod tests {
     #[test]
     fn a_timer_adds_its_phase_once() {
         let before = snapshot()[Phase::Encode.index()];
-        timed(Phase::Encode, || std::thread::sleep(Duration::from_millis(2)));
+        timed(Phase::Encode, || {
+            std::thread::sleep(Duration::from_millis(2))
+        });
         let after = snapshot()[Phase::Encode.index()];
         assert_eq!(after.2, before.2 + 1);
         assert!(after.1 >= before.1 + 2_000);
+    }
+
+    #[test]
+    fn the_wait_hook_runs_once_and_is_cleared() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let guard = on_wait(Box::new(move || {
+            r.fetch_add(1, Relaxed);
+        }));
+        waiting();
+        waiting();
+        drop(guard);
+        assert_eq!(runs.load(Relaxed), 1);
+        // Not run by a guard that finds it already run, nor by a later wait.
+        waiting();
+        assert_eq!(runs.load(Relaxed), 1);
+        let r = runs.clone();
+        drop(on_wait(Box::new(move || {
+            r.fetch_add(1, Relaxed);
+        })));
+        assert_eq!(
+            runs.load(Relaxed),
+            2,
+            "the guard runs a hook that never ran"
+        );
     }
 }

@@ -35,8 +35,9 @@ struct Round {
 
 /// Blocking work at once (authentication; decode, push, pull, encode), on the blocking
 /// pool. More would only queue on two cores' worth of CPU, each with a reader connection
-/// (the pool keeps 32); the rest wait here, cheaply. The pushes among them share one
-/// group commit.
+/// (the pool keeps 32); the rest wait here, cheaply. A round gives its slot back while its
+/// push waits for the group commit (`phases::on_wait`), so the pushes waiting there are
+/// not limited by it and share one commit, and the next rounds' work overlaps the fsync.
 const ROUNDS_AT_ONCE: usize = 32;
 static ROUND_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ROUNDS_AT_ONCE);
 
@@ -116,12 +117,16 @@ async fn sync_inner(
     let store = state.store.clone();
     let max_decoded = state.config.max_decoded_bytes;
     let waited = phases::time(Phase::SlotWait);
-    let _slot = ROUND_SLOTS
+    let slot = ROUND_SLOTS
         .acquire()
         .await
         .map_err(|_| ApiError::internal())?;
     drop(waited);
     let (result, accepted) = blocking(move || {
+        // Given back while a push waits for the group commit (the writer's work and the
+        // fsync): other rounds decide their pushes and pull meanwhile, and this round's
+        // pull, after its commit, does not queue again behind new arrivals.
+        let _release = phases::on_wait(Box::new(move || drop(slot)));
         let outcome = round(&*store, &auth, &body, max_decoded, started_at, started);
         let logging = phases::time(Phase::Log);
         let (result, accepted, entry) = match outcome {
