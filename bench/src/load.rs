@@ -355,7 +355,10 @@ fn measure(
         }
     });
     let wall = wall.elapsed();
-    let phases = match (phases_before, crate::server_phases::scrape_all(&fleet.bases)) {
+    let phases = match (
+        phases_before,
+        crate::server_phases::scrape_all(&fleet.bases),
+    ) {
         (Some(a), Some(b)) => crate::server_phases::breakdown(&a, &b),
         _ => vec![],
     };

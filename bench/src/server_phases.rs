@@ -70,8 +70,8 @@ pub fn scrape_all(bases: &[String]) -> Option<PhaseSums> {
 /// What happened between `before` and `after`, per sync request: each phase's mean time
 /// per occurrence and per sync, and how often it occurred per sync.
 pub fn breakdown(before: &PhaseSums, after: &PhaseSums) -> Vec<(String, f64, f64, f64)> {
-    let syncs = after.0.get("total").map_or(0.0, |t| t.1)
-        - before.0.get("total").map_or(0.0, |t| t.1);
+    let syncs =
+        after.0.get("total").map_or(0.0, |t| t.1) - before.0.get("total").map_or(0.0, |t| t.1);
     let mut out = Vec::new();
     for (name, (s, c)) in &after.0 {
         let (s0, c0) = before.0.get(name).copied().unwrap_or_default();
@@ -100,8 +100,10 @@ pub fn print(label: &str, rows: &[(String, f64, f64, f64)]) {
 pub fn local() -> PhaseSums {
     let mut sums = PhaseSums::default();
     for (phase, micros, count) in gridwalk_district_sqlite::phases::snapshot() {
-        sums.0
-            .insert(phase.as_str().to_string(), (micros as f64 / 1e6, count as f64));
+        sums.0.insert(
+            phase.as_str().to_string(),
+            (micros as f64 / 1e6, count as f64),
+        );
         if phase == gridwalk_district_sqlite::phases::Phase::Decode {
             sums.0.insert("total".into(), (0.0, count as f64));
         }
