@@ -55,6 +55,8 @@ pub fn serve_internal(data: PathBuf, addr_file: PathBuf, database: Option<String
     config.addr = "127.0.0.1:0".parse()?;
     // Hundreds of devices enroll from this one address.
     config.enroll_per_minute = 100_000;
+    // The benchmark reads the server's phase breakdown there.
+    config.metrics_token = Some(crate::server_phases::METRICS_TOKEN.into());
     // Opened outside the runtime: the PostgreSQL client blocks on a runtime of its own.
     let state = match database {
         Some(url) => {
@@ -103,6 +105,8 @@ pub struct Fleet {
     pub servers: Vec<KillOnDrop>,
     /// Each device with the id of one household of its grid, to edit.
     pub devs: Vec<(Device, String)>,
+    /// Each server's `http://host:port`.
+    pub bases: Vec<String>,
     _dir: tempfile::TempDir,
     /// The run's PostgreSQL database, dropped with the fleet (after the servers).
     _database: Option<TestDatabase>,
@@ -256,6 +260,7 @@ pub fn fleet_on(devices: usize, households_per_grid: usize, backend: &Backend) -
     Ok(Fleet {
         servers: processes,
         devs,
+        bases,
         _dir: dir,
         _database: database,
     })
@@ -308,6 +313,8 @@ struct LoadResult {
     /// CPU of every server, per sync.
     cpu_ms: f64,
     throughput: f64,
+    /// The servers' own breakdown of the run (see server_phases.rs).
+    phases: Vec<(String, f64, f64, f64)>,
 }
 
 fn measure(
@@ -320,6 +327,7 @@ fn measure(
     let pids = fleet.pids();
     let cpu_of = |pids: &[u32]| -> Option<f64> { pids.iter().map(|p| cpu_ms(*p)).sum() };
     let cpu_before = cpu_of(&pids);
+    let phases_before = crate::server_phases::scrape_all(&fleet.bases);
     let barrier = Arc::new(Barrier::new(devices));
     let samples = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -347,6 +355,13 @@ fn measure(
         }
     });
     let wall = wall.elapsed();
+    let phases = match (
+        phases_before,
+        crate::server_phases::scrape_all(&fleet.bases),
+    ) {
+        (Some(a), Some(b)) => crate::server_phases::breakdown(&a, &b),
+        _ => vec![],
+    };
     let samples = samples.lock().expect("lock").clone();
     let errors = errors.lock().expect("lock").clone();
     let rss_mb = pids
@@ -364,6 +379,7 @@ fn measure(
         errors,
         rss_mb,
         cpu_ms,
+        phases,
     })
 }
 
@@ -392,6 +408,9 @@ pub fn run(
     let mut results = Vec::new();
     for b in &backends {
         results.push(measure(devices, rounds, households_per_grid, b)?);
+    }
+    for r in &results {
+        crate::server_phases::print(&r.label, &r.phases);
     }
     for r in &results {
         if let Some(e) = r.errors.first() {

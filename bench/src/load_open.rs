@@ -25,6 +25,8 @@ pub struct OpenRun {
     pub achieved_per_s: f64,
     pub server_cpu_ms_per_sync: f64,
     pub bytes_per_sync: f64,
+    /// The server's own breakdown (see server_phases.rs).
+    pub phases: Vec<(String, f64, f64, f64)>,
 }
 
 impl OpenRun {
@@ -50,6 +52,7 @@ pub fn open_loop(fleet: &mut Fleet, rate: f64, seconds: f64, idle: bool) -> Open
     let bytes = Mutex::new((0usize, 0usize));
     let pid = fleet.pid();
     let cpu_before = cpu_ms(pid);
+    let phases_before = crate::server_phases::scrape_all(&fleet.bases);
     let t0 = Instant::now() + Duration::from_millis(300);
     let end_of_schedule = t0 + Duration::from_secs_f64(seconds);
     std::thread::scope(|s| {
@@ -98,6 +101,12 @@ pub fn open_loop(fleet: &mut Fleet, rate: f64, seconds: f64, idle: bool) -> Open
     };
     let (b, requests) = bytes.into_inner().expect("lock");
     run.bytes_per_sync = b as f64 / requests.max(1) as f64;
+    if let (Some(a), Some(b)) = (
+        phases_before,
+        crate::server_phases::scrape_all(&fleet.bases),
+    ) {
+        run.phases = crate::server_phases::breakdown(&a, &b);
+    }
     run
 }
 
@@ -118,6 +127,7 @@ fn print_run(r: &OpenRun) {
     if let Some(e) = r.errors.first() {
         println!("  first error: {e}");
     }
+    crate::server_phases::print(&format!("rate {:.0}/s", r.rate), &r.phases);
 }
 
 pub struct OpenOptions {

@@ -19,6 +19,7 @@ mod load;
 mod load_open;
 mod phases;
 mod photos_bench;
+mod server_phases;
 mod stats;
 mod store_bench;
 mod sync_bench;

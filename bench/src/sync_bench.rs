@@ -205,7 +205,10 @@ fn measure(households: usize, args: &SyncBenchArgs, database: Option<&str>) -> R
                 },
             )?;
         }
+        let before = crate::server_phases::local();
         let (s, req, b) = timed_sync(&mut devices[0])?;
+        let rows = crate::server_phases::breakdown(&before, &crate::server_phases::local());
+        crate::server_phases::print(&format!("20 edits pushed, round {round}"), &rows);
         (push_req, push_bytes) = (req, b);
         push_s.push(s);
         push_ms.push(server_ms(&*store, &devices[0])?);
@@ -222,7 +225,12 @@ fn measure(households: usize, args: &SyncBenchArgs, database: Option<&str>) -> R
         );
     }
     // A device with nothing to do: the cost of an idle sync.
+    let before = crate::server_phases::local();
     let (_, idle_req, idle_bytes) = timed_sync(&mut devices[1])?;
+    let rows = crate::server_phases::breakdown(&before, &crate::server_phases::local());
+    crate::server_phases::print("idle sync", &rows);
+    let idle_server_ms = server_ms(&*store, &devices[1])?;
+    println!("idle sync: server time {idle_server_ms} ms (sync log), {idle_bytes} B");
     drop(server);
     drop(served);
     Ok(SizeResult {

@@ -7,7 +7,7 @@ use gridwalk_district::auth::{
     normalize_code, random_code, random_token, sha256_hex, BAD_ENROLLMENT_CODE,
 };
 use gridwalk_district::{DeviceAuth, DeviceInfo, Enrolled, NewUser, SyncLogEntry, SyncLogQuery};
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::GenericClient;
 use uuid::Uuid;
 
@@ -177,32 +177,35 @@ impl PgDistrict {
 
     pub(crate) fn authenticate_impl(&self, token: &str) -> Result<DeviceAuth> {
         let hash = sha256_hex(token.trim());
-        self.read(|tx| {
-            let row = tx
-                .query_opt(
-                    "SELECT d.device_id, d.user_id, d.revoked_at, u.role, u.key_persons
-                     FROM devices d JOIN users u USING (user_id) WHERE d.token_hash = $1",
-                    &[&hash],
-                )
-                .map_err(db)?;
-            let Some(row) = row else {
-                return Err(StoreError::Unauthorized("unknown device token".into()));
-            };
-            let device_id: String = row.get(0);
-            let user_id: String = row.get(1);
-            if row.get::<_, Option<i64>>(2).is_some() {
-                return Err(StoreError::Revoked { device_id });
-            }
-            let role: String = row.get(3);
-            Ok(DeviceAuth {
-                grids: user_grids(tx, &user_id)?,
-                role: Role::parse(&role).ok_or_else(|| {
-                    StoreError::Unauthorized(format!("user {user_id} has no known role"))
-                })?,
-                key_person_grant: row.get(4),
-                device_id,
-                user_id,
-            })
+        // Every sync asks this: one statement (its own snapshot, so device, user and grids
+        // agree), typed so that it is one round trip, without a transaction around it.
+        let row = self
+            .conn()?
+            .query_typed_opt(
+                "SELECT d.device_id, d.user_id, d.revoked_at, u.role, u.key_persons,
+                        ARRAY(SELECT g.grid_id FROM user_grids g
+                              WHERE g.user_id = d.user_id ORDER BY g.grid_id)
+                 FROM devices d JOIN users u USING (user_id) WHERE d.token_hash = $1",
+                &[(&hash, Type::TEXT)],
+            )
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Err(StoreError::Unauthorized("unknown device token".into()));
+        };
+        let device_id: String = row.get(0);
+        let user_id: String = row.get(1);
+        if row.get::<_, Option<i64>>(2).is_some() {
+            return Err(StoreError::Revoked { device_id });
+        }
+        let role: String = row.get(3);
+        Ok(DeviceAuth {
+            grids: row.get(5),
+            role: Role::parse(&role).ok_or_else(|| {
+                StoreError::Unauthorized(format!("user {user_id} has no known role"))
+            })?,
+            key_person_grant: row.get(4),
+            device_id,
+            user_id,
         })
     }
 
@@ -265,36 +268,36 @@ impl PgDistrict {
     pub(crate) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {
         let errors: serde_json::Value =
             serde_json::from_str(&e.errors).unwrap_or_else(|_| serde_json::json!([]));
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
-                    changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts,
-                    rejected, errors)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        // The row and the device's last sync in one statement (one round trip, one
+        // commit): written for every sync round.
+        const BIG: Type = Type::INT8;
+        self.conn()?
+            .query_typed(
+                "WITH logged AS (
+                    INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
+                        changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts,
+                        rejected, errors)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    RETURNING 1)
+                 UPDATE devices SET last_sync_at = $3 WHERE device_id = $1",
                 &[
-                    &e.device_id,
-                    &e.user_id,
-                    &e.started_at,
-                    &e.duration_ms,
-                    &e.docs_in,
-                    &e.changes_in,
-                    &e.docs_out,
-                    &e.changes_out,
-                    &e.bytes_in,
-                    &e.bytes_out,
-                    &e.conflicts,
-                    &e.rejected,
-                    &errors,
+                    (&e.device_id, Type::TEXT),
+                    (&e.user_id, Type::TEXT),
+                    (&e.started_at, BIG),
+                    (&e.duration_ms, BIG),
+                    (&e.docs_in, BIG),
+                    (&e.changes_in, BIG),
+                    (&e.docs_out, BIG),
+                    (&e.changes_out, BIG),
+                    (&e.bytes_in, BIG),
+                    (&e.bytes_out, BIG),
+                    (&e.conflicts, BIG),
+                    (&e.rejected, BIG),
+                    (&errors, Type::JSONB),
                 ],
             )
             .map_err(db)?;
-            tx.execute(
-                "UPDATE devices SET last_sync_at = $2 WHERE device_id = $1",
-                &[&e.device_id, &e.started_at],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
+        Ok(())
     }
 
     pub(crate) fn sync_logs_impl(&self, q: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {

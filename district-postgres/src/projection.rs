@@ -48,11 +48,16 @@ impl PendingRows {
             }
         }
         if !households.is_empty() {
-            tx.execute(
+            // Typed statements here: one round trip each (every push writes these).
+            tx.query_typed(
                 "DELETE FROM persons p WHERE p.household_id = ANY($1::text[])
                    AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k(h, m)
                                    WHERE k.h = p.household_id AND k.m = p.person_id)",
-                &[&households, &members[0], &members[1]],
+                &[
+                    (&households, Type::TEXT_ARRAY),
+                    (&members[0], Type::TEXT_ARRAY),
+                    (&members[1], Type::TEXT_ARRAY),
+                ],
             )
             .map_err(db)?;
         }
@@ -71,7 +76,7 @@ impl PendingRows {
         for t in TABLES.iter() {
             if let Some(rows) = by_table.remove(t.name).filter(|r| !r.is_empty()) {
                 let rows = serde_json::Value::Array(rows);
-                tx.execute(sql_for(t.name).upsert.as_str(), &[&rows])
+                tx.query_typed(sql_for(t.name).upsert.as_str(), &[(&rows, Type::JSONB)])
                     .map_err(db)?;
             }
         }

@@ -8,7 +8,7 @@ use gridwalk_district::push::{parse_heads, MAX_PAGE_BYTES, MIN_PAGE_BYTES};
 use gridwalk_district::{DeviceAuth, PullOutcome};
 use gridwalk_store::projection::rows_len;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::Transaction;
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
@@ -28,7 +28,7 @@ impl PgDistrict {
         let budget = max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES);
         self.read(|tx| {
             let high: i64 = tx
-                .query_one("SELECT coalesce(max(seq), 0) FROM changes", &[])
+                .query_typed_one("SELECT coalesce(max(seq), 0) FROM changes", &[])
                 .map_err(db)?
                 .get(0);
             let mut out = PullOutcome::default();
@@ -149,10 +149,16 @@ fn pull_changes(
 ) -> Result<GridCursor> {
     let after = cursor.seq as i64;
     let holder = device.may_hold_key_persons();
-    let params: [&(dyn ToSql + Sync); 5] =
-        [&cursor.grid_id, &after, &high, &device.device_id, &holder];
+    // Typed: one round trip (every sync pulls).
+    let params: [(&(dyn ToSql + Sync), Type); 5] = [
+        (&cursor.grid_id, Type::TEXT),
+        (&after, Type::INT8),
+        (&high, Type::INT8),
+        (&device.device_id, Type::TEXT),
+        (&holder, Type::BOOL),
+    ];
     let mut rows = tx
-        .query_raw(
+        .query_typed_raw(
             "SELECT seq, doc_id, kind, bytes FROM changes
              WHERE grid_id = $1 AND seq > $2 AND seq <= $3
                AND (pushed_by IS NULL OR pushed_by != $4)

@@ -8,12 +8,13 @@ use gridwalk_core::sync::{
     PushOutcome, PushResult,
 };
 use gridwalk_core::{Author, DocId, DocKind, Document};
+use gridwalk_district::phases::{time, Phase};
 use gridwalk_district::push::{parse_heads, prepare_handover, stage, DocLookup, HandoverRow};
 use gridwalk_district::{
     DeviceAuth, DistrictStore, Enrolled, PullOutcome, PushOutcomeReport, SyncLogEntry, SyncLogQuery,
 };
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::Transaction;
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
@@ -34,7 +35,9 @@ impl DocLookup for PgLookup<'_, '_> {
         } else {
             "SELECT kind, grid_id, snapshot FROM docs WHERE doc_id = $1"
         };
-        let Some(row) = self.tx.query_opt(sql, &[&id.0]).map_err(db)? else {
+        // Typed: one round trip instead of prepare, then execute (every push reads this).
+        let row = self.tx.query_typed_opt(sql, &[(&id.0, Type::UUID)]);
+        let Some(row) = row.map_err(db)? else {
             return Ok(None);
         };
         let kind: String = row.get(0);
@@ -51,9 +54,9 @@ impl DocLookup for PgLookup<'_, '_> {
         };
         Ok(self
             .tx
-            .query_opt(
+            .query_typed_opt(
                 "SELECT grid_id FROM docs WHERE doc_id = $1 AND kind = 'household'",
-                &[&id],
+                &[(&id, Type::UUID)],
             )
             .map_err(db)?
             .map(|r| r.get(0)))
@@ -84,17 +87,30 @@ pub(crate) fn write_doc(
     rows: &mut PendingRows,
 ) -> Result<()> {
     let (id, bytes, heads) = (doc.id.0, doc.save(), heads_text(doc));
+    // Typed statements: one round trip each, not a prepare and then an execute.
     if is_new {
-        tx.execute(
+        tx.query_typed(
             "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&id, &doc.kind.as_str(), &grid_id, &bytes, &heads, &now_ms],
+            &[
+                (&id, Type::UUID),
+                (&doc.kind.as_str(), Type::TEXT),
+                (&grid_id, Type::TEXT),
+                (&bytes, Type::BYTEA),
+                (&heads, Type::TEXT),
+                (&now_ms, Type::INT8),
+            ],
         )
         .map_err(db)?;
     } else {
-        tx.execute(
+        tx.query_typed(
             "UPDATE docs SET snapshot = $2, heads = $3, updated_at = $4 WHERE doc_id = $1",
-            &[&id, &bytes, &heads, &now_ms],
+            &[
+                (&id, Type::UUID),
+                (&bytes, Type::BYTEA),
+                (&heads, Type::TEXT),
+                (&now_ms, Type::INT8),
+            ],
         )
         .map_err(db)?;
     }
@@ -142,21 +158,25 @@ impl NewChanges {
         if self.hash.is_empty() {
             return Ok(0);
         }
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_SEQ_LOCK])
-            .map_err(db)?;
-        let params: [&(dyn ToSql + Sync); 9] = [
-            &self.hash,
-            &self.doc_id,
-            &self.kind,
-            &self.grid_id,
-            &self.bytes,
-            &self.author_user,
-            &self.author_device,
-            &pushed_by,
-            &now_ms,
+        tx.query_typed(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[(&CHANGES_SEQ_LOCK, Type::INT8)],
+        )
+        .map_err(db)?;
+        let params: [(&(dyn ToSql + Sync), Type); 9] = [
+            (&self.hash, Type::TEXT_ARRAY),
+            (&self.doc_id, Type::UUID_ARRAY),
+            (&self.kind, Type::TEXT_ARRAY),
+            (&self.grid_id, Type::TEXT_ARRAY),
+            (&self.bytes, Type::BYTEA_ARRAY),
+            (&self.author_user, Type::TEXT_ARRAY),
+            (&self.author_device, Type::TEXT_ARRAY),
+            (&pushed_by, Type::TEXT),
+            (&now_ms, Type::INT8),
         ];
+        // `RETURNING`: the typed query answers rows, not a count.
         let n = tx
-            .execute(
+            .query_typed(
                 "INSERT INTO changes (seq, hash, doc_id, kind, grid_id, bytes, author_user,
                     author_device, pushed_by, received_at)
                  SELECT nextval('changes_seq'), c.hash, c.doc_id, c.kind, c.grid_id, c.bytes,
@@ -167,11 +187,13 @@ impl NewChanges {
                           AS u(hash, doc_id, kind, grid_id, bytes, author_user,
                                author_device, i)
                        ORDER BY u.i) c
-                 ON CONFLICT (hash) DO NOTHING",
+                 ON CONFLICT (hash) DO NOTHING
+                 RETURNING 1",
                 &params,
             )
-            .map_err(db)?;
-        Ok(n as usize)
+            .map_err(db)?
+            .len();
+        Ok(n)
     }
 }
 
@@ -185,15 +207,20 @@ impl PgDistrict {
         let mut ids: Vec<Uuid> = pushed.iter().map(|p| p.doc_id).collect();
         ids.sort();
         ids.dedup();
+        let _tx_time = time(Phase::PushTx);
         self.write(|tx| {
-            // Lock the stored documents in one order, so two pushes never deadlock.
-            tx.query(
-                "SELECT doc_id FROM docs WHERE doc_id = ANY($1) ORDER BY doc_id FOR UPDATE",
-                &[&ids],
-            )
-            .map_err(db)?;
+            // Lock the stored documents in one order, so two pushes never deadlock. One
+            // document (the usual push) is locked by reading it below.
+            if ids.len() > 1 {
+                tx.query_typed(
+                    "SELECT doc_id FROM docs WHERE doc_id = ANY($1) ORDER BY doc_id FOR UPDATE",
+                    &[(&ids, Type::UUID_ARRAY)],
+                )
+                .map_err(db)?;
+            }
             let mut report = PushOutcomeReport::default();
             let mut staged = Vec::new();
+            let decide = time(Phase::PushDecide);
             // Pass 1: decide everything in memory (a scope violation refuses it all).
             for p in pushed {
                 let mut lookup = PgLookup { tx, lock: true };
@@ -206,6 +233,8 @@ impl PgDistrict {
                     Err(rejected) => report.results.push(rejected),
                 }
             }
+            drop(decide);
+            let _apply = time(Phase::PushApply);
             // Pass 2: write what was accepted, then sequence its changes, last.
             let mut changes = NewChanges::default();
             let mut rows = PendingRows::default();

@@ -10,6 +10,7 @@
 //! (the cursor rule).
 
 use crate::{Result, Store, StoreError};
+use gridwalk_district::phases::Phase;
 use rusqlite::Connection;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -186,7 +187,10 @@ fn commit_loop(shared: &Shared, writer: &Mutex<Store>) {
                     for job in batch {
                         delivers.push(job(conn));
                     }
-                    match conn.execute_batch("COMMIT") {
+                    let commit = gridwalk_district::phases::time(Phase::Commit);
+                    let committed = conn.execute_batch("COMMIT");
+                    drop(commit);
+                    match committed {
                         Ok(()) => None,
                         Err(e) => {
                             let _ = conn.execute_batch("ROLLBACK");

@@ -41,6 +41,7 @@ pub use settings::Department;
 
 // The device store's pieces the district builds on (this crate was store/src/district/).
 // The trait, the shared types and `handle_sync` live in gridwalk-district, above the SQL.
+pub use gridwalk_district::phases;
 pub use gridwalk_district::{
     handle_sync, handle_sync_logged, AdminStore, ConsoleBackend, ConsoleStep, DeskStore,
     DeviceAuth, DeviceInfo, DeviceOverview, DistrictStore, EditStore, Enrolled, HandledSync,
@@ -99,6 +100,8 @@ impl SqliteDistrict {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
+        // The caller's round slot is not held while it waits for the writer.
+        gridwalk_district::phases::waiting();
         self.group.run(f)
     }
 

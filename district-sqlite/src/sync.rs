@@ -6,22 +6,75 @@ use super::{
     SyncLogQuery,
 };
 use crate::{docs, projection, Result, StoreError};
+use gridwalk_core::projection::{project, Projected};
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
     PushOutcome, PushResult,
 };
 use gridwalk_core::{Author, DocKind};
+use gridwalk_district::phases::{time, timed, Phase};
 use gridwalk_district::push::{parse_heads, stage, Staged, MAX_PAGE_BYTES, MIN_PAGE_BYTES};
 use rusqlite::{params, Connection};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64) -> Result<usize> {
-    if s.is_new {
-        docs::insert(conn, &s.doc, &s.grid_id, now_ms)?;
+/// A staged document with what writing it needs computed beforehand, off the writer:
+/// its bytes (whole when new, else the chunk after `before`), its changes as rows and its
+/// projection. Only SQL is left for the one writer thread.
+struct Prepared {
+    staged: Staged,
+    bytes: Vec<u8>,
+    changes: Vec<ChangeRow>,
+    projected: Option<Projected>,
+    conflicts_created: usize,
+}
+
+struct ChangeRow {
+    hash: String,
+    bytes: Vec<u8>,
+    author: Option<Author>,
+}
+
+fn prepare(staged: Staged) -> Prepared {
+    let s = &staged;
+    let bytes = if s.is_new {
+        s.doc.save_nocompress()
     } else {
-        docs::append(conn, &s.doc, &s.before, now_ms)?;
+        s.doc.save_after(&s.before)
+    };
+    let changes = s
+        .doc
+        .changes_since(&s.before)
+        .iter()
+        .map(|c| ChangeRow {
+            hash: c.hash().to_string(),
+            bytes: c.raw_bytes().to_vec(),
+            author: Author::from_actor(c.actor_id()),
+        })
+        .collect();
+    let projected = project(&s.doc, &s.grid_id);
+    let conflicts_created = s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+    Prepared {
+        conflicts_created,
+        bytes,
+        changes,
+        projected,
+        staged,
+    }
+}
+
+fn write_staged(
+    conn: &Connection,
+    device: &DeviceAuth,
+    p: &Prepared,
+    now_ms: i64,
+) -> Result<usize> {
+    let s = &p.staged;
+    if s.is_new {
+        docs::insert_bytes(conn, &s.doc, &s.grid_id, &p.bytes, now_ms)?;
+    } else {
+        docs::append_chunk(conn, &s.doc, &p.bytes, now_ms)?;
     }
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO changes (hash, doc_id, kind, grid_id, bytes, author_user,
@@ -29,21 +82,21 @@ fn write_staged(conn: &Connection, device: &DeviceAuth, s: &Staged, now_ms: i64)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut stored = 0;
-    for change in s.doc.changes_since(&s.before) {
-        let author = Author::from_actor(change.actor_id());
+    let doc_id = s.doc.id.to_string();
+    for change in &p.changes {
         stored += stmt.execute(params![
-            change.hash().to_string(),
-            s.doc.id.to_string(),
+            change.hash,
+            doc_id,
             s.doc.kind.as_str(),
             s.grid_id,
-            change.raw_bytes(),
-            author.map(|a| a.user.to_string()),
-            author.map(|a| a.device.to_string()),
+            change.bytes,
+            change.author.map(|a| a.user.to_string()),
+            change.author.map(|a| a.device.to_string()),
             device.device_id,
             now_ms
         ])?;
     }
-    projection::upsert(conn, &s.doc, &s.grid_id)?;
+    projection::upsert_projected(conn, p.projected.as_ref(), &s.grid_id)?;
     Ok(stored)
 }
 
@@ -66,7 +119,7 @@ fn doc_bytes(conn: &Connection, doc_id: &str, snapshot: Vec<u8>, chunks: i64) ->
 struct Decided {
     index: usize,
     heads: Option<String>,
-    decision: std::result::Result<Option<Staged>, PushResult>,
+    decision: std::result::Result<Option<Prepared>, PushResult>,
 }
 
 fn stored_heads(conn: &Connection, doc_id: &str) -> Result<Option<String>> {
@@ -89,7 +142,7 @@ fn decide(
     let mut out = Vec::with_capacity(pushed.len());
     for (index, p) in pushed.iter().enumerate() {
         let heads = stored_heads(conn, &p.doc_id.to_string())?;
-        let decision = stage(&mut SqliteLookup(conn), device, p, now_ms)?;
+        let decision = stage(&mut SqliteLookup(conn), device, p, now_ms)?.map(|s| s.map(prepare));
         out.push(Decided {
             index,
             heads,
@@ -117,7 +170,7 @@ fn push_in(
         let decision = if stored_heads(conn, &p.doc_id.to_string())? == d.heads {
             d.decision
         } else {
-            stage(&mut SqliteLookup(conn), device, p, now_ms)?
+            stage(&mut SqliteLookup(conn), device, p, now_ms)?.map(|s| s.map(prepare))
         };
         match decision {
             Ok(Some(s)) => staged.push(s),
@@ -128,10 +181,11 @@ fn push_in(
             Err(rejected) => report.results.push(rejected),
         }
     }
-    for s in &staged {
-        report.changes_stored += write_staged(conn, device, s, now_ms)?;
+    for prepared in &staged {
+        report.changes_stored += write_staged(conn, device, prepared, now_ms)?;
+        let s = &prepared.staged;
         report.docs_changed += 1;
-        report.conflicts_created += s.doc.conflicts().len().saturating_sub(s.conflicts_before);
+        report.conflicts_created += prepared.conflicts_created;
         report.results.push(PushResult {
             doc_id: s.doc.id.0,
             outcome: PushOutcome::Accepted,
@@ -344,9 +398,15 @@ impl DistrictStore for SqliteDistrict {
         if pushed.is_empty() {
             return Ok(PushOutcomeReport::default());
         }
-        let decided = self.with_reader(|conn| decide(conn, device, pushed, now_ms))?;
+        let decided = timed(Phase::PushDecide, || {
+            self.with_reader(|conn| decide(conn, device, pushed, now_ms))
+        })?;
         let (device, pushed) = (device.clone(), pushed.to_vec());
-        self.with_group_writer(move |conn| push_in(conn, &device, &pushed, decided, now_ms))
+        let _wait = time(Phase::GroupWait);
+        self.with_group_writer(move |conn| {
+            let _apply = time(Phase::PushApply);
+            push_in(conn, &device, &pushed, decided, now_ms)
+        })
     }
 
     fn push_logged(
@@ -358,9 +418,13 @@ impl DistrictStore for SqliteDistrict {
     ) -> Result<(PushOutcomeReport, i64)> {
         // Decoding, merging, authorizing and validating run here, on the caller's thread
         // and a reader's snapshot, not on the one commit thread (issue 11's burst).
-        let decided = self.with_reader(|conn| decide(conn, device, pushed, now_ms))?;
+        let decided = timed(Phase::PushDecide, || {
+            self.with_reader(|conn| decide(conn, device, pushed, now_ms))
+        })?;
         let (device, pushed, mut log) = (device.clone(), pushed.to_vec(), log.clone());
+        let wait = time(Phase::GroupWait);
         let out = self.with_group_writer(move |conn| {
+            let _apply = time(Phase::PushApply);
             let report = push_in(conn, &device, &pushed, decided, now_ms)?;
             log.conflicts = report.conflicts_created as i64;
             log.rejected = report
@@ -372,6 +436,7 @@ impl DistrictStore for SqliteDistrict {
             let id = super::log::insert_log(conn, &log)?;
             Ok((report, id))
         })?;
+        drop(wait);
         self.after_push_hook();
         Ok(out)
     }

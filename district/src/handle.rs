@@ -126,7 +126,9 @@ pub fn handle_sync_logged(
         store.push(device, &request.push, now_ms)?
     };
     let handed_over = store.handover(device, &request.handover, now_ms)?;
-    let pull = store.pull(device, &request.cursors, request.max_pull_bytes as usize)?;
+    let pull = crate::phases::timed(crate::phases::Phase::Pull, || {
+        store.pull(device, &request.cursors, request.max_pull_bytes as usize)
+    })?;
     let digests = if request.want_digest {
         store.digests(device, &device.grids)?
     } else {

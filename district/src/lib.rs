@@ -15,6 +15,7 @@ pub mod export;
 mod handle;
 pub mod imports;
 pub mod indicators;
+pub mod phases;
 pub mod push;
 pub mod review;
 pub mod settings;

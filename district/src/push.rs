@@ -78,6 +78,26 @@ pub fn parse_heads(text: &str) -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// The `grid_id` a document names (its winning value): read directly when it is a plain
+/// string, as documents write it, without rendering the whole document as JSON.
+fn grid_of(doc: &Document) -> String {
+    use automerge::{ReadDoc, ScalarValue, Value, ROOT};
+    match doc.automerge().get(ROOT, "grid_id") {
+        Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            _ => String::new(),
+        },
+        Ok(None) => String::new(),
+        // Text or another object: whatever the JSON rendering makes of it.
+        _ => doc
+            .to_json()
+            .get("grid_id")
+            .and_then(|g| g.as_str())
+            .map(str::to_string)
+            .unwrap_or_default(),
+    }
+}
+
 /// Apply one pushed document's changes in memory and decide. `Ok(None)` means accepted
 /// with nothing new; `Err` is a per-document rejection. `Err` of the outer result is a
 /// store failure or a scope violation (the whole push is refused).
@@ -148,12 +168,7 @@ pub fn stage(
         let msg = "changes depend on changes the server does not have; push them together";
         return Ok(Err(reject(pushed.doc_id, RejectCode::BadChange, msg)));
     }
-    let content_grid = doc
-        .to_json()
-        .get("grid_id")
-        .and_then(|g| g.as_str())
-        .map(str::to_string)
-        .unwrap_or_default();
+    let content_grid = grid_of(&doc);
     if !device.may_sync(&content_grid) {
         return Err(StoreError::Forbidden {
             doc_id: id.to_string(),

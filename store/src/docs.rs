@@ -80,31 +80,35 @@ pub fn insert_bytes(
 
 /// Persist what `doc` has beyond `before` (its heads when it was loaded).
 pub fn append(conn: &Connection, doc: &Document, before: &[ChangeHash], now_ms: i64) -> Result<()> {
+    append_chunk(conn, doc, &doc.save_after(before), now_ms)
+}
+
+/// [`append`] with the incremental chunk (`doc.save_after(before)`) already made, so that
+/// a caller on a busy writer can make it beforehand (the district's group commit).
+pub fn append_chunk(conn: &Connection, doc: &Document, chunk: &[u8], now_ms: i64) -> Result<()> {
     let id = doc.id.to_string();
-    let (snapshot_len, chunk_bytes, chunk_count): (i64, i64, i64) = conn.query_row(
-        "SELECT length(snapshot), chunk_bytes, chunk_count FROM docs WHERE doc_id = ?1",
-        [&id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    let chunk = doc.save_after(before);
+    let (snapshot_len, chunk_bytes, chunk_count): (i64, i64, i64) = conn
+        .prepare_cached(
+            "SELECT length(snapshot), chunk_bytes, chunk_count FROM docs WHERE doc_id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let heads = heads_text(&doc.heads());
     if chunk_bytes + chunk.len() as i64 > snapshot_len || chunk_count + 1 > MAX_CHUNKS {
-        conn.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [&id])?;
-        conn.execute(
+        conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
+            .execute([&id])?;
+        conn.prepare_cached(
             "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_bytes = 0, chunk_count = 0,
              updated_at = ?4 WHERE doc_id = ?1",
-            params![id, doc.save_nocompress(), heads, now_ms],
-        )?;
+        )?
+        .execute(params![id, doc.save_nocompress(), heads, now_ms])?;
     } else {
-        conn.execute(
-            "INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, ?2, ?3)",
-            params![id, chunk_count + 1, chunk],
-        )?;
-        conn.execute(
+        conn.prepare_cached("INSERT INTO doc_chunks (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, chunk_count + 1, chunk])?;
+        conn.prepare_cached(
             "UPDATE docs SET heads = ?2, chunk_bytes = chunk_bytes + ?3,
              chunk_count = chunk_count + 1, updated_at = ?4 WHERE doc_id = ?1",
-            params![id, heads, chunk.len() as i64, now_ms],
-        )?;
+        )?
+        .execute(params![id, heads, chunk.len() as i64, now_ms])?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::Result;
 use gridwalk_core::model::Household;
 pub use gridwalk_core::projection::household_search_keys;
 use gridwalk_core::projection::{
-    household_rows, project, shipped_tables, HouseholdRow, PersonRow, Rows, TABLES,
+    household_rows, project, shipped_tables, HouseholdRow, PersonRow, Projected, Rows, TABLES,
 };
 use gridwalk_core::sync::{Cell, TableRows};
 use gridwalk_core::{DocKind, Document};
@@ -32,7 +32,14 @@ pub fn clear(conn: &Connection) -> Result<()> {
 /// computes. A document that does not read as its schema (possible only for merged
 /// remote state) keeps its old rows rather than failing the write.
 pub fn upsert(conn: &Connection, doc: &Document, grid_id: &str) -> Result<()> {
-    let Some(p) = project(doc, grid_id) else {
+    upsert_projected(conn, project(doc, grid_id).as_ref(), grid_id)
+}
+
+/// [`upsert`] with the rows already computed by `gridwalk_core::projection::project` (of
+/// the document as it is written), so that a caller on a busy writer can compute them
+/// beforehand. `None`: the document did not read as its schema; its old rows stay.
+pub fn upsert_projected(conn: &Connection, p: Option<&Projected>, grid_id: &str) -> Result<()> {
+    let Some(p) = p else {
         return Ok(());
     };
     match &p.rows {

@@ -97,6 +97,21 @@ impl Metrics {
             "Devices enrolled.",
             self.enrollments.load(Relaxed),
         );
+        let _ = writeln!(
+            out,
+            "# HELP gridwalk_sync_phase_seconds Wall time of each part of the sync rounds \
+             (summed over concurrent requests; commit is counted per group transaction).\n\
+             # TYPE gridwalk_sync_phase_seconds summary"
+        );
+        for (phase, micros, count) in gridwalk_district_sqlite::phases::snapshot() {
+            let name = phase.as_str();
+            let secs = micros as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "gridwalk_sync_phase_seconds_sum{{phase=\"{name}\"}} {secs}\n\
+                 gridwalk_sync_phase_seconds_count{{phase=\"{name}\"}} {count}"
+            );
+        }
         out
     }
 }
@@ -117,5 +132,6 @@ mod tests {
         assert!(text.contains("gridwalk_sync_duration_seconds_sum 1.5\n"));
         assert!(text.contains("gridwalk_sync_duration_seconds_count 1\n"));
         assert!(text.contains("gridwalk_changes_pushed_total 0\n"));
+        assert!(text.contains("gridwalk_sync_phase_seconds_count{phase=\"commit\"} "));
     }
 }

@@ -17,6 +17,7 @@ use gridwalk_core::sync::{
     decode, decode_request, encode_response, plausible_version, supported_version, CodecError,
     PushOutcome, SyncRequest, CONTENT_TYPE, PROTOCOL_VERSION,
 };
+use gridwalk_district_sqlite::phases::{self, Phase};
 use gridwalk_district_sqlite::{
     handle_sync_logged, DeviceAuth, DistrictStore, HandledSync, SyncLogEntry,
 };
@@ -34,8 +35,9 @@ struct Round {
 
 /// Blocking work at once (authentication; decode, push, pull, encode), on the blocking
 /// pool. More would only queue on two cores' worth of CPU, each with a reader connection
-/// (the pool keeps 32); the rest wait here, cheaply. The pushes among them share one
-/// group commit.
+/// (the pool keeps 32); the rest wait here, cheaply. A round gives its slot back while its
+/// push waits for the group commit (`phases::on_wait`), so the pushes waiting there are
+/// not limited by it and share one commit, and the next rounds' work overlaps the fsync.
 const ROUNDS_AT_ONCE: usize = 32;
 static ROUND_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ROUNDS_AT_ONCE);
 
@@ -73,11 +75,14 @@ async fn sync_inner(
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <device token>"))?;
     let store = state.store.clone();
+    let waited = phases::time(Phase::SlotWait);
     let slot = ROUND_SLOTS
         .acquire()
         .await
         .map_err(|_| ApiError::internal())?;
+    drop(waited);
     let auth = blocking(move || {
+        let _t = phases::time(Phase::Auth);
         store
             .authenticate(&token, started_at)
             .map_err(ApiError::from_store)
@@ -87,11 +92,13 @@ async fn sync_inner(
     drop(slot);
 
     let limit = state.config.max_body_bytes;
+    let reading = phases::time(Phase::Body);
     let body = if declared_too_large(headers, limit) {
         Err(ApiError::too_large(limit, "request body"))
     } else {
         read_body(body, limit, "request body").await
     };
+    drop(reading);
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -109,12 +116,19 @@ async fn sync_inner(
 
     let store = state.store.clone();
     let max_decoded = state.config.max_decoded_bytes;
-    let _slot = ROUND_SLOTS
+    let waited = phases::time(Phase::SlotWait);
+    let slot = ROUND_SLOTS
         .acquire()
         .await
         .map_err(|_| ApiError::internal())?;
+    drop(waited);
     let (result, accepted) = blocking(move || {
+        // Given back while a push waits for the group commit (the writer's work and the
+        // fsync): other rounds decide their pushes and pull meanwhile, and this round's
+        // pull, after its commit, does not queue again behind new arrivals.
+        let _release = phases::on_wait(Box::new(move || drop(slot)));
         let outcome = round(&*store, &auth, &body, max_decoded, started_at, started);
+        let logging = phases::time(Phase::Log);
         let (result, accepted, entry) = match outcome {
             Ok((bytes, round)) => {
                 let entry = round.handled.into_log(
@@ -136,6 +150,7 @@ async fn sync_inner(
                 (Err(e), 0, entry)
             }
         };
+        drop(logging);
         if result.is_ok() {
             tracing::info!(
                 device_id = %entry.device_id,
@@ -175,6 +190,7 @@ fn round(
     started_at: i64,
     started: Instant,
 ) -> Result<(Vec<u8>, Round), ApiError> {
+    let decoding = phases::time(Phase::Decode);
     // Also the shape older devices send (no handover).
     let req: SyncRequest = match decode_request(body, max_decoded) {
         Ok(r) => r,
@@ -203,6 +219,7 @@ fn round(
             body,
         ));
     }
+    drop(decoding);
     // The row as known before the push; a push writes it in its own transaction.
     let log =
         HandledSync::default().into_log(auth, started_at, millis(started), body.len() as i64, 0);
@@ -215,8 +232,9 @@ fn round(
         .filter_map(|r| req.push.iter().find(|p| p.doc_id == r.doc_id))
         .map(|p| p.changes.len() as u64)
         .sum();
+    let encoded = phases::timed(Phase::Encode, || encode_response(&resp, req.protocol));
     Ok((
-        encode_response(&resp, req.protocol),
+        encoded,
         Round {
             handled,
             changes_accepted,
