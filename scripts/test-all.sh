@@ -18,7 +18,13 @@ GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/
     --test console_limits --test review --test admin --test blobs --test desk --test first_download \
     --test indicators --test export
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
-  cargo test -p gridwalk-server --test pg_two_servers --test store_copy --test pg_cli --test reimport
+  cargo test -p gridwalk-server --test pg_two_servers --test store_copy --test pg_cli --test reimport \
+    --test pg_demo --test api --test sync_flow --test doors --test console_api \
+    --test console_conflicts --test admin_api --test authz_matrix --test first_day \
+    --test privacy_scan
+# The end-to-end suite (real servers over HTTP, kills and restarts) on PostgreSQL too.
+GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
+  cargo test -p gridwalk-tests
 
 # ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
 # `cargo test --workspace` above has regenerated the UI's TypeScript types from the Rust

@@ -4,7 +4,8 @@
 use crate::{db, PgDistrict, Result, StoreError};
 use gridwalk_core::authorize::Role;
 use gridwalk_district::auth::{
-    normalize_code, random_code, random_token, sha256_hex, BAD_ENROLLMENT_CODE,
+    device_key_hash, normalize_code, random_code, random_token, sha256_hex, BAD_ENROLLMENT_CODE,
+    ORPHAN_AFTER_MS,
 };
 use gridwalk_district::{DeviceAuth, DeviceInfo, Enrolled, NewUser, SyncLogEntry, SyncLogQuery};
 use postgres::types::{ToSql, Type};
@@ -99,6 +100,19 @@ impl PgDistrict {
                 .map_err(db)?;
             }
             Ok(())
+        })
+    }
+
+    /// Nothing put into the store yet: no user, no document (`serve --demo` loads then).
+    pub fn is_empty(&self) -> Result<bool> {
+        self.read(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT NOT EXISTS (SELECT 1 FROM users) AND NOT EXISTS (SELECT 1 FROM docs)",
+                    &[],
+                )
+                .map_err(db)?
+                .get(0))
         })
     }
 
@@ -209,43 +223,82 @@ impl PgDistrict {
         })
     }
 
+    /// Enroll with a code; with `device_key`, a retry of the same code with the same key
+    /// (the first answer was lost) gets the same device and a fresh token, until that
+    /// device has synced once and never when it is revoked (as on SQLite).
     pub(crate) fn enroll_impl(
         &self,
         code: &str,
         device_name: &str,
+        device_key: Option<&str>,
         now_ms: i64,
     ) -> Result<Enrolled> {
         let hash = sha256_hex(&normalize_code(code));
-        let device_id = Uuid::now_v7().to_string();
+        let key_hash = device_key_hash(device_key)?;
+        let new_device_id = Uuid::now_v7().to_string();
         let token = random_token();
         self.write(|tx| {
+            // Devices that never received their answer and never synced: revoked.
+            tx.execute(
+                "UPDATE devices SET revoked_at = $1
+                 WHERE revoked_at IS NULL AND last_sync_at IS NULL AND enrolled_at < $2",
+                &[&now_ms, &(now_ms - ORPHAN_AFTER_MS)],
+            )
+            .map_err(db)?;
             // FOR UPDATE: two servers given the same code at once enroll one device.
             let row = tx
                 .query_opt(
-                    "SELECT user_id, expires_at, used_at FROM enrollments
-                     WHERE code_hash = $1 FOR UPDATE",
+                    "SELECT user_id, expires_at, used_at, device_id, device_key_hash
+                     FROM enrollments WHERE code_hash = $1 FOR UPDATE",
                     &[&hash],
                 )
                 .map_err(db)?;
             // Unknown, used and expired codes get one answer.
-            let user_id: String = match row {
-                Some(r) if r.get::<_, Option<i64>>(2).is_none() && r.get::<_, i64>(1) >= now_ms => {
-                    r.get(0)
-                }
-                _ => return Err(StoreError::Unauthorized(BAD_ENROLLMENT_CODE.into())),
+            let bad = || StoreError::Unauthorized(BAD_ENROLLMENT_CODE.into());
+            let Some(row) = row else {
+                return Err(bad());
             };
-            tx.execute(
-                "UPDATE enrollments SET used_at = $2, device_id = $3 WHERE code_hash = $1",
-                &[&hash, &now_ms, &device_id],
-            )
-            .map_err(db)?;
-            let name: String = device_name.chars().take(100).collect();
-            tx.execute(
-                "INSERT INTO devices (device_id, user_id, name, token_hash, enrolled_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&device_id, &user_id, &name, &sha256_hex(&token), &now_ms],
-            )
-            .map_err(db)?;
+            let user_id: String = row.get(0);
+            let used_at: Option<i64> = row.get(2);
+            let stored_device: Option<String> = row.get(3);
+            let stored_key: Option<String> = row.get(4);
+            let device_id =
+                match (used_at, stored_device, stored_key) {
+                    (None, ..) if row.get::<_, i64>(1) >= now_ms => {
+                        tx.execute(
+                        "UPDATE enrollments SET used_at = $2, device_id = $3, device_key_hash = $4
+                         WHERE code_hash = $1",
+                        &[&hash, &now_ms, &new_device_id, &key_hash],
+                    )
+                    .map_err(db)?;
+                        let name: String = device_name.chars().take(100).collect();
+                        tx.execute(
+                        "INSERT INTO devices (device_id, user_id, name, token_hash, enrolled_at)
+                         VALUES ($1, $2, $3, $4, $5)",
+                        &[&new_device_id, &user_id, &name, &sha256_hex(&token), &now_ms],
+                    )
+                    .map_err(db)?;
+                        new_device_id.clone()
+                    }
+                    // The same device again (its key): the first answer was lost on the way.
+                    (Some(_), Some(device_id), Some(stored))
+                        if key_hash.as_deref() == Some(stored.as_str()) =>
+                    {
+                        let n = tx
+                            .execute(
+                                "UPDATE devices SET token_hash = $2
+                             WHERE device_id = $1 AND revoked_at IS NULL
+                               AND last_sync_at IS NULL",
+                                &[&device_id, &sha256_hex(&token)],
+                            )
+                            .map_err(db)?;
+                        if n == 0 {
+                            return Err(bad());
+                        }
+                        device_id
+                    }
+                    _ => return Err(bad()),
+                };
             let u = tx
                 .query_one(
                     "SELECT display_name, role, key_persons FROM users WHERE user_id = $1",
@@ -254,7 +307,7 @@ impl PgDistrict {
                 .map_err(db)?;
             let grids = user_grids(tx, &user_id)?;
             Ok(Enrolled {
-                device_id: device_id.clone(),
+                device_id,
                 user_id: user_id.clone(),
                 display_name: u.get(0),
                 token: token.clone(),
@@ -266,38 +319,32 @@ impl PgDistrict {
     }
 
     pub(crate) fn record_sync_impl(&self, e: &SyncLogEntry) -> Result<()> {
-        let errors: serde_json::Value =
-            serde_json::from_str(&e.errors).unwrap_or_else(|_| serde_json::json!([]));
-        // The row and the device's last sync in one statement (one round trip, one
-        // commit): written for every sync round.
-        const BIG: Type = Type::INT8;
+        // One statement, outside a transaction (atomic on its own): written every round.
+        let errors = log_errors(e);
         self.conn()?
-            .query_typed(
-                "WITH logged AS (
-                    INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
-                        changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts,
-                        rejected, errors)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                    RETURNING 1)
-                 UPDATE devices SET last_sync_at = $3 WHERE device_id = $1",
+            .query_typed(INSERT_LOG, &log_params(e, &errors))
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// The round's final figures on the row its push wrote (`push_logged`).
+    pub(crate) fn finish_sync_log_impl(&self, id: i64, e: &SyncLogEntry) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sync_log SET duration_ms = $2, docs_out = $3, changes_out = $4,
+                     bytes_out = $5
+                 WHERE id = $1",
                 &[
-                    (&e.device_id, Type::TEXT),
-                    (&e.user_id, Type::TEXT),
-                    (&e.started_at, BIG),
-                    (&e.duration_ms, BIG),
-                    (&e.docs_in, BIG),
-                    (&e.changes_in, BIG),
-                    (&e.docs_out, BIG),
-                    (&e.changes_out, BIG),
-                    (&e.bytes_in, BIG),
-                    (&e.bytes_out, BIG),
-                    (&e.conflicts, BIG),
-                    (&e.rejected, BIG),
-                    (&errors, Type::JSONB),
+                    &id,
+                    &e.duration_ms,
+                    &e.docs_out,
+                    &e.changes_out,
+                    &e.bytes_out,
                 ],
             )
             .map_err(db)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     pub(crate) fn sync_logs_impl(&self, q: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
@@ -347,4 +394,53 @@ impl PgDistrict {
                 .collect())
         })
     }
+}
+
+/// One sync-log row and the device's last sync time, in the caller's transaction; the
+/// row's id.
+/// A sync-log row and the device's last sync, in one statement (one round trip).
+const INSERT_LOG: &str = "WITH logged AS (
+        INSERT INTO sync_log (device_id, user_id, started_at, duration_ms, docs_in,
+            changes_in, docs_out, changes_out, bytes_in, bytes_out, conflicts, rejected,
+            errors)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        RETURNING id),
+     seen AS (UPDATE devices SET last_sync_at = $3 WHERE device_id = $1)
+     SELECT id FROM logged";
+
+fn log_errors(e: &SyncLogEntry) -> serde_json::Value {
+    serde_json::from_str(&e.errors).unwrap_or_else(|_| serde_json::json!([]))
+}
+
+fn log_params<'a>(
+    e: &'a SyncLogEntry,
+    errors: &'a serde_json::Value,
+) -> [(&'a (dyn ToSql + Sync), Type); 13] {
+    const BIG: Type = Type::INT8;
+    [
+        (&e.device_id, Type::TEXT),
+        (&e.user_id, Type::TEXT),
+        (&e.started_at, BIG),
+        (&e.duration_ms, BIG),
+        (&e.docs_in, BIG),
+        (&e.changes_in, BIG),
+        (&e.docs_out, BIG),
+        (&e.changes_out, BIG),
+        (&e.bytes_in, BIG),
+        (&e.bytes_out, BIG),
+        (&e.conflicts, BIG),
+        (&e.rejected, BIG),
+        (errors, Type::JSONB),
+    ]
+}
+
+/// Write a sync-log row in `tx` (a push's own transaction: invariant 10); its id.
+pub(crate) fn insert_log(tx: &mut postgres::Transaction<'_>, e: &SyncLogEntry) -> Result<i64> {
+    let errors = log_errors(e);
+    let rows = tx
+        .query_typed(INSERT_LOG, &log_params(e, &errors))
+        .map_err(db)?;
+    rows.first()
+        .map(|r| r.get(0))
+        .ok_or_else(|| StoreError::Database("the sync-log insert returned no id".into()))
 }

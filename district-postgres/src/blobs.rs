@@ -4,7 +4,7 @@
 //! whole hashed when its last byte arrives, a per-device quota, and garbage collection
 //! of what no document references after a grace period — as `SqliteBlobs` does.
 
-use crate::{db, PgDistrict, PgError, Pool, Result};
+use crate::{db, PgDistrict, Pool, Result};
 use gridwalk_district::blobs::{chunk_fits, Appended, BlobSize, BlobStatus, BlobStore, GcReport};
 use postgres::GenericClient;
 use sha2::{Digest, Sha256};
@@ -41,7 +41,7 @@ impl PgBlobs {
     }
 
     fn conn(&self) -> Result<crate::Conn> {
-        Ok(self.pool.get().map_err(PgError::Pool)?)
+        Ok(self.pool.get()?)
     }
 }
 

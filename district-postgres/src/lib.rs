@@ -57,6 +57,8 @@ pub enum PgError {
     Pool(#[from] r2d2_postgres::r2d2::Error),
     #[error("PostgreSQL URL {url:?}: {reason}")]
     Url { url: String, reason: String },
+    #[error("PostgreSQL connection pool: closed")]
+    Closed,
 }
 
 impl From<PgError> for StoreError {
@@ -78,7 +80,38 @@ pub(crate) fn db(e: postgres::Error) -> StoreError {
     PgError::Postgres(e).into()
 }
 
-type Pool = r2d2_postgres::r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type R2d2Pool = r2d2_postgres::r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The connection pool, shared by the store and its blob store. Its last holder may be
+/// dropped on an async worker thread (a server's state when the server stops), where the
+/// driver cannot close a connection: it blocks on a runtime of its own, which tokio
+/// refuses inside a runtime (a panic, in a destructor). So the pool is dropped on a
+/// thread of its own.
+#[derive(Clone)]
+pub(crate) struct Pool(std::sync::Arc<PoolCell>);
+
+struct PoolCell(Option<R2d2Pool>);
+
+impl Pool {
+    fn new(pool: R2d2Pool) -> Pool {
+        Pool(std::sync::Arc::new(PoolCell(Some(pool))))
+    }
+
+    pub(crate) fn get(&self) -> std::result::Result<Conn, PgError> {
+        match &self.0 .0 {
+            Some(pool) => pool.get().map_err(PgError::Pool),
+            None => Err(PgError::Closed),
+        }
+    }
+}
+
+impl Drop for PoolCell {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
 pub(crate) type Conn = r2d2_postgres::r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 /// How often a write transaction that lost a race with another one (serialization
@@ -88,6 +121,8 @@ const WRITE_ATTEMPTS: usize = 8;
 /// The district store on one PostgreSQL database.
 pub struct PgDistrict {
     pool: Pool,
+    /// Fault injection for tests (see [`PgDistrict::set_after_push_hook`]).
+    after_push: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl PgDistrict {
@@ -105,14 +140,29 @@ impl PgDistrict {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(PgError::Pool)?;
-        let district = PgDistrict { pool };
+        let district = PgDistrict {
+            pool: Pool::new(pool),
+            after_push: std::sync::OnceLock::new(),
+        };
         let mut conn = district.conn()?;
         migrate::to_latest(&mut conn)?;
         Ok(district)
     }
 
+    /// Fault injection for tests: run `hook` right after each logged push has committed and
+    /// before it is answered (e.g. abort the process there). Set once.
+    pub fn set_after_push_hook(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.after_push.set(hook);
+    }
+
+    pub(crate) fn after_push_hook(&self) {
+        if let Some(hook) = self.after_push.get() {
+            hook();
+        }
+    }
+
     pub(crate) fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.get().map_err(PgError::Pool)?)
+        Ok(self.pool.get()?)
     }
 
     /// Run `f` in one READ COMMITTED write transaction, again from the start if it lost a

@@ -198,12 +198,15 @@ impl NewChanges {
 }
 
 impl PgDistrict {
+    /// The push in one transaction; with `log`, the round's sync-log row in the same one
+    /// (its id returned, else 0), so a stored push never lacks its row (invariant 10).
     fn push_impl(
         &self,
         device: &DeviceAuth,
         pushed: &[DocChanges],
         now_ms: i64,
-    ) -> Result<PushOutcomeReport> {
+        log: Option<&SyncLogEntry>,
+    ) -> Result<(PushOutcomeReport, i64)> {
         let mut ids: Vec<Uuid> = pushed.iter().map(|p| p.doc_id).collect();
         ids.sort();
         ids.dedup();
@@ -251,7 +254,21 @@ impl PgDistrict {
             }
             rows.write(tx)?;
             report.changes_stored = changes.sequence(tx, Some(&device.device_id), now_ms)?;
-            Ok(report)
+            let id = match log {
+                Some(log) => {
+                    let mut row = log.clone();
+                    row.conflicts = report.conflicts_created as i64;
+                    row.rejected = report
+                        .results
+                        .iter()
+                        .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
+                        .count() as i64;
+                    row.errors = gridwalk_district::push_errors(&report);
+                    crate::admin::insert_log(tx, &row)?
+                }
+                None => 0,
+            };
+            Ok((report, id))
         })
     }
 }
@@ -262,7 +279,17 @@ impl DistrictStore for PgDistrict {
     }
 
     fn enroll(&self, code: &str, device_name: &str, now_ms: i64) -> Result<Enrolled> {
-        self.enroll_impl(code, device_name, now_ms)
+        self.enroll_impl(code, device_name, None, now_ms)
+    }
+
+    fn enroll_with_key(
+        &self,
+        code: &str,
+        device_name: &str,
+        device_key: &str,
+        now_ms: i64,
+    ) -> Result<Enrolled> {
+        self.enroll_impl(code, device_name, Some(device_key), now_ms)
     }
 
     fn push(
@@ -274,7 +301,23 @@ impl DistrictStore for PgDistrict {
         if pushed.is_empty() {
             return Ok(PushOutcomeReport::default());
         }
-        self.push_impl(device, pushed, now_ms)
+        Ok(self.push_impl(device, pushed, now_ms, None)?.0)
+    }
+
+    fn push_logged(
+        &self,
+        device: &DeviceAuth,
+        pushed: &[DocChanges],
+        now_ms: i64,
+        log: &SyncLogEntry,
+    ) -> Result<(PushOutcomeReport, i64)> {
+        let out = self.push_impl(device, pushed, now_ms, Some(log))?;
+        self.after_push_hook();
+        Ok(out)
+    }
+
+    fn finish_sync_log(&self, id: i64, entry: &SyncLogEntry) -> Result<()> {
+        self.finish_sync_log_impl(id, entry)
     }
 
     fn pull(

@@ -186,15 +186,7 @@ impl SqliteDistrict {
         now_ms: i64,
     ) -> Result<Enrolled> {
         let hash = sha256_hex(&normalize_code(code));
-        let key_hash = device_key
-            .map(str::trim)
-            .filter(|k| (MIN_DEVICE_KEY_CHARS..=MAX_DEVICE_KEY_CHARS).contains(&k.len()))
-            .map(sha256_hex);
-        if device_key.is_some() && key_hash.is_none() {
-            return Err(StoreError::BadRequest(format!(
-                "device_key must be {MIN_DEVICE_KEY_CHARS} to {MAX_DEVICE_KEY_CHARS} characters"
-            )));
-        }
+        let key_hash = gridwalk_district::auth::device_key_hash(device_key)?;
         let token = random_token();
         // Sync-log rows (and with them `last_sync_at`) may still be queued.
         self.group.flush()?;
@@ -274,10 +266,7 @@ impl SqliteDistrict {
     }
 }
 
-/// A device enrolled this long ago that has never synced is an orphan.
-pub const ORPHAN_AFTER_MS: i64 = 7 * 24 * 3_600_000;
-const MIN_DEVICE_KEY_CHARS: usize = 16;
-const MAX_DEVICE_KEY_CHARS: usize = 128;
+pub use gridwalk_district::auth::ORPHAN_AFTER_MS;
 
 fn expire_orphans(conn: &Connection, now_ms: i64) -> Result<usize> {
     Ok(conn.execute(

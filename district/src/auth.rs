@@ -32,6 +32,26 @@ pub fn random_code() -> String {
     format!("{}-{}-{}", &chars[..4], &chars[4..8], &chars[8..12])
 }
 
+/// A device enrolled this long ago that has never synced is an orphan: its enrollment
+/// answer never arrived (the app syncs at once after enrolling). Enrolling revokes them.
+pub const ORPHAN_AFTER_MS: i64 = 7 * 24 * 3_600_000;
+const MIN_DEVICE_KEY_CHARS: usize = 16;
+const MAX_DEVICE_KEY_CHARS: usize = 128;
+
+/// The stored hash of the key a device proposed at enrollment (`None` without one); a
+/// key of the wrong length is refused.
+pub fn device_key_hash(device_key: Option<&str>) -> crate::Result<Option<String>> {
+    let Some(key) = device_key.map(str::trim) else {
+        return Ok(None);
+    };
+    if !(MIN_DEVICE_KEY_CHARS..=MAX_DEVICE_KEY_CHARS).contains(&key.len()) {
+        return Err(crate::StoreError::BadRequest(format!(
+            "device_key must be {MIN_DEVICE_KEY_CHARS} to {MAX_DEVICE_KEY_CHARS} characters"
+        )));
+    }
+    Ok(Some(sha256_hex(key)))
+}
+
 pub fn random_token() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }

@@ -112,8 +112,8 @@ pub trait DistrictStore: Send + Sync {
     /// holds what is known before the push; the push fills in conflicts, rejections and
     /// errors. Returns the outcome and the row's id for [`DistrictStore::finish_sync_log`].
     /// A push refused whole (scope) writes no row: the caller logs the failure. The
-    /// default (PostgreSQL today) pushes and writes no row: `finish_sync_log` writes it
-    /// after, in a second transaction, as before.
+    /// default (a store without a sync log of its own) pushes and writes no row:
+    /// `finish_sync_log` writes it after, in a second transaction. Both backends override it.
     fn push_logged(
         &self,
         device: &DeviceAuth,

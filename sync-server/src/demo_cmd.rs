@@ -1,9 +1,10 @@
 //! `gridwalk-server demo` and `serve --demo`: the demo district, its console passwords and
 //! a worker's enrollment code, and the summary printed for them.
 
+use crate::CliStore;
 use anyhow::Result;
 use gridwalk_core::demo::{generate, DemoParams};
-use gridwalk_district_sqlite::{ConsoleBackend, ConsoleStore, SqliteDistrict};
+use gridwalk_district_sqlite::ConsoleBackend;
 use gridwalk_server::{load_demo, now_ms, DemoSummary};
 
 /// The console password of the demo district's supervisors and admin.
@@ -24,14 +25,16 @@ pub(crate) fn run(district: &dyn ConsoleBackend, seed: u64, households: usize) -
     Ok(())
 }
 
-pub(crate) fn on_first_start(district: &SqliteDistrict, households: usize) -> Result<()> {
+/// `serve --demo`: the demo district into an empty store (either backend), then the
+/// console passwords and a worker's enrollment code.
+pub(crate) fn on_first_start(district: &dyn CliStore, households: usize) -> Result<()> {
     let now = now_ms();
     let params = DemoParams {
         households,
         now_ms: now,
         ..DemoParams::default()
     };
-    if district.stats()?.is_empty() {
+    if district.holds_nothing()? {
         eprintln!("loading the demo district ({households} households)…");
         let summary = load_demo(district, &params, now)?;
         print_summary(&summary);
@@ -58,7 +61,11 @@ pub(crate) fn on_first_start(district: &SqliteDistrict, households: usize) -> Re
         console_users.join(", ")
     );
     if let Some(worker) = users.iter().find(|u| u.role == "worker") {
-        if let Some(user) = district.user_by_name(&worker.username)? {
+        let user = district
+            .user_rows()?
+            .into_iter()
+            .find(|u| u.username == worker.username);
+        if let Some(user) = user {
             let code = district.create_enrollment(&user.user_id, 72 * 3_600_000, now)?;
             println!(
                 "enrollment code for {} ({}), valid 72 h: {code}",

@@ -174,20 +174,28 @@ impl DataArg {
     }
 }
 
-/// What the user and password commands need of a district, on either backend.
+/// What the user, password and demo commands need of a district, on either backend.
 trait CliStore: ConsoleBackend {
     fn create_console_user(&self, user: &NewUser, now_ms: i64) -> gridwalk_store::Result<String>;
+    /// Nothing put into the store yet: no user, no document.
+    fn holds_nothing(&self) -> gridwalk_store::Result<bool>;
 }
 
 impl CliStore for SqliteDistrict {
     fn create_console_user(&self, user: &NewUser, now_ms: i64) -> gridwalk_store::Result<String> {
         self.create_user(user, now_ms)
     }
+    fn holds_nothing(&self) -> gridwalk_store::Result<bool> {
+        Ok(self.stats()?.is_empty())
+    }
 }
 
 impl CliStore for PgDistrict {
     fn create_console_user(&self, user: &NewUser, now_ms: i64) -> gridwalk_store::Result<String> {
         self.create_user(user, now_ms)
+    }
+    fn holds_nothing(&self) -> gridwalk_store::Result<bool> {
+        self.is_empty()
     }
 }
 
@@ -352,12 +360,19 @@ fn run_serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<()> {
         log_format: None,
     };
     let config = ServerConfig::resolve(&over, &file)?;
-    if args.demo && config.database_url.is_some() {
-        bail!("--demo is not available on PostgreSQL yet / PostgreSQL 暂不支持演示数据");
-    }
     if args.demo {
-        let district = open_district(&config.data_dir)?;
-        demo_cmd::on_first_start(&district, args.demo_households)?;
+        // Loaded before serving, on whichever backend the server is about to use; the
+        // connection is closed again before the server opens its own.
+        let district: Box<dyn CliStore> = match &config.database_url {
+            Some(url) => Box::new(PgDistrict::open(url, 2).with_context(|| {
+                format!(
+                    "cannot open the district in {}",
+                    gridwalk_district_postgres::redact(url)
+                )
+            })?),
+            None => Box::new(open_district(&config.data_dir)?),
+        };
+        demo_cmd::on_first_start(&*district, args.demo_households)?;
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve(config))?;

@@ -6,9 +6,8 @@ mod common;
 
 use common::console::*;
 use common::*;
-use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::{AuditKind, AuditQuery, NewUser};
-use gridwalk_server::{now_ms, spawn, ServerConfig};
+use gridwalk_district_sqlite::{AuditKind, AuditQuery, UserUpdate};
+use gridwalk_server::now_ms;
 use serde_json::{json, Value};
 
 fn admin_name(h: &Harness) -> String {
@@ -46,15 +45,15 @@ async fn export(c: &Console, body: Value) -> reqwest::Response {
 }
 
 fn audit_count(h: &Harness, kind: AuditKind) -> usize {
-    h.server
-        .district()
-        .audit_log(&AuditQuery {
+    h.db(|d| {
+        d.audit_log(&AuditQuery {
             kind: Some(kind),
             limit: 1000,
             ..Default::default()
         })
-        .expect("audit log")
-        .len()
+    })
+    .expect("audit log")
+    .len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,18 +122,8 @@ async fn exports_are_masked_by_default_audited_and_full_pii_is_for_admins_with_a
     assert_eq!(r.status(), 200);
     let geo: Value = r.json().await.unwrap();
     let features = geo["features"].as_array().unwrap();
-    let scope = h
-        .server
-        .district()
-        .console_scope(
-            &h.server
-                .district()
-                .user_by_name(&supervisor_name(&h))
-                .unwrap()
-                .unwrap()
-                .user_id,
-        )
-        .unwrap();
+    let supervisor = h.user_id(&supervisor_name(&h));
+    let scope = h.db(|d| d.console_scope(&supervisor)).unwrap();
     let in_scope = h
         .demo
         .households
@@ -161,30 +150,28 @@ async fn an_export_imports_into_a_fresh_district_as_the_same_ledger() {
     let full = json!({"format": "csv", "full_pii": true, "reason": "迁移到新系统"});
     let first = export(&admin, full.clone()).await.bytes().await.unwrap();
 
-    // A fresh district with the same area tree and an admin.
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path());
-    config.addr = "127.0.0.1:0".parse().unwrap();
-    let fresh = spawn(config).await.unwrap();
-    let tree = h.server.district().area_tree().unwrap().unwrap();
-    let d = fresh.district().clone();
-    tokio::task::spawn_blocking(move || {
-        d.set_area_tree(&tree, now_ms()).unwrap();
-        d.create_user(
-            &NewUser {
+    // A fresh district (its own database on PostgreSQL) with the same area tree and an
+    // admin.
+    let fresh = spawn_fresh(|_| {}).await;
+    let tree = h.db(|d| d.area_tree()).unwrap().unwrap();
+    fresh.db(|d| {
+        d.update_area_tree(now_ms(), &mut |_| Ok(tree.clone()))
+            .unwrap();
+        d.save_user(
+            None,
+            &UserUpdate {
                 username: "admin2".into(),
                 display_name: "新区管理员".into(),
                 role: "admin".into(),
                 grids: vec![],
+                areas: vec![],
+                password: Some(PASSWORD.into()),
             },
             now_ms(),
         )
         .unwrap();
-        d.set_password("admin2", PASSWORD).unwrap();
-    })
-    .await
-    .unwrap();
-    let url2 = fresh.url();
+    });
+    let url2 = fresh.server.url();
     let admin2 = login_at(&url2, "admin2").await;
     let r = admin2
         .upload(

@@ -88,7 +88,7 @@ async fn bad_sync_bodies_get_clear_errors_and_change_nothing() {
     let h = start().await;
     let worker = h.summary.first_worker().expect("a worker").username.clone();
     let dev = h.enroll(&worker).await;
-    let before = store_fingerprint(&h.district_path());
+    let before = h.fingerprint();
 
     // No token, a wrong token.
     let (status, v) = error_of(h.post_sync(None, encode(&request(vec![]))).await).await;
@@ -201,7 +201,7 @@ async fn bad_sync_bodies_get_clear_errors_and_change_nothing() {
     let (status, _) = error_of(h.post_sync(Some(&dev.token), bomb).await).await;
     assert_eq!(status, 413);
 
-    assert_eq!(store_fingerprint(&h.district_path()), before);
+    assert_eq!(h.fingerprint(), before);
 
     // Failed syncs after authentication are in the sync log with their error.
     let resp = h

@@ -14,8 +14,7 @@ mod common;
 use common::console::*;
 use common::*;
 use gridwalk_core::sync::{encode, GridCursor};
-use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::NewUser;
+use gridwalk_district_sqlite::UserUpdate;
 use reqwest::Method;
 use std::collections::BTreeSet;
 
@@ -180,8 +179,7 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
         c.login_per_minute = 1000;
     })
     .await;
-    let d = h.server.district().clone();
-    let tree = d.area_tree().expect("tree").expect("area");
+    let tree = h.db(|d| d.area_tree()).expect("tree").expect("area");
     let community_x = tree.communities[0].clone();
     let grid_a = tree
         .grids
@@ -217,21 +215,15 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
 
     // The three supervisors of community X.
     let sup = |name: &str, grids: Vec<String>, area: Option<&str>| {
-        let id = d
-            .create_user(
-                &NewUser {
-                    username: name.into(),
-                    display_name: name.into(),
-                    role: "supervisor".into(),
-                    grids,
-                },
-                0,
-            )
-            .expect("user");
-        if let Some(a) = area {
-            d.add_user_area(&id, a).expect("area");
-        }
-        d.set_password(name, PASSWORD).expect("password");
+        let user = UserUpdate {
+            username: name.into(),
+            display_name: name.into(),
+            role: "supervisor".into(),
+            grids,
+            areas: area.map(str::to_string).into_iter().collect(),
+            password: Some(PASSWORD.into()),
+        };
+        h.db(|d| d.save_user(None, &user, 0)).expect("user");
         name.to_string()
     };
     let sup_grid = sup("m_grid", vec![grid_a.clone()], None);
@@ -292,22 +284,22 @@ async fn every_role_gets_the_expected_answer_on_every_route() {
     // A photo of an issue of grid B (the projection row its document would write), stored.
     let photo_bytes = b"a photo of grid B".to_vec();
     let photo_b = gridwalk_photo::sha256_hex(&photo_bytes);
-    d.with_writer(|s| {
-        s.connection().execute(
-            "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES (?1, ?2, ?3)",
-            [&photo_b, &in_b("issues"), &grid_b],
-        )?;
-        Ok(())
-    })
-    .expect("photo reference");
-    let stored = h.server.state.blobs.append(
-        "setup",
-        &photo_b,
-        0,
-        photo_bytes.len() as u64,
-        &photo_bytes,
-        0,
-    );
+    // Hex, a UUID and a grid id: safe inline.
+    h.execute(&format!(
+        "INSERT INTO photo_refs (sha256, doc_id, grid_id) VALUES ('{photo_b}', '{}', '{grid_b}')",
+        in_b("issues")
+    ));
+    let blobs = h.server.state.blobs.clone();
+    let stored = tokio::task::block_in_place(|| {
+        blobs.append(
+            "setup",
+            &photo_b,
+            0,
+            photo_bytes.len() as u64,
+            &photo_bytes,
+            0,
+        )
+    });
     assert_eq!(
         stored.expect("stored"),
         gridwalk_district_sqlite::blobs::Appended::Stored

@@ -7,7 +7,6 @@ use common::console::*;
 use common::*;
 use gridwalk_core::model::{EventKind, Issue, ReviewStatus, Visit};
 use gridwalk_core::{workflow, DocId, DocKind, Document};
-use gridwalk_district_sqlite::ConsoleStore;
 use gridwalk_server::{now_ms, SERVER_AUTHOR};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -43,9 +42,7 @@ fn new_issue(h: &Harness, grid: &str) -> DocId {
     let report = workflow::new_event(EventKind::Report, at, "w", "d", "上报");
     issue.events = [(report.id.clone(), report)].into_iter().collect();
     let doc = Document::create(DocKind::Issue, id, &issue, SERVER_AUTHOR, at).expect("doc");
-    h.server
-        .district()
-        .import_documents(&[(doc, grid.to_string())], now_ms())
+    h.db(|d| d.import_documents(&[(doc, grid.to_string())], now_ms()))
         .expect("import");
     id
 }
@@ -60,14 +57,12 @@ fn department_step(h: &Harness, id: DocId, kind: EventKind) {
         grids: None,
         key_person_grant: false,
     };
-    h.server
-        .district()
-        .edit_document::<Issue, _>(DocKind::Issue, id, &clerk, SERVER_AUTHOR, at, "dept", |i| {
-            let e = workflow::new_event(kind, at, "dept", "dept", "");
-            i.events.insert(e.id.clone(), e);
-            Ok(())
-        })
-        .expect("edit");
+    h.edit_document::<Issue, _>(DocKind::Issue, id, &clerk, SERVER_AUTHOR, at, "dept", |i| {
+        let e = workflow::new_event(kind, at, "dept", "dept", "");
+        i.events.insert(e.id.clone(), e);
+        Ok(())
+    })
+    .expect("edit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,9 +138,7 @@ async fn sign_in_csrf_logout_and_lockout() {
 
     // A worker cannot sign in to the console.
     let worker = h.summary.first_worker().expect("worker").username.clone();
-    h.server
-        .district()
-        .set_password(&worker, PASSWORD)
+    h.db(|d| d.set_password(&worker, PASSWORD))
         .expect("password");
     let (_, r) = login_raw(&h, &worker, PASSWORD).await;
     assert_eq!(r.status(), 403);
@@ -389,7 +382,7 @@ async fn every_issue_desk_action_and_its_refusals() {
     assert_eq!(act("Comment", json!({})).await.status(), 200);
 
     // Every step is an event in the document, authored by the supervisor at the console.
-    let doc = h.server.district().load_document(id).expect("doc");
+    let doc = h.db(|d| d.load_document(id)).expect("doc");
     let issue: Issue = doc.read().expect("issue");
     let sup_id = h
         .summary

@@ -39,7 +39,7 @@ async fn a_conflict_two_phones_made_is_resolved_in_the_console_and_reaches_the_p
         .expect("a household")
         .clone();
     let id = DocId::parse(&household.id).expect("id");
-    let base = h.server.district().load_document(id).expect("doc");
+    let base = h.db(|d| d.load_document(id)).expect("doc");
 
     // Two phones of the same worker edit the notes offline from the same version.
     let mut phones = Vec::new();

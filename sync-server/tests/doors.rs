@@ -162,8 +162,10 @@ async fn cli_password_set_ends_console_sessions() {
     let c = login(&h, &admin).await;
     assert_eq!(c.get("me").await.status(), 200);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
-        .args(["password", "set", "--data"])
-        .arg(h.dir.path())
+        .args(["password", "set"])
+        .args(h.place_args())
+        .env_remove("GRIDWALK_DATA")
+        .env_remove("GRIDWALK_DATABASE_URL")
         .args(["--username", &admin, "--password", "a-new-password-1"])
         .output()
         .expect("runs");

@@ -1,35 +1,58 @@
 //! A new district's first day, from an empty data directory: `gridwalk-server init`, the
 //! area tree from the command line and from the console API, a buildings sheet, and a
-//! worker of the new grid enrolling a device.
+//! worker of the new grid enrolling a device. On the embedded store, or on a fresh
+//! PostgreSQL database when `GRIDWALK_TEST_DATABASE` is set (`--database` then).
 
 mod common;
 
 use common::console::{login_at, PASSWORD};
-use gridwalk_district_sqlite::AdminStore;
-use gridwalk_district_sqlite::{SqliteDistrict, UserUpdate};
+use common::{spawn_fresh, PgGuard};
+use gridwalk_district_sqlite::UserUpdate;
 use gridwalk_server::{now_ms, spawn, ServerConfig};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gridwalk-server");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
-fn server(data: &Path, args: &[&str]) -> Output {
+/// Where the district is: a data directory, or a PostgreSQL database.
+enum Place {
+    Data(PathBuf),
+    Database(String),
+}
+
+impl Place {
+    /// The flag the commands take.
+    fn flag(&self) -> &'static str {
+        match self {
+            Place::Data(_) => "--data",
+            Place::Database(_) => "--database",
+        }
+    }
+}
+
+fn server(place: &Place, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
     let (sub, rest) = args.split_at(if ["area", "user"].contains(&args[0]) {
         2
     } else {
         1
     });
-    cmd.args(sub).arg("--data").arg(data).args(rest);
+    cmd.args(sub).arg(place.flag());
+    match place {
+        Place::Data(data) => cmd.arg(data),
+        Place::Database(url) => cmd.arg(url),
+    };
+    cmd.args(rest);
     cmd.env_remove("GRIDWALK_PASSWORD")
-        .env_remove("GRIDWALK_DATA");
+        .env_remove("GRIDWALK_DATA")
+        .env_remove("GRIDWALK_DATABASE_URL");
     cmd.output().expect("gridwalk-server runs")
 }
 
 /// Runs a command that must succeed; its stdout.
-fn ok(data: &Path, args: &[&str]) -> String {
+fn ok(data: &Place, args: &[&str]) -> String {
     let out = server(data, args);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -38,7 +61,7 @@ fn ok(data: &Path, args: &[&str]) -> String {
 }
 
 /// Runs a command that must fail; stdout and stderr together.
-fn refused(data: &Path, args: &[&str]) -> String {
+fn refused(data: &Place, args: &[&str]) -> String {
     let out = server(data, args);
     assert!(!out.status.success(), "{args:?} should have failed");
     format!(
@@ -66,10 +89,14 @@ async fn enroll(url: &str, code: &str) -> Value {
     r.json().await.expect("json")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_takes_an_empty_directory_to_an_enrolled_device() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("district");
+    let pg = PgGuard::from_env().await;
+    let data = match pg.url() {
+        Some(url) => Place::Database(url.to_string()),
+        None => Place::Data(dir.path().join("district")),
+    };
     let init = [
         "init",
         "--district-code",
@@ -88,7 +115,8 @@ async fn the_command_line_takes_an_empty_directory_to_an_enrolled_device() {
         .expect("the generated password is printed")
         .to_string();
     assert_eq!(password.len(), 16);
-    assert!(out.contains("gridwalk-server serve --data") && out.contains("/console/"));
+    let serve = format!("gridwalk-server serve {}", data.flag());
+    assert!(out.contains(&serve) && out.contains("/console/"), "{out}");
     // A second init on the same directory is refused and changes nothing.
     let again = refused(&data, &init);
     assert_bilingual(&again, "已有区县", "already has the district");
@@ -214,8 +242,9 @@ async fn the_command_line_takes_an_empty_directory_to_an_enrolled_device() {
         ],
     );
     let code = ok(&data, &["enroll-code", "--username", "wang"]);
-    let mut config = ServerConfig::new(&data);
+    let mut config = ServerConfig::new(dir.path().join("district"));
     config.addr = "127.0.0.1:0".parse().expect("addr");
+    config.database_url = pg.url().map(str::to_string);
     let running = spawn(config).await.expect("server starts");
     let device = enroll(&running.url(), code.trim()).await;
     assert_eq!(device["grids"], json!([grid_id]));
@@ -239,13 +268,10 @@ async fn the_command_line_takes_an_empty_directory_to_an_enrolled_device() {
 
 /// The console's Areas page from nothing: an admin without a district creates the root,
 /// then every level; a grid needs no id; errors name the field in both languages.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_builds_the_tree_from_an_empty_directory() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServerConfig::new(dir.path());
-    config.addr = "127.0.0.1:0".parse().expect("addr");
-    let running = spawn(config).await.expect("server starts");
-    let district: &SqliteDistrict = running.district();
+    let fresh = spawn_fresh(|_| {}).await;
+    let running = &fresh.server;
     let admin = UserUpdate {
         username: "chief".into(),
         display_name: "管理员".into(),
@@ -254,7 +280,9 @@ async fn the_console_builds_the_tree_from_an_empty_directory() {
         areas: vec![],
         password: Some(PASSWORD.into()),
     };
-    district.save_user(None, &admin, now_ms()).expect("admin");
+    fresh
+        .db(|d| d.save_user(None, &admin, now_ms()))
+        .expect("admin");
     let c = login_at(&running.url(), "chief").await;
 
     let post = |body: Value| {

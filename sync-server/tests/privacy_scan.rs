@@ -34,7 +34,6 @@ fn supervisor(h: &Harness) -> (String, Vec<String>) {
 /// grid's supervisor, and visits (a log: never rewritten) as new visits pushed by the
 /// grid's worker's own device.
 async fn plant_free_text(h: &Harness) {
-    let d = h.server.district();
     let at = now_ms();
     let user = |role: &str| {
         h.summary
@@ -77,7 +76,7 @@ async fn plant_free_text(h: &Harness) {
             p.phone.as_deref().unwrap_or_default()
         );
         let id = DocId(hh.id.parse().expect("uuid"));
-        d.edit_document::<Household, _>(
+        h.edit_document::<Household, _>(
             DocKind::Household,
             id,
             &admin_actor,
@@ -101,7 +100,7 @@ async fn plant_free_text(h: &Harness) {
                 .filter(|i| i.household_id.as_deref() == Some(hh.id.as_str()))
             {
                 let iid = DocId(i.id.parse().expect("uuid"));
-                d.edit_document::<Issue, _>(
+                h.edit_document::<Issue, _>(
                     DocKind::Issue,
                     iid,
                     &sup_actor,

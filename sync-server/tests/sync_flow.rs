@@ -144,7 +144,7 @@ async fn a_push_outside_scope_is_refused_whole_and_stores_nothing() {
         .username
         .clone();
     let phone = h.enroll(&worker).await;
-    let before = store_fingerprint(&h.district_path());
+    let before = h.fingerprint();
 
     // One household in the device's grid and one in a foreign grid, in one push.
     let (_, ok) = new_household(&h, &phone, &mine);
@@ -165,7 +165,7 @@ async fn a_push_outside_scope_is_refused_whole_and_stores_nothing() {
         .find(|x| x.grid_id == theirs)
         .expect("foreign household");
     let id = DocId::parse(&foreign_existing.id).expect("id");
-    let mut doc = h.server.district().load_document(id).expect("stored");
+    let mut doc = h.db(|d| d.load_document(id)).expect("stored");
     let before_heads = doc.heads();
     doc.edit::<Household, _>(phone.author(), now(), "edit", |x| {
         x.notes = "not mine".into();
@@ -185,7 +185,7 @@ async fn a_push_outside_scope_is_refused_whole_and_stores_nothing() {
     let (status, _) = error_of(h.post_sync(Some(&phone.token), encode(&req)).await).await;
     assert_eq!(status, 403);
 
-    assert_eq!(store_fingerprint(&h.district_path()), before);
+    assert_eq!(h.fingerprint(), before);
 
     // The refusal is in the sync log, naming the document.
     let log: Vec<serde_json::Value> = h
@@ -201,13 +201,13 @@ async fn a_push_outside_scope_is_refused_whole_and_stores_nothing() {
     req.push = vec![ok];
     let resp = h.sync(&phone, &req).await;
     assert_eq!(resp.pushed[0].outcome, PushOutcome::Accepted);
-    assert_ne!(store_fingerprint(&h.district_path()), before);
+    assert_ne!(h.fingerprint(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_loads_once() {
     let h = start().await;
-    let district = h.server.district().clone();
+    let district = h.server.state.console.clone();
     let params = demo_params();
     let again = tokio::task::spawn_blocking(move || {
         gridwalk_server::load_demo(&*district, &params, params.now_ms)
@@ -221,9 +221,12 @@ async fn the_demo_loads_once() {
         h.summary.documents_added,
         h.summary.households + h.summary.visits + h.summary.issues
     );
-    let stats = h.server.district().stats().expect("stats");
-    assert_eq!(stats.households as usize, h.summary.households);
-    assert_eq!(stats.users as usize, h.summary.users.len());
+    let households = h.count("SELECT count(*) FROM docs WHERE kind = 'household'");
+    assert_eq!(households as usize, h.summary.households);
+    assert_eq!(
+        h.count("SELECT count(*) FROM users") as usize,
+        h.summary.users.len()
+    );
     let admin = h
         .summary
         .users

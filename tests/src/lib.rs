@@ -7,70 +7,57 @@ use gridwalk_core::model::{
     Sex,
 };
 use gridwalk_core::{Author, DocId, DocKind};
-use gridwalk_district_sqlite::{NewUser, SqliteDistrict};
 use gridwalk_store::client::{SyncOptions, SyncReport};
 use gridwalk_store::{Result, Store};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use uuid::Uuid;
+
+pub mod backend;
+pub use backend::{child_config, Backend, TestDistrict};
 
 pub const NOW: i64 = 1_790_000_000_000;
 
-/// A server in this process, on its own runtime.
+/// A server in this process, on its own runtime, on a [`TestDistrict`] (SQLite, or
+/// PostgreSQL when `GRIDWALK_TEST_DATABASE` is set).
 pub struct TestServer {
-    pub rt: tokio::runtime::Runtime,
     pub server: Option<gridwalk_server::RunningServer>,
-    pub district: Arc<SqliteDistrict>,
+    pub rt: tokio::runtime::Runtime,
     pub url: String,
-    pub dir: tempfile::TempDir,
+    /// Dropped after the runtime (and the server's pool with it).
+    pub district: TestDistrict,
 }
 
 impl TestServer {
     pub fn start() -> TestServer {
-        TestServer::start_with(|_| {})
+        TestServer::start_with(|_, _| {})
     }
 
     /// A server whose state `f` may change first (a small blob quota, …).
-    pub fn start_with(f: impl FnOnce(&mut gridwalk_server::AppState)) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
+    pub fn start_with(f: impl FnOnce(&mut gridwalk_server::AppState, &TestDistrict)) -> TestServer {
+        let district = TestDistrict::open();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let district = Arc::new(SqliteDistrict::open(dir.path()).expect("district"));
-        let mut config = gridwalk_server::ServerConfig::new(dir.path());
-        config.addr = "127.0.0.1:0".parse().expect("addr");
-        let mut state = gridwalk_server::AppState::new(district.clone(), config);
-        f(&mut state);
+        let mut state = district.state(district.config());
+        f(&mut state, &district);
         let server = rt
             .block_on(gridwalk_server::spawn_with_state(state))
             .expect("server");
         let url = server.url();
         TestServer {
-            rt,
             server: Some(server),
-            district,
+            rt,
             url,
-            dir,
+            district,
         }
     }
 
     /// A worker user scoped to `grids`, and a device enrolled over HTTP.
     pub fn device(&self, name: &str, grids: &[&str]) -> Device {
-        let user_id = self
-            .district
-            .create_user(
-                &NewUser {
-                    username: name.into(),
-                    display_name: name.into(),
-                    role: "worker".into(),
-                    grids: grids.iter().map(|g| g.to_string()).collect(),
-                },
-                NOW,
-            )
-            .expect("user");
+        let user_id = self.district.worker(name, grids);
         Device::enroll(&self.district, &self.url, &user_id, name)
     }
 }
@@ -90,12 +77,10 @@ pub struct Device {
 }
 
 impl Device {
-    pub fn enroll(district: &SqliteDistrict, url: &str, user_id: &str, name: &str) -> Device {
+    pub fn enroll(district: &TestDistrict, url: &str, user_id: &str, name: &str) -> Device {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = Store::open(dir.path().join("device.sqlite")).expect("store");
-        let code = district
-            .create_enrollment(user_id, 3_600_000, gridwalk_server::now_ms())
-            .expect("code");
+        let code = district.enrollment_code(user_id);
         let e = enroll(&mut store, url, &code, name).expect("enroll over HTTP");
         let author = Author::new(
             e.user_id.parse().expect("uuid"),

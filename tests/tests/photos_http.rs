@@ -8,11 +8,9 @@ use gridwalk_core::model::{
 };
 use gridwalk_core::upload::DEFAULT_CHUNK;
 use gridwalk_core::workflow::new_event;
-use gridwalk_district_sqlite::blobs::{BlobStore, SqliteBlobs};
-use gridwalk_district_sqlite::SqliteDistrict;
 use gridwalk_photo::{prepare, Options, Prepared};
 use gridwalk_store::{NewPhoto, Store};
-use gridwalk_tests::{Device, TestServer, NOW};
+use gridwalk_tests::{child_config, Device, TestDistrict, TestServer, NOW};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -144,10 +142,8 @@ fn upload_all(d: &mut Device, client: &mut BlobClient, clock: &AtomicI64) -> usi
 }
 
 /// Every blob the server stored, with its size.
-fn stored(dir: &std::path::Path) -> Vec<(String, u64)> {
-    SqliteBlobs::beside(&dir.join("district.sqlite"), 0)
-        .stored()
-        .expect("blobs")
+fn stored(district: &TestDistrict) -> Vec<(String, u64)> {
+    district.stored_blobs()
 }
 
 /// Forwards TCP to `upstream`. Connection n: n % 3 == 0 is cut after 20 KB of request
@@ -297,7 +293,7 @@ fn photos_of_two_devices_arrive_once_through_cuts_and_duplicates() {
         .map(|p| (p.sha256.clone(), p.bytes.len() as u64))
         .collect();
     want.sort();
-    assert_eq!(stored(server.dir.path()), want);
+    assert_eq!(stored(&server.district), want);
     let st = a.store.photo_storage().expect("storage");
     assert_eq!((st.pending, st.uploaded), (0, 3));
 
@@ -339,14 +335,8 @@ fn photos_of_two_devices_arrive_once_through_cuts_and_duplicates() {
 
 #[test]
 fn a_full_quota_is_refused_with_a_clear_message_and_the_photo_kept() {
-    let server = TestServer::start_with(|state| {
-        let path = state
-            .district
-            .as_ref()
-            .expect("an embedded district")
-            .path()
-            .to_path_buf();
-        state.blobs = Arc::new(SqliteBlobs::beside(&path, 20_000));
+    let server = TestServer::start_with(|state, district| {
+        state.blobs = district.blobs(20_000);
     });
     let mut a = server.device("a", &["g1"]);
     let big = photo(5, 300, 200, true);
@@ -368,19 +358,17 @@ fn a_full_quota_is_refused_with_a_clear_message_and_the_photo_kept() {
         a.store.photo_bytes(&big.sha256).expect("read").as_deref(),
         Some(&big.bytes[..])
     );
-    assert!(stored(server.dir.path()).is_empty());
+    assert!(stored(&server.district).is_empty());
 }
 
 /// Runs the server in a child process (this test binary) when GRIDWALK_PHOTO_SERVER is set.
 #[test]
 fn photo_server_child_process() {
-    let Ok(dir) = std::env::var("GRIDWALK_PHOTO_SERVER") else {
+    let Some(config) = child_config("GRIDWALK_PHOTO_SERVER") else {
         return;
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
-        let mut config = gridwalk_server::ServerConfig::new(&dir);
-        config.addr = "127.0.0.1:0".parse().expect("addr");
         let server = gridwalk_server::spawn(config).await.expect("server");
         println!("listening {}", server.url());
         loop {
@@ -389,7 +377,7 @@ fn photo_server_child_process() {
     });
 }
 
-fn start_child_server(dir: &std::path::Path) -> (std::process::Child, String) {
+fn start_child_server(district: &TestDistrict) -> (std::process::Child, String) {
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .args([
             "--exact",
@@ -397,7 +385,7 @@ fn start_child_server(dir: &std::path::Path) -> (std::process::Child, String) {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("GRIDWALK_PHOTO_SERVER", dir)
+        .envs(district.child_env("GRIDWALK_PHOTO_SERVER"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -418,27 +406,16 @@ fn start_child_server(dir: &std::path::Path) -> (std::process::Child, String) {
 
 #[test]
 fn server_killed_mid_upload_resumes_where_it_was() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let district = SqliteDistrict::open(data.path()).expect("district");
-    let user = district
-        .create_user(
-            &gridwalk_district_sqlite::NewUser {
-                username: "a".into(),
-                display_name: "a".into(),
-                role: "worker".into(),
-                grids: vec!["g1".into()],
-            },
-            NOW,
-        )
-        .expect("user");
-    let (mut child, url) = start_child_server(data.path());
+    let district = TestDistrict::open();
+    let user = district.worker("a", &["g1"]);
+    let (mut child, url) = start_child_server(&district);
     let mut a = Device::enroll(&district, &url, &user, "a");
     let big = photo(6, 900, 700, true);
     let total = big.bytes.len();
     let refs = [take(&mut a.store, &big)];
     record_visit(&mut a, "g1", &refs);
     a.sync();
-    let blobs = SqliteBlobs::beside(&data.path().join("district.sqlite"), 0);
+    let blobs = district.blobs(0);
     let mut client = BlobClient::new(&url, &token(&a)).expect("client");
     client.chunk = 4 * 1024;
     let (report, held_at_kill) = std::thread::scope(|s| {
@@ -472,7 +449,7 @@ fn server_killed_mid_upload_resumes_where_it_was() {
     assert_eq!(report.pending, 1, "still queued: {report:?}");
     assert!(report.failures > 0);
 
-    let (mut child, url) = start_child_server(data.path());
+    let (mut child, url) = start_child_server(&district);
     a.store.meta_set("server.url", &url).expect("url");
     let mut client = BlobClient::from_store(&a.store).expect("client");
     client.chunk = DEFAULT_CHUNK;
@@ -483,7 +460,7 @@ fn server_killed_mid_upload_resumes_where_it_was() {
         "resumed: sent {} of {total} after the restart (the server held {held_at_kill})",
         client.bytes_up
     );
-    assert_eq!(stored(data.path()), [(big.sha256.clone(), total as u64)]);
+    assert_eq!(stored(&district), [(big.sha256.clone(), total as u64)]);
     assert!(a.store.upload_queue().expect("queue").is_empty());
     let _ = child.kill();
     let _ = child.wait();
@@ -497,7 +474,7 @@ fn the_server_collects_old_unreferenced_blobs_when_it_starts() {
         gridwalk_photo::sha256_hex(&old),
         gridwalk_photo::sha256_hex(&young),
     );
-    let server = TestServer::start_with(|state| {
+    let server = TestServer::start_with(|state, _| {
         let n = |b: &[u8]| b.len() as u64;
         state
             .blobs
@@ -509,13 +486,13 @@ fn the_server_collects_old_unreferenced_blobs_when_it_starts() {
             .append("d", &young_sha, 0, n(&young), &young, now)
             .expect("young");
     });
-    let mut left = stored(server.dir.path());
+    let mut left = stored(&server.district);
     for _ in 0..100 {
         if left.len() == 1 {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
-        left = stored(server.dir.path());
+        left = stored(&server.district);
     }
     assert_eq!(left, [(young_sha, young.len() as u64)]);
 }
@@ -549,7 +526,7 @@ fn bytes_that_do_not_match_their_hash_are_refused_over_http_and_nothing_is_store
         msg.contains("哈希不符") && msg.contains("do not match"),
         "{msg}"
     );
-    assert!(stored(server.dir.path()).is_empty(), "nothing kept of it");
+    assert!(stored(&server.district).is_empty(), "nothing kept of it");
     let head = http.head(&url).bearer_auth(token(&a)).send().expect("head");
     assert_eq!(
         head.headers()["upload-offset"],
@@ -563,7 +540,7 @@ fn bytes_that_do_not_match_their_hash_are_refused_over_http_and_nothing_is_store
         .expect("run");
     assert_eq!(r.uploaded, std::slice::from_ref(&p.sha256));
     assert_eq!(
-        stored(server.dir.path()),
+        stored(&server.district),
         [(p.sha256.clone(), p.bytes.len() as u64)]
     );
 }

@@ -4,10 +4,11 @@
 //! seconds, not minutes.
 
 use gridwalk_client::HttpTransport;
-use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict, SyncLogQuery};
+use gridwalk_district_postgres::PgDistrict;
+use gridwalk_district_sqlite::{SqliteDistrict, SyncLogQuery};
 use gridwalk_store::client::SyncOptions;
 use gridwalk_store::{Store, StoreError};
-use gridwalk_tests::{household, Device, TestServer, NOW};
+use gridwalk_tests::{child_config, household, Device, TestDistrict, TestServer, NOW};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -20,16 +21,23 @@ use std::time::{Duration, Instant};
 /// logged push has committed, before answering it.
 #[test]
 fn server_aborting_after_push_child() {
-    let Ok(dir) = std::env::var("GRIDWALK_ABORT_SERVER") else {
+    let Some(config) = child_config("GRIDWALK_ABORT_SERVER") else {
         return;
+    };
+    let state = match config.database_url.clone() {
+        Some(url) => {
+            let district = PgDistrict::open(&url, 4).expect("district");
+            district.set_after_push_hook(Box::new(|| std::process::abort()));
+            gridwalk_server::AppState::postgres(Arc::new(district), config)
+        }
+        None => {
+            let district = SqliteDistrict::open(&config.data_dir).expect("district");
+            district.set_after_push_hook(Box::new(|| std::process::abort()));
+            gridwalk_server::AppState::new(Arc::new(district), config)
+        }
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
-        let district = SqliteDistrict::open(&dir).expect("district");
-        district.set_after_push_hook(Box::new(|| std::process::abort()));
-        let mut config = gridwalk_server::ServerConfig::new(&dir);
-        config.addr = "127.0.0.1:0".parse().expect("addr");
-        let state = gridwalk_server::AppState::new(Arc::new(district), config);
         let server = gridwalk_server::spawn_with_state(state)
             .await
             .expect("server");
@@ -40,31 +48,17 @@ fn server_aborting_after_push_child() {
     });
 }
 
-fn worker(district: &SqliteDistrict, name: &str) -> String {
-    district
-        .create_user(
-            &NewUser {
-                username: name.into(),
-                display_name: name.into(),
-                role: "worker".into(),
-                grids: vec!["g1".into()],
-            },
-            NOW,
-        )
-        .expect("user")
+fn worker(district: &TestDistrict, name: &str) -> String {
+    district.worker(name, &["g1"])
 }
 
 #[test]
 fn a_server_killed_right_after_a_push_committed_has_its_log_row() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let district = SqliteDistrict::open(data.path()).expect("district");
+    let district = TestDistrict::open();
     let user = worker(&district, "a");
     // Enrolled through an in-process server on the same store (enrollment is no push).
-    let district = Arc::new(district);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let mut config = gridwalk_server::ServerConfig::new(data.path());
-    config.addr = "127.0.0.1:0".parse().expect("addr");
-    let state = gridwalk_server::AppState::new(district.clone(), config);
+    let state = district.state(district.config());
     let running = rt
         .block_on(gridwalk_server::spawn_with_state(state))
         .expect("server");
@@ -84,7 +78,7 @@ fn a_server_killed_right_after_a_push_committed_has_its_log_row() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("GRIDWALK_ABORT_SERVER", data.path())
+        .envs(district.child_env("GRIDWALK_ABORT_SERVER"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -116,17 +110,10 @@ fn a_server_killed_right_after_a_push_committed_has_its_log_row() {
         "nothing acknowledged"
     );
 
-    let stored: i64 = district
-        .with_reader(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM changes WHERE pushed_by IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .expect("count");
+    let stored = district.count("SELECT count(*) FROM changes WHERE pushed_by IS NOT NULL");
     assert_eq!(stored, 3, "the push was stored before the kill");
     let logs = district
+        .console
         .sync_logs(&SyncLogQuery {
             limit: 10,
             ..SyncLogQuery::default()
@@ -186,10 +173,7 @@ fn cutting_proxy(upstream: String, cut_after: usize, cut_connections: usize) -> 
 fn a_lost_enrollment_answer_is_retried_with_the_same_code_and_gets_the_same_device() {
     let server = TestServer::start();
     let user = worker(&server.district, "w");
-    let code = server
-        .district
-        .create_enrollment(&user, 3_600_000, gridwalk_server::now_ms())
-        .expect("code");
+    let code = server.district.enrollment_code(&user);
     // The first answer is cut after its status line: the server enrolled the device, the
     // device never heard. gridwalk_client::enroll retries with the same code and key.
     let proxy = cutting_proxy(server.url.trim_start_matches("http://").into(), 40, 1);
@@ -197,7 +181,7 @@ fn a_lost_enrollment_answer_is_retried_with_the_same_code_and_gets_the_same_devi
     let mut store = Store::open(dir.path().join("device.sqlite")).expect("store");
     let enrolled =
         gridwalk_client::enroll(&mut store, &proxy, &code, "phone").expect("enrolled on retry");
-    let devices = server.district.devices().expect("devices");
+    let devices = server.district.console.devices().expect("devices");
     assert_eq!(devices.len(), 1, "one device, no orphan: {devices:?}");
     assert_eq!(devices[0].device_id, enrolled.device_id);
     // The token it got works.

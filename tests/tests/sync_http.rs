@@ -3,10 +3,11 @@
 use gridwalk_client::HttpTransport;
 use gridwalk_core::model::Household;
 use gridwalk_core::sync::{SyncRequest, SyncResponse};
-use gridwalk_district_sqlite::SqliteDistrict;
 use gridwalk_store::client::{SyncOptions, Transport};
 use gridwalk_store::Store;
-use gridwalk_tests::{hid, household, sorted_heads, Device, TestServer, NOW};
+use gridwalk_tests::{
+    child_config, hid, household, sorted_heads, Device, TestDistrict, TestServer, NOW,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -53,7 +54,11 @@ fn three_devices_edit_offline_and_converge_in_random_orders() {
             d.sync();
         }
         for i in 0..8 {
-            let server_doc = server.district.load_document(hid(i)).expect("server doc");
+            let server_doc = server
+                .district
+                .console
+                .load_document(hid(i))
+                .expect("server doc");
             for d in &devs {
                 assert_eq!(
                     d.heads(i),
@@ -87,11 +92,11 @@ fn three_devices_edit_offline_and_converge_in_random_orders() {
             }
         }
         // The sync log recorded every session with who and what.
-        let logs = gridwalk_district_sqlite::DistrictStore::sync_logs(
-            server.district.as_ref(),
-            &Default::default(),
-        )
-        .expect("logs");
+        let logs = server
+            .district
+            .console
+            .sync_logs(&Default::default())
+            .expect("logs");
         assert!(logs.len() >= 9, "{} sessions logged", logs.len());
         assert!(
             logs.iter().any(|l| l.conflicts > 0),
@@ -100,16 +105,15 @@ fn three_devices_edit_offline_and_converge_in_random_orders() {
     }
 }
 
-/// Runs the server in a child process (this test binary) when GRIDWALK_TEST_SERVER is set.
+/// Runs the server in a child process (this test binary) when GRIDWALK_TEST_SERVER is set
+/// (on the parent's PostgreSQL database when it runs on one).
 #[test]
 fn server_child_process() {
-    let Ok(dir) = std::env::var("GRIDWALK_TEST_SERVER") else {
+    let Some(config) = child_config("GRIDWALK_TEST_SERVER") else {
         return;
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
-        let mut config = gridwalk_server::ServerConfig::new(&dir);
-        config.addr = "127.0.0.1:0".parse().expect("addr");
         let server = gridwalk_server::spawn(config).await.expect("server");
         println!("listening {}", server.url());
         loop {
@@ -123,7 +127,7 @@ struct ChildServer {
     url: String,
 }
 
-fn start_child_server(dir: &std::path::Path) -> ChildServer {
+fn start_child_server(district: &TestDistrict) -> ChildServer {
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .args([
             "--exact",
@@ -131,7 +135,7 @@ fn start_child_server(dir: &std::path::Path) -> ChildServer {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("GRIDWALK_TEST_SERVER", dir)
+        .envs(district.child_env("GRIDWALK_TEST_SERVER"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -153,23 +157,9 @@ fn start_child_server(dir: &std::path::Path) -> ChildServer {
 
 #[test]
 fn server_killed_mid_push_loses_nothing() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let district = SqliteDistrict::open(data.path()).expect("district");
-    let user = |name: &str| {
-        district
-            .create_user(
-                &gridwalk_district_sqlite::NewUser {
-                    username: name.into(),
-                    display_name: name.into(),
-                    role: "worker".into(),
-                    grids: vec!["g1".into()],
-                },
-                NOW,
-            )
-            .expect("user")
-    };
-    let (ua, ub) = (user("a"), user("b"));
-    let mut server = start_child_server(data.path());
+    let district = TestDistrict::open();
+    let (ua, ub) = (district.worker("a", &["g1"]), district.worker("b", &["g1"]));
+    let mut server = start_child_server(&district);
     let mut a = Device::enroll(&district, &server.url, &ua, "a");
     let mut b = Device::enroll(&district, &server.url, &ub, "b");
     // 1,500 households made offline: several push requests of about 256 KiB.
@@ -197,12 +187,7 @@ fn server_killed_mid_push_loses_nothing() {
     let killed = std::thread::scope(|s| {
         let pusher = s.spawn(|| a.sync_with(&options));
         // Kill once the server has stored some, but not all, of the pushes.
-        let stored = |d: &SqliteDistrict| {
-            d.with_reader(|c| {
-                Ok(c.query_row("SELECT count(*) FROM docs", [], |r| r.get::<_, i64>(0))?)
-            })
-            .unwrap_or(0)
-        };
+        let stored = |d: &TestDistrict| d.count("SELECT count(*) FROM docs");
         let mut waited = 0;
         while stored(&district) == 0 && waited < 600 {
             std::thread::sleep(Duration::from_millis(10));
@@ -221,14 +206,17 @@ fn server_killed_mid_push_loses_nothing() {
     let left = a.store.outbox_len().expect("outbox");
     assert!(left > 0, "unacknowledged changes stay queued");
 
-    let server = start_child_server(data.path());
+    let server = start_child_server(&district);
     a.store.meta_set("server.url", &server.url).expect("url");
     b.store.meta_set("server.url", &server.url).expect("url");
     a.sync();
     assert_eq!(a.store.outbox_len().expect("outbox"), 0);
     b.sync();
     for i in (0..1500).step_by(37) {
-        let server_doc = district.load_document(hid(i)).expect("on the server");
+        let server_doc = district
+            .console
+            .load_document(hid(i))
+            .expect("on the server");
         assert_eq!(a.heads(i), sorted_heads(&server_doc));
         assert_eq!(b.heads(i), sorted_heads(&server_doc));
     }
@@ -397,10 +385,7 @@ fn duplicated_requests_store_everything_once() {
         )
         .expect("sync");
     assert_eq!(a.store.outbox_len().expect("outbox"), 0);
-    let changes: i64 = server
-        .district
-        .with_reader(|c| Ok(c.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?))
-        .expect("count");
+    let changes = server.district.count("SELECT count(*) FROM changes");
     assert_eq!(changes, 40, "30 creations and 10 edits, each stored once");
     b.sync();
     let h: Household = b.store.read(hid(3)).expect("read");

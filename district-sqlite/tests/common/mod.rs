@@ -172,7 +172,8 @@ pub enum District {
     },
     Postgres {
         d: PgDistrict,
-        db: TestDatabase,
+        // Boxed: the driver's connection settings are large.
+        db: Box<TestDatabase>,
     },
 }
 
@@ -224,7 +225,7 @@ impl District {
         match TestDatabase::from_env("pg_test").expect("test database") {
             Some(db) => District::Postgres {
                 d: PgDistrict::open(db.url(), 8).expect("open PostgreSQL district"),
-                db,
+                db: Box::new(db),
             },
             None => {
                 let dir = tempfile::tempdir().expect("tempdir");

@@ -4,7 +4,6 @@
 use super::*;
 use gridwalk_core::sync::DocData;
 use gridwalk_core::{DocId, Document};
-use gridwalk_district_sqlite::ConsoleStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -17,13 +16,7 @@ pub async fn start_two() -> Harness {
 
 /// [`start_two`] with settings changed by `tweak`.
 pub async fn start_two_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServerConfig::new(dir.path());
-    config.addr = "127.0.0.1:0".parse().expect("addr");
-    config.admin_token = Some(ADMIN_TOKEN.into());
-    config.metrics_token = Some(METRICS_TOKEN.into());
-    tweak(&mut config);
-    let server = spawn(config).await.expect("server starts");
+    let Fresh { dir, server, pg } = spawn_fresh(tweak).await;
     let params = DemoParams {
         seed: 11,
         streets: 1,
@@ -34,7 +27,7 @@ pub async fn start_two_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
         issues_per_household: 0.5,
         now_ms: now_ms(),
     };
-    let district = server.district().clone();
+    let district = server.state.console.clone();
     let p = params.clone();
     let summary = tokio::task::spawn_blocking(move || {
         let s = load_demo(&*district, &p, p.now_ms).expect("demo loads");
@@ -56,6 +49,7 @@ pub async fn start_two_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
         http: reqwest::Client::new(),
         demo,
         summary,
+        pg,
     }
 }
 

@@ -1,4 +1,7 @@
-//! Shared helpers: a real server on 127.0.0.1:0 over a temporary data directory.
+//! Shared helpers: a real server on 127.0.0.1:0 over a temporary data directory, or, when
+//! `GRIDWALK_TEST_DATABASE` names a PostgreSQL server, over a fresh database made on it
+//! for the test and dropped after it. The tests reach the store through the traits the
+//! server itself holds ([`Harness::db`]), so one suite runs on both backends.
 #![allow(dead_code)]
 
 pub mod console;
@@ -8,6 +11,8 @@ use gridwalk_core::sync::{
     decode_response, encode, GridCursor, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 use gridwalk_core::Author;
+use gridwalk_district_postgres::testing::TestDatabase;
+use gridwalk_district_sqlite::ConsoleBackend;
 use gridwalk_server::{load_demo, now_ms, spawn, DemoSummary, RunningServer, ServerConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,6 +30,73 @@ pub struct Harness {
     pub http: reqwest::Client,
     pub demo: DemoDistrict,
     pub summary: DemoSummary,
+    /// The test's PostgreSQL database (dropped last), if it runs on one.
+    pub pg: PgGuard,
+}
+
+/// A test database, dropped on a thread of its own: the blocking client it drops with
+/// must not run on the async runtime the test is on.
+#[derive(Default)]
+pub struct PgGuard(Option<TestDatabase>);
+
+impl PgGuard {
+    /// A fresh database when `GRIDWALK_TEST_DATABASE` is set (made off the runtime).
+    pub async fn from_env() -> PgGuard {
+        let db = tokio::task::spawn_blocking(|| TestDatabase::from_env("gw_server"))
+            .await
+            .expect("join")
+            .expect("test database");
+        PgGuard(db)
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        self.0.as_ref().map(|d| d.url())
+    }
+}
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(db)).join();
+        }
+    }
+}
+
+/// Is this run on PostgreSQL (`GRIDWALK_TEST_DATABASE` set)?
+pub fn on_postgres() -> bool {
+    std::env::var(gridwalk_district_postgres::testing::TEST_DATABASE_ENV)
+        .is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// A server on a fresh district (and its own database on PostgreSQL), nothing loaded.
+pub struct Fresh {
+    pub dir: tempfile::TempDir,
+    pub server: RunningServer,
+    pub pg: PgGuard,
+}
+
+/// The test configuration (tokens, small limits) changed by `tweak`, served on a fresh
+/// district: SQLite in a temporary directory, or a fresh PostgreSQL database.
+pub async fn spawn_fresh(tweak: impl FnOnce(&mut ServerConfig)) -> Fresh {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = PgGuard::from_env().await;
+    let mut config = ServerConfig::new(dir.path());
+    config.addr = "127.0.0.1:0".parse().expect("addr");
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    config.metrics_token = Some(METRICS_TOKEN.into());
+    config.database_url = pg.url().map(str::to_string);
+    tweak(&mut config);
+    let server = spawn(config).await.expect("server starts");
+    Fresh { dir, server, pg }
+}
+
+impl Fresh {
+    /// Run `f` on the server's store, on either backend (blocking calls: off the async
+    /// workers; the test must run on the multi-threaded runtime).
+    pub fn db<R>(&self, f: impl FnOnce(&dyn ConsoleBackend) -> R) -> R {
+        let console = self.server.state.console.clone();
+        tokio::task::block_in_place(move || f(console.as_ref()))
+    }
 }
 
 /// A small district: one community with two grids, a handful of households.
@@ -42,17 +114,14 @@ pub fn demo_params() -> DemoParams {
 }
 
 pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = ServerConfig::new(dir.path());
-    config.addr = "127.0.0.1:0".parse().expect("addr");
-    config.admin_token = Some(ADMIN_TOKEN.into());
-    config.metrics_token = Some(METRICS_TOKEN.into());
-    config.max_body_bytes = 256 * 1024;
-    config.max_decoded_bytes = 1024 * 1024;
-    tweak(&mut config);
-    let server = spawn(config).await.expect("server starts");
+    let Fresh { dir, server, pg } = spawn_fresh(|config| {
+        config.max_body_bytes = 256 * 1024;
+        config.max_decoded_bytes = 1024 * 1024;
+        tweak(config);
+    })
+    .await;
     let params = demo_params();
-    let district = server.district().clone();
+    let district = server.state.console.clone();
     let p = params.clone();
     let summary = tokio::task::spawn_blocking(move || load_demo(&*district, &p, p.now_ms))
         .await
@@ -67,6 +136,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
         http: reqwest::Client::new(),
         demo,
         summary,
+        pg,
     }
 }
 
@@ -97,18 +167,107 @@ impl Device {
 }
 
 impl Harness {
-    pub fn district_path(&self) -> std::path::PathBuf {
-        self.dir.path().join("district.sqlite")
+    /// Run `f` on the server's store, on either backend (see [`Fresh::db`]).
+    pub fn db<R>(&self, f: impl FnOnce(&dyn ConsoleBackend) -> R) -> R {
+        let console = self.server.state.console.clone();
+        tokio::task::block_in_place(move || f(console.as_ref()))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.url().is_some()
+    }
+
+    /// The command line's flag and value naming this district (`--data DIR` or
+    /// `--database URL`).
+    pub fn place_args(&self) -> [std::ffi::OsString; 2] {
+        match self.pg.url() {
+            Some(url) => ["--database".into(), url.into()],
+            None => ["--data".into(), self.dir.path().into()],
+        }
+    }
+
+    /// A user's id by username.
+    pub fn user_id(&self, username: &str) -> String {
+        self.db(|d| user_id_in(d, username))
     }
 
     pub fn code_for(&self, username: &str) -> String {
-        let d = self.server.district();
-        let user = d
-            .user_by_name(username)
-            .expect("query")
-            .expect("user exists");
-        d.create_enrollment(&user.user_id, 3_600_000, now_ms())
-            .expect("code")
+        self.db(|d| {
+            let id = user_id_in(d, username);
+            d.create_enrollment(&id, 3_600_000, now_ms()).expect("code")
+        })
+    }
+
+    /// `EditStore::edit_document` (typed, only changed fields written) on either backend.
+    #[allow(clippy::too_many_arguments)]
+    pub fn edit_document<T, F>(
+        &self,
+        kind: gridwalk_core::DocKind,
+        id: gridwalk_core::DocId,
+        actor: &gridwalk_core::authorize::Actor,
+        author: Author,
+        now_ms: i64,
+        message: &str,
+        mut edit: F,
+    ) -> gridwalk_store::Result<Vec<String>>
+    where
+        T: autosurgeon::Hydrate + serde::Serialize,
+        F: FnMut(&mut T) -> Result<(), gridwalk_core::CoreError>,
+    {
+        self.db(|d| {
+            d.edit_document_with(kind, id, actor, now_ms, &mut |doc| {
+                doc.edit(author, now_ms, message, &mut edit)
+                    .map(|_| ())
+                    .map_err(|source| gridwalk_store::StoreError::Doc {
+                        doc_id: id.to_string(),
+                        source,
+                    })
+            })
+        })
+    }
+
+    /// `SELECT count(*) …` (a test's own statement) on the backend's database.
+    pub fn count(&self, sql: &str) -> i64 {
+        match (&self.server.state.district, self.pg.url()) {
+            (Some(d), _) => tokio::task::block_in_place(|| {
+                d.with_reader(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            })
+            .expect("count"),
+            (None, Some(url)) => tokio::task::block_in_place(|| {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+                c.query_one(sql, &[]).expect("count").get(0)
+            }),
+            (None, None) => unreachable!("a server on neither backend"),
+        }
+    }
+
+    /// Run one statement (a test's own, values inline) on the backend's database, past
+    /// the store: rows a test sets up that no API writes alone.
+    pub fn execute(&self, sql: &str) {
+        match (&self.server.state.district, self.pg.url()) {
+            (Some(d), _) => tokio::task::block_in_place(|| {
+                d.with_writer(|s| Ok(s.connection().execute(sql, [])?))
+            })
+            .map(|_| ())
+            .expect("execute"),
+            (None, Some(url)) => tokio::task::block_in_place(|| {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+                c.execute(sql, &[]).map(|_| ()).expect("execute")
+            }),
+            (None, None) => unreachable!("a server on neither backend"),
+        }
+    }
+
+    /// A digest of every row the store holds but the sync log's (see [`store_fingerprint`]
+    /// and [`pg_fingerprint`]).
+    pub fn fingerprint(&self) -> String {
+        match self.pg.url() {
+            Some(url) => {
+                let url = url.to_string();
+                tokio::task::block_in_place(move || pg_fingerprint(&url))
+            }
+            None => store_fingerprint(&self.dir.path().join("district.sqlite")),
+        }
     }
 
     pub async fn enroll_raw(&self, code: &str) -> reqwest::Response {
@@ -194,6 +353,56 @@ pub async fn error_of(resp: reqwest::Response) -> (u16, Value) {
     assert!(v["error"].is_string(), "no error code in {v}");
     assert!(v["message"].is_string(), "no message in {v}");
     (status, v)
+}
+
+/// The id of the user named `username` (blocking: inside [`Harness::db`]).
+pub fn user_id_in(d: &dyn ConsoleBackend, username: &str) -> String {
+    d.user_rows()
+        .expect("users")
+        .into_iter()
+        .find(|u| u.username == username)
+        .unwrap_or_else(|| panic!("no user {username}"))
+        .user_id
+}
+
+/// [`store_fingerprint`] on PostgreSQL: SHA-256 over every row (as text) of every table
+/// in the schema but the sync log, devices without their last sync time.
+pub fn pg_fingerprint(url: &str) -> String {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+               AND table_name != 'sync_log'
+             ORDER BY table_name",
+            &[],
+        )
+        .expect("tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut hasher = Sha256::new();
+    for t in tables {
+        let sql = match t.as_str() {
+            "devices" => "SELECT (device_id, user_id, name, token_hash, enrolled_at, \
+                          revoked_at)::text FROM devices"
+                .to_string(),
+            _ => format!("SELECT t::text FROM \"{t}\" t"),
+        };
+        let mut rows: Vec<String> = c
+            .query(&sql, &[])
+            .expect("dump")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        rows.sort();
+        hasher.update(t.as_bytes());
+        for r in rows {
+            hasher.update(r.as_bytes());
+            hasher.update(b"\n");
+        }
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// SHA-256 over every row of every table but the sync log (and devices' last sync time),
