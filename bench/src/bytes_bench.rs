@@ -233,7 +233,7 @@ pub fn run(sizes: &[usize], seed: u64) -> Result<()> {
         let (pages, gzip) = pages(n, seed)?;
         let docs: usize = pages.iter().map(|p| p.pulled.len()).sum();
         anyhow::ensure!(docs >= n, "{docs} documents for {n} households");
-        for version in [3, PROTOCOL_VERSION] {
+        for version in [3, 4, PROTOCOL_VERSION] {
             let p = parts(&pages, version)?;
             println!(
                 "{n:>6} {version:>7} {:>6} {gzip:>9} {:>6.2} | {:>9} {:>9} {:>9} | {:>9} {:>9} {:>9} {:>8.3}",

@@ -148,6 +148,9 @@ enum Command {
         /// The device store encrypted (SQLCipher), as the app and CLI keep it.
         #[arg(long)]
         encrypted: bool,
+        /// The wire version the device asks in (3 to the newest), to compare versions.
+        #[arg(long, default_value_t = gridwalk_core::sync::PROTOCOL_VERSION)]
+        protocol: u16,
     },
     /// Bytes of a first download (households only), part by part and per wire version,
     /// against the gzip floor; deterministic, so it needs no quiet machine.
@@ -272,9 +275,10 @@ fn main() -> Result<()> {
             seed,
             households_only,
             encrypted,
+            protocol,
         } => match prepare {
             true => phases::prepare(&data, households, seed, households_only),
-            false => phases::run(&data, encrypted),
+            false => phases::run(&data, encrypted, protocol),
         },
         Command::Bytes { sizes, seed } => bytes_bench::run(&sizes, seed),
         Command::ImportInternal { data, file, mode } => {

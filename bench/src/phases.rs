@@ -62,6 +62,8 @@ struct Phased<'a> {
     district: &'a SqliteDistrict,
     token: String,
     spent: Spent,
+    /// The wire version asked and answered in.
+    protocol: u16,
 }
 
 impl Transport for Phased<'_> {
@@ -70,13 +72,15 @@ impl Transport for Phased<'_> {
             retryable: false,
             message: e.to_string(),
         };
-        let up = encode(request);
+        let mut request = request.clone();
+        request.protocol = self.protocol;
+        let up = encode(&request);
         let t = Instant::now();
         let device = self.district.authenticate(&self.token, NOW)?;
-        let (response, _) = handle_sync(self.district, &device, request, NOW)?;
+        let (response, _) = handle_sync(self.district, &device, &request, NOW)?;
         self.spent.server += t.elapsed();
         let t = Instant::now();
-        let body = encode_response(&response, PROTOCOL_VERSION);
+        let body = encode_response(&response, self.protocol);
         self.spent.encode += t.elapsed();
         self.spent.bytes += up.len() + body.len();
         self.spent.requests += 1;
@@ -96,7 +100,11 @@ impl Transport for Phased<'_> {
 
 /// One fresh device's first download from the district `prepare` built in `dir`, into a
 /// plaintext or (`encrypted`) a SQLCipher store.
-pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
+pub fn run(dir: &Path, encrypted: bool, protocol: u16) -> Result<()> {
+    anyhow::ensure!(
+        (3..=PROTOCOL_VERSION).contains(&protocol),
+        "--protocol: 3 to {PROTOCOL_VERSION}"
+    );
     let district = SqliteDistrict::open(dir)?;
     let user_id = std::fs::read_to_string(dir.join("phases-user")).context("run --prepare")?;
     let code = district.create_enrollment(&user_id, 3_600_000, NOW)?;
@@ -113,6 +121,7 @@ pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
         district: &district,
         token: enrolled.token,
         spent: Spent::default(),
+        protocol,
     };
     let io_before = proc_io();
     let start = Instant::now();
@@ -129,7 +138,7 @@ pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
     let apply = total.saturating_sub(s.server + s.encode + s.decode);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "first download: {docs} documents, {} requests, {} bytes",
+        "first download (protocol {protocol}): {docs} documents, {} requests, {} bytes",
         s.requests, s.bytes
     );
     println!("{:<28} {:>10} {:>12}", "phase", "ms", "docs/s");
@@ -175,7 +184,7 @@ pub fn run(dir: &Path, encrypted: bool) -> Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "bench": "phases", "encrypted": encrypted, "documents": docs,
+            "bench": "phases", "encrypted": encrypted, "protocol": protocol, "documents": docs,
             "requests": s.requests, "bytes": s.bytes,
             "store_pages": in_file, "page_size": page_size,
             "written_bytes": io.wchar, "write_calls": io.syscw,

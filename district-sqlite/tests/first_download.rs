@@ -256,6 +256,62 @@ fn every_document_of_a_first_download_carries_its_projection_rows() {
     );
 }
 
+/// Version 5 leaves every household's `search` and `tails` out of a first download (the
+/// device derives them): the district's stored keys are what its rows give, on either
+/// backend, persons in the order it sends them. The page still reads back whole.
+#[test]
+fn a_version_5_page_leaves_out_every_households_search_keys() {
+    use gridwalk_core::sync::{decode_response, encode_response, v4_streams, SyncResponse};
+    let (d, grid, _) = district();
+    let dev = enroll(&d, "w", &[&grid]);
+    let device = d.authenticate(&dev.token, NOW).expect("device");
+    let mut cursors = vec![];
+    let mut households = 0;
+    for _ in 0..100 {
+        let page = d.pull(&device, &cursors, 32 * 1024).expect("pull");
+        let resp = SyncResponse {
+            protocol: 5,
+            pushed: vec![],
+            pulled: page.docs.clone(),
+            cursors: page.cursors.clone(),
+            more: page.more,
+            full_pull_total: 0,
+            digests: vec![],
+            server_heads: vec![],
+            scope_changed: None,
+            handed_over: vec![],
+            projection: gridwalk_store::projection::VERSION.to_string(),
+        };
+        let n = resp
+            .pulled
+            .iter()
+            .filter(|p| p.kind == DocKind::Household)
+            .count();
+        assert!(n < 128, "one byte of length: {n}");
+        let streams = v4_streams(&resp);
+        for column in ["households[16]", "households[17]"] {
+            let raw = streams.iter().find(|(name, _)| name == column);
+            // A length, then one byte per household: every one left out.
+            assert_eq!(
+                raw.map(|(_, r)| r.len()),
+                (n > 0).then_some(1 + n),
+                "{column}"
+            );
+        }
+        let body = encode_response(&resp, 5);
+        assert_eq!(decode_response(&body, 64 << 20).expect("decodes"), resp);
+        if n > 0 {
+            assert!(body.len() < encode_response(&resp, 4).len());
+        }
+        households += n;
+        cursors = page.cursors.clone();
+        if !page.more {
+            break;
+        }
+    }
+    assert!(households > 10, "{households}");
+}
+
 /// PostgreSQL: a database whose projection rows are behind the projection version (one
 /// migrated to 004 with documents in it) is filled from its documents when a server
 /// starts, and a first download then ships the rows as before.

@@ -9,11 +9,13 @@
 //! order as [`Cell`]s (`cells`). A boolean is an `Int` 0/1, as SQLite stores it.
 
 mod rows;
+mod search;
 
 pub use rows::{HouseholdRow, IssueRow, KeyPersonsRow, PersonRow, VisitRow};
+pub(crate) use search::at as search_at;
+pub use search::{household_search_keys, search_cells, search_keys, Member, Place};
 
 use crate::model::{Household, Issue, KeyPersons, PhotoRef, Visit};
-use crate::search_keys::{id_tail, phone_tail, pinyin_full, pinyin_initials};
 use crate::sync::Cell;
 use crate::{workflow, DocKind, Document};
 use std::collections::BTreeMap;
@@ -196,51 +198,6 @@ fn tag_text<'a>(tags: impl Iterator<Item = &'a str>) -> String {
 
 fn tags_on(tags: &BTreeMap<String, bool>) -> String {
     tag_text(tags.iter().filter(|(_, on)| **on).map(|(t, _)| t.as_str()))
-}
-
-/// Search keys of a household: names, pinyin (full and initials) and address forms, joined
-/// by '|' so a query never matches across two keys; and the last 4 digits of its phones and
-/// ID numbers. Full phones and ID numbers are not keys: a search matching more digits than
-/// the mask shows would unmask a number one digit per query (issue 9).
-pub fn household_search_keys(h: &Household) -> (String, String) {
-    let a = &h.address;
-    let mut keys = vec![
-        a.building_name.clone(),
-        a.building_no.clone(),
-        a.short(),
-        format!(
-            "{}-{}-{}",
-            a.building_name.trim_end_matches(['栋', '幢', '号', '楼']),
-            a.unit,
-            a.room
-        ),
-        format!("{}单元", a.unit),
-        a.room.clone(),
-    ];
-    let mut tails = String::from(" ");
-    let mut add_tail = |s: &Option<String>| {
-        // An ID tail ending in x is kept as it is.
-        let tail = match s.as_deref() {
-            Some(t) if t.len() == 4 && t.ends_with('x') => Some(t.to_string()),
-            other => other.and_then(phone_tail),
-        };
-        if let Some(t) = tail {
-            tails.push_str(&t);
-            tails.push(' ');
-        }
-    };
-    add_tail(&h.phone);
-    for p in h.members.values() {
-        keys.push(p.name.clone());
-        keys.push(pinyin_full(&p.name));
-        keys.push(pinyin_initials(&p.name));
-        add_tail(&p.phone);
-        // An ID's tail as the mask shows it (`123x`), else its last 4 digits.
-        let id = p.id_number.as_deref();
-        add_tail(&id.map(|s| id_tail(s).unwrap_or_else(|| s.to_string())));
-    }
-    keys.retain(|k| !k.is_empty());
-    (format!("|{}|", keys.join("|")), tails)
 }
 
 /// Ledger completeness: a head, a contact phone, and every living member with sex,

@@ -94,6 +94,7 @@ pub(super) fn split(bytes: &[u8]) -> Option<DocParts<'_>> {
     if at.checked_add(usize::try_from(len).ok()?)? != bytes.len() {
         return None;
     }
+    let data_at = at;
     let start = at;
     at += actors_len(bytes.get(at..)?)?;
     let actors = &bytes[start..at];
@@ -110,15 +111,27 @@ pub(super) fn split(bytes: &[u8]) -> Option<DocParts<'_>> {
         skip(bytes, &mut at, n)?;
         columns.push((key, &bytes[from..at]));
     }
-    let parts = DocParts {
+    // Only what comes back exactly: a non-minimal length or a wrong checksum would not.
+    // [`join`] writes the parts back in this order, so that is checked here on `bytes`
+    // themselves, without building the copy.
+    let mut shortest = Vec::with_capacity(10);
+    put_uleb(&mut shortest, len);
+    if bytes.get(9..data_at) != Some(&shortest[..]) || checksum(&bytes[8..]) != bytes[4..8] {
+        return None;
+    }
+    Some(DocParts {
         actors,
         heads,
         meta,
         columns,
         suffix: &bytes[at..],
-    };
-    // Only what comes back exactly: a non-minimal length or a wrong checksum would not.
-    (join(&parts) == bytes).then_some(parts)
+    })
+}
+
+/// A chunk's checksum: the first 4 bytes of SHA-256 over its type, length and data.
+fn checksum(typed: &[u8]) -> [u8; 4] {
+    let hash = Sha256::digest(typed);
+    [hash[0], hash[1], hash[2], hash[3]]
 }
 
 fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
@@ -146,7 +159,6 @@ pub(super) fn join(parts: &DocParts<'_>) -> Vec<u8> {
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&prefix);
-    let data_at = out.len();
     out.extend_from_slice(parts.actors);
     out.extend_from_slice(parts.heads);
     out.extend_from_slice(parts.meta);
@@ -154,11 +166,8 @@ pub(super) fn join(parts: &DocParts<'_>) -> Vec<u8> {
         out.extend_from_slice(c);
     }
     out.extend_from_slice(parts.suffix);
-    let mut hasher = Sha256::new();
-    hasher.update(&prefix);
-    hasher.update(&out[data_at..]);
-    let hash = hasher.finalize();
-    out[4..8].copy_from_slice(&hash[..4]);
+    let sum = checksum(&out[8..]);
+    out[4..8].copy_from_slice(&sum);
     out
 }
 
@@ -204,6 +213,19 @@ mod tests {
         for cut in 0..bytes.len() {
             assert_eq!(split(&bytes[..cut]), None, "cut at {cut}");
         }
+        // A length written longer than it needs (with its checksum right) would come
+        // back shorter: not split.
+        let mut at = 9;
+        let len = uleb(&bytes, &mut at).expect("length");
+        let mut long = bytes[..8].to_vec();
+        long.push(DOCUMENT_CHUNK);
+        put_uleb(&mut long, len);
+        *long.last_mut().expect("a byte") |= 0x80;
+        long.push(0);
+        long.extend_from_slice(&bytes[at..]);
+        let sum = checksum(&long[8..]);
+        long[4..8].copy_from_slice(&sum);
+        assert_eq!(split(&long), None);
         // A compressed save (DEFLATE columns) still comes back exactly, or is not split.
         let mut doc = automerge::AutoCommit::load(&bytes).expect("loads");
         let saved = doc.save();

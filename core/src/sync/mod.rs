@@ -21,8 +21,10 @@ pub use v4::v4_streams;
 /// each document's heads and projection rows (`PulledDoc::heads`, `PulledDoc::rows`,
 /// `SyncResponse::projection`); requests are unchanged. 3: same shapes, but a snapshot's
 /// `heads` are empty when its own header holds them ([`snapshot_heads`]). 4: same
-/// messages, but a response's pulled documents travel column by column (`v4.rs`).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// messages, but a response's pulled documents travel column by column (`v4/`). 5: version
+/// 4's layout, but a household row's `search` and `tails` are left out, derived on the
+/// device from the row's other cells (`WireCell::Derived`).
+pub const PROTOCOL_VERSION: u16 = 5;
 /// The oldest version a server still answers (in that version's response shape).
 pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 

@@ -19,6 +19,8 @@ use super::{
     SyncResponse, TableRows,
 };
 use crate::ids::DocKind;
+use crate::projection::search_at as at;
+use crate::projection::search_cells;
 use read::from_columns;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -133,6 +135,9 @@ enum WireCell {
         at: u32,
         len: u32,
     },
+    /// Version 5: left out, the device derives it from the document's other cells (a
+    /// household's `search` and `tails`: [`derived_keys`]).
+    Derived,
 }
 
 fn wire_cell(cell: &Cell, doc_id: &str, grid: &str) -> WireCell {
@@ -155,6 +160,8 @@ fn cell(wire: WireCell, doc_id: &str, grid: &str, doc: &[u8]) -> Result<Cell, Co
         WireCell::Text(t) => Cell::Text(t),
         WireCell::Blob(b) => Cell::Blob(b),
         WireCell::DocId => Cell::Text(doc_id.to_string()),
+        // `read.rs` fills these in from the document's other cells.
+        WireCell::Derived => return Err(bad("a derived cell out of place")),
         WireCell::Grid => Cell::Text(grid.to_string()),
         WireCell::InDoc { at, len } => {
             let (at, len) = (at as usize, len as usize);
@@ -206,6 +213,27 @@ fn refer_to_documents(table: &mut TableColumns, doc_of_row: &[u32], snapshots: &
     }
 }
 
+/// The cells version 5 leaves out: a household row's `search` and `tails`.
+const DERIVED: [usize; 2] = [at::SEARCH, at::TAILS];
+
+/// A household document's one `households` row (its place among `tables`) with the
+/// `search` and `tails` its cells and its `persons` rows give. `None` for any other
+/// document, or rows that are not a household's: then nothing is left out.
+fn derived_keys(tables: &[TableRows]) -> Option<(usize, String, String)> {
+    let mut households = tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.table == "households");
+    let (at, household) = households.next()?;
+    let mut persons = tables.iter().filter(|t| t.table == "persons");
+    let person_rows: &[Vec<Cell>] = persons.next().map_or(&[], |t| &t.rows);
+    if households.next().is_some() || persons.next().is_some() || household.rows.len() != 1 {
+        return None;
+    }
+    let (search, tails) = search_cells(&household.rows[0], person_rows)?;
+    Some((at, search, tails))
+}
+
 fn bad(what: &str) -> CodecError {
     CodecError::Decode(format!("version 4 pulled documents: {what}"))
 }
@@ -216,7 +244,7 @@ pub fn v4_streams(resp: &SyncResponse) -> Vec<(String, Vec<u8>)> {
     fn raw<T: Serialize>(v: &T) -> Vec<u8> {
         postcard::to_allocvec(v).unwrap_or_default()
     }
-    let c = to_columns(&resp.pulled);
+    let c = to_columns(&resp.pulled, true);
     let mut out = vec![
         ("doc_ids".to_string(), raw(&c.doc_ids)),
         (
@@ -257,7 +285,7 @@ pub(super) fn to_v4(resp: &SyncResponse, version: u16) -> SyncResponseV4 {
         scope_changed: resp.scope_changed.clone(),
         handed_over: resp.handed_over.clone(),
         projection: resp.projection.clone(),
-        pulled: to_columns(&resp.pulled),
+        pulled: to_columns(&resp.pulled, version >= 5),
     }
 }
 

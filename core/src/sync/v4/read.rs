@@ -158,6 +158,8 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
             DocRows::AsTheyAre(rows) => Some(rows),
             DocRows::Tables(list) => {
                 let mut doc_tables = Vec::with_capacity(list.len());
+                // (table, row, column) of each cell left for the device to derive.
+                let mut derived = Vec::new();
                 for (t, count) in list {
                     let (name, columns) = tables
                         .get_mut(t as usize)
@@ -166,10 +168,15 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
                         return Err(bad("rows of a table without columns"));
                     }
                     let mut rows = Vec::new();
-                    for _ in 0..count {
+                    for r in 0..count as usize {
                         let row = columns
                             .iter_mut()
-                            .map(|col| match col.next() {
+                            .enumerate()
+                            .map(|(c, col)| match col.next() {
+                                Some(WireCell::Derived) => {
+                                    derived.push((doc_tables.len(), r, c));
+                                    Ok(Cell::Null)
+                                }
                                 Some(v) => cell(v, &id, &grid_id, doc),
                                 None => Err(bad("a table column too short")),
                             })
@@ -180,6 +187,9 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
                         table: name.clone(),
                         rows,
                     });
+                }
+                if !derived.is_empty() {
+                    fill_derived(&mut doc_tables, &derived)?;
                 }
                 Some(doc_tables)
             }
@@ -201,4 +211,30 @@ pub(super) fn from_columns(c: PulledColumns) -> Result<Vec<PulledDoc>, CodecErro
         return Err(bad("more data than documents"));
     }
     Ok(out)
+}
+
+/// The cells version 5 left out, derived from the document's other cells: only a
+/// household row's `search` and `tails` may be, and only when its rows give them.
+fn fill_derived(
+    tables: &mut [TableRows],
+    derived: &[(usize, usize, usize)],
+) -> Result<(), CodecError> {
+    let (at, search, tails) =
+        derived_keys(tables).ok_or_else(|| bad("a derived cell in rows that derive none"))?;
+    for &(t, r, c) in derived {
+        let value = match c {
+            _ if (t, r) != (at, 0) => None,
+            c if c == DERIVED[0] => Some(&search),
+            c if c == DERIVED[1] => Some(&tails),
+            _ => None,
+        };
+        let value = value.ok_or_else(|| bad("a derived cell that is not derived"))?;
+        let slot = tables
+            .get_mut(t)
+            .and_then(|t| t.rows.get_mut(r))
+            .and_then(|row| row.get_mut(c))
+            .ok_or_else(|| bad("a derived cell outside its rows"))?;
+        *slot = Cell::Text(value.clone());
+    }
+    Ok(())
 }

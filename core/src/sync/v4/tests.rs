@@ -54,6 +54,29 @@ fn rows(n: u128) -> Vec<TableRows> {
     ]
 }
 
+/// A demo household's rows, as a district ships them.
+fn household_rows(n: u128, members: usize) -> Vec<TableRows> {
+    use crate::demo::{generate, DemoParams};
+    let d = generate(&DemoParams::single_grid(8, n as u64, 1_750_000_000_000));
+    let mut h = d.households[0].clone();
+    while h.members.len() > members {
+        let last = h.members.keys().next_back().cloned().unwrap_or_default();
+        h.members.remove(&last);
+    }
+    h.id = Uuid::from_u128(n).to_string();
+    let (row, persons) = crate::projection::household_rows(&h, &format!("g{}", n % 2), 0);
+    vec![
+        TableRows {
+            table: "households".into(),
+            rows: vec![row.cells()],
+        },
+        TableRows {
+            table: "persons".into(),
+            rows: persons.iter().map(|p| p.cells()).collect(),
+        },
+    ]
+}
+
 fn response(pulled: Vec<PulledDoc>) -> SyncResponse {
     SyncResponse {
         protocol: PROTOCOL_VERSION,
@@ -91,14 +114,24 @@ fn page() -> SyncResponse {
         ],
     };
     pulled.push(doc(9, DocData::Changes(vec![]), Some(vec![ragged])));
+    // Households whose `search` and `tails` version 5 leaves out (one without members).
+    for (n, members) in [(10, 3), (11, 0)] {
+        let bytes = snapshot("户", 1);
+        let data = DocData::Snapshot(ByteBuf::from(bytes));
+        pulled.push(doc(n, data, Some(household_rows(n, members))));
+    }
+    // A household whose stored keys are not what its cells give: sent as they are.
+    let mut odd = household_rows(12, 2);
+    odd[0].rows[0][16] = Cell::Text("|stale|".into());
+    pulled.push(doc(12, DocData::Changes(vec![]), Some(odd)));
     response(pulled)
 }
 
 #[test]
 fn a_page_round_trips_whole() {
     let resp = page();
-    let cols = to_columns(&resp.pulled);
-    assert_eq!(cols.forms.iter().filter(|f| **f == Form::Split).count(), 6);
+    let cols = to_columns(&resp.pulled, true);
+    assert_eq!(cols.forms.iter().filter(|f| **f == Form::Split).count(), 8);
     assert!(cols.tables[0].columns[0]
         .iter()
         .all(|c| *c == WireCell::DocId));
@@ -118,6 +151,79 @@ fn a_page_round_trips_whole() {
         decode_response(&old, 1 << 20).map(|r| r.pulled),
         Ok(resp.pulled)
     );
+}
+
+/// The households table of a page's columns (25 cells wide).
+fn households(cols: &mut PulledColumns) -> &mut TableColumns {
+    let t = cols
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "households" && t.columns.len() == 25);
+    t.expect("a households table")
+}
+
+#[test]
+fn version_5_leaves_out_what_the_device_derives() {
+    let resp = page();
+    let mut cols = to_columns(&resp.pulled, true);
+    let derived = |t: &TableColumns, c: usize| {
+        t.columns[c]
+            .iter()
+            .map(|w| *w == WireCell::Derived)
+            .collect::<Vec<_>>()
+    };
+    // Both households that derive their keys, not the one whose stored keys differ.
+    let t = households(&mut cols);
+    assert_eq!(derived(t, 16), [true, true, false]);
+    assert_eq!(derived(t, 17), [true, true, false]);
+    assert!(t
+        .columns
+        .iter()
+        .enumerate()
+        .all(|(c, col)| c == 16 || c == 17 || col.iter().all(|w| *w != WireCell::Derived)));
+    // Version 4 sends them all.
+    let mut v4 = to_columns(&resp.pulled, false);
+    assert!(households(&mut v4)
+        .columns
+        .iter()
+        .all(|col| col.iter().all(|w| *w != WireCell::Derived)));
+    let body = encode_response(&resp, 5);
+    assert_eq!(decode_response(&body, 1 << 20), Ok(resp.clone()));
+    let body = encode_response(&resp, 4);
+    assert_eq!(
+        decode_response(&body, 1 << 20).map(|r| r.pulled),
+        Ok(resp.pulled)
+    );
+}
+
+#[test]
+fn a_derived_cell_out_of_place_is_an_error() {
+    let good = to_v4(&page(), PROTOCOL_VERSION);
+    assert!(from_v4(good.clone()).is_ok());
+    // In another column of a household, in another table, in a row without a household.
+    let mut column = good.clone();
+    households(&mut column.pulled).columns[8][0] = WireCell::Derived;
+    assert!(from_v4(column).is_err());
+    let mut other = good.clone();
+    other.pulled.tables[0].columns[5][0] = WireCell::Derived;
+    assert!(from_v4(other).is_err());
+    let mut persons = good.clone();
+    let wide = persons
+        .pulled
+        .tables
+        .iter_mut()
+        .find(|t| t.columns.len() == 14);
+    wide.expect("persons").columns[2][0] = WireCell::Derived;
+    assert!(from_v4(persons).is_err());
+    // A household whose cells no longer give keys (a name that is not text).
+    let mut names = good;
+    let wide = names
+        .pulled
+        .tables
+        .iter_mut()
+        .find(|t| t.columns.len() == 14);
+    wide.expect("persons").columns[2][0] = WireCell::Int(7);
+    assert!(from_v4(names).is_err());
 }
 
 #[test]

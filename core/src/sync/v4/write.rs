@@ -25,8 +25,9 @@ impl SplitWriter {
     }
 }
 
-/// The wire form of a response's pulled documents.
-pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
+/// The wire form of a response's pulled documents; with `derive` (version 5), a
+/// household's `search` and `tails` are left out where the device derives the same.
+pub(super) fn to_columns(pulled: &[PulledDoc], derive: bool) -> PulledColumns {
     let mut out = PulledColumns::default();
     let mut grid_index: HashMap<&str, u32> = HashMap::new();
     let mut table_index: HashMap<(&str, usize), u32> = HashMap::new();
@@ -74,33 +75,51 @@ pub(super) fn to_columns(pulled: &[PulledDoc]) -> PulledColumns {
             // Rows of one table of different widths, or without cells (never written by
             // this build), travel as they are, so nothing is lost.
             Some(tables) if !tables.iter().all(one_width) => DocRows::AsTheyAre(tables.clone()),
-            Some(tables) => DocRows::Tables(
-                tables
-                    .iter()
-                    .map(|t| {
-                        let width = t.rows.first().map_or(0, Vec::len);
-                        let at =
-                            *table_index
-                                .entry((t.table.as_str(), width))
-                                .or_insert_with(|| {
+            Some(tables) => {
+                // The households table whose `search` and `tails` the device derives.
+                let derived = derive
+                    .then(|| derived_keys(tables))
+                    .flatten()
+                    .filter(|(at, search, tails)| {
+                        let row = &tables[*at].rows[0];
+                        row[DERIVED[0]] == Cell::Text(search.clone())
+                            && row[DERIVED[1]] == Cell::Text(tails.clone())
+                    })
+                    .map(|(at, _, _)| at);
+                DocRows::Tables(
+                    tables
+                        .iter()
+                        .enumerate()
+                        .map(|(ti, t)| {
+                            let width = t.rows.first().map_or(0, Vec::len);
+                            let at = *table_index.entry((t.table.as_str(), width)).or_insert_with(
+                                || {
                                     out.tables.push(TableColumns {
                                         name: t.table.clone(),
                                         columns: vec![Vec::new(); width],
                                         doc_of_row: Vec::new(),
                                     });
                                     out.tables.len() as u32 - 1
-                                });
-                        let table = &mut out.tables[at as usize];
-                        for row in &t.rows {
-                            table.doc_of_row.push(index as u32);
-                            for (c, v) in row.iter().enumerate() {
-                                table.columns[c].push(wire_cell(v, &id, &p.grid_id));
+                                },
+                            );
+                            let table = &mut out.tables[at as usize];
+                            for row in &t.rows {
+                                table.doc_of_row.push(index as u32);
+                                for (c, v) in row.iter().enumerate() {
+                                    table.columns[c].push(
+                                        if derived == Some(ti) && DERIVED.contains(&c) {
+                                            WireCell::Derived
+                                        } else {
+                                            wire_cell(v, &id, &p.grid_id)
+                                        },
+                                    );
+                                }
                             }
-                        }
-                        (at, t.rows.len() as u32)
-                    })
-                    .collect(),
-            ),
+                            (at, t.rows.len() as u32)
+                        })
+                        .collect(),
+                )
+            }
         });
     }
     out.split = split.docs;
