@@ -14,7 +14,7 @@ cargo test --workspace
 # database on this server and drops it at the end).
 echo "== cargo test: the district suite on PostgreSQL"
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
-  cargo test -p gridwalk-district-sqlite --test sync_engine --test cursor_late_commit \
+  cargo test -p gridwalk-district-sqlite --test sync_engine --test enrollment --test cursor_late_commit \
     --test console_limits --test review --test admin --test blobs --test desk --test first_download \
     --test indicators --test export
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \

@@ -223,6 +223,12 @@ impl PgDistrict {
         })
     }
 
+    /// Revoke devices enrolled more than [`ORPHAN_AFTER_MS`] ago that never synced (their
+    /// enrollment answer never arrived); as on SQLite. Returns how many.
+    pub fn expire_orphan_devices(&self, now_ms: i64) -> Result<usize> {
+        self.write(|tx| expire_orphans(tx, now_ms))
+    }
+
     /// Enroll with a code; with `device_key`, a retry of the same code with the same key
     /// (the first answer was lost) gets the same device and a fresh token, until that
     /// device has synced once and never when it is revoked (as on SQLite).
@@ -239,12 +245,7 @@ impl PgDistrict {
         let token = random_token();
         self.write(|tx| {
             // Devices that never received their answer and never synced: revoked.
-            tx.execute(
-                "UPDATE devices SET revoked_at = $1
-                 WHERE revoked_at IS NULL AND last_sync_at IS NULL AND enrolled_at < $2",
-                &[&now_ms, &(now_ms - ORPHAN_AFTER_MS)],
-            )
-            .map_err(db)?;
+            expire_orphans(tx, now_ms)?;
             // FOR UPDATE: two servers given the same code at once enroll one device.
             let row = tx
                 .query_opt(
@@ -443,4 +444,15 @@ pub(crate) fn insert_log(tx: &mut postgres::Transaction<'_>, e: &SyncLogEntry) -
     rows.first()
         .map(|r| r.get(0))
         .ok_or_else(|| StoreError::Database("the sync-log insert returned no id".into()))
+}
+
+fn expire_orphans(tx: &mut postgres::Transaction<'_>, now_ms: i64) -> Result<usize> {
+    let n = tx
+        .execute(
+            "UPDATE devices SET revoked_at = $1
+             WHERE revoked_at IS NULL AND last_sync_at IS NULL AND enrolled_at < $2",
+            &[&now_ms, &(now_ms - ORPHAN_AFTER_MS)],
+        )
+        .map_err(db)?;
+    Ok(n as usize)
 }

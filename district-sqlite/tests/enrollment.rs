@@ -1,15 +1,17 @@
-//! Enrollment is idempotent for the device that asked (its key), and orphans expire.
+//! Enrollment is idempotent for the device that asked (its key), and orphans expire; on
+//! SQLite or (GRIDWALK_TEST_DATABASE) PostgreSQL.
 
-use gridwalk_district_sqlite::{DistrictStore, NewUser, SqliteDistrict, SyncLogEntry};
+mod common;
+
+use common::{District, NOW};
+use gridwalk_district_sqlite::{DistrictStore, NewUser, SyncLogEntry};
 use gridwalk_store::StoreError;
 
-const NOW: i64 = 1_790_000_000_000;
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const DAY: i64 = 24 * 3_600_000;
 
-fn setup() -> (tempfile::TempDir, SqliteDistrict, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = SqliteDistrict::open(dir.path()).expect("district");
+fn setup() -> (District, String) {
+    let d = District::open();
     let user = d
         .create_user(
             &NewUser {
@@ -21,7 +23,7 @@ fn setup() -> (tempfile::TempDir, SqliteDistrict, String) {
             NOW,
         )
         .expect("user");
-    (dir, d, user)
+    (d, user)
 }
 
 fn refused(r: Result<gridwalk_district_sqlite::Enrolled, StoreError>) -> bool {
@@ -30,7 +32,7 @@ fn refused(r: Result<gridwalk_district_sqlite::Enrolled, StoreError>) -> bool {
 
 #[test]
 fn the_same_code_and_key_again_gets_the_same_device_with_a_new_token() {
-    let (_dir, d, user) = setup();
+    let (d, user) = setup();
     let code = d.create_enrollment(&user, 3_600_000, NOW).expect("code");
     let first = d.enroll_with_key(&code, "phone", KEY, NOW).expect("first");
     // The answer was lost; the device asks again with the same code and key.
@@ -39,7 +41,11 @@ fn the_same_code_and_key_again_gets_the_same_device_with_a_new_token() {
         .expect("retry");
     assert_eq!(again.device_id, first.device_id);
     assert_ne!(again.token, first.token);
-    assert_eq!(d.devices().expect("devices").len(), 1, "no orphan");
+    assert_eq!(
+        d.console().devices().expect("devices").len(),
+        1,
+        "no orphan"
+    );
     // Only the latest token works.
     assert!(d.authenticate(&again.token, NOW).is_ok());
     assert!(d.authenticate(&first.token, NOW).is_err());
@@ -62,7 +68,7 @@ fn the_same_code_and_key_again_gets_the_same_device_with_a_new_token() {
 
 #[test]
 fn a_code_used_without_a_key_cannot_be_retried_and_bad_keys_are_refused() {
-    let (_dir, d, user) = setup();
+    let (d, user) = setup();
     let code = d.create_enrollment(&user, 3_600_000, NOW).expect("code");
     d.enroll(&code, "old app", NOW).expect("enrolled");
     assert!(refused(d.enroll_with_key(&code, "old app", KEY, NOW)));
@@ -73,7 +79,7 @@ fn a_code_used_without_a_key_cannot_be_retried_and_bad_keys_are_refused() {
 
 #[test]
 fn orphans_expire_after_a_week_and_synced_devices_stay() {
-    let (_dir, d, user) = setup();
+    let (d, user) = setup();
     let c1 = d.create_enrollment(&user, 3_600_000, NOW).expect("code");
     let orphan = d.enroll_with_key(&c1, "lost", KEY, NOW).expect("orphan");
     let c2 = d.create_enrollment(&user, 3_600_000, NOW).expect("code");
@@ -88,7 +94,7 @@ fn orphans_expire_after_a_week_and_synced_devices_stay() {
     .expect("log");
     assert_eq!(d.expire_orphan_devices(NOW + 6 * DAY).expect("sweep"), 0);
     assert_eq!(d.expire_orphan_devices(NOW + 8 * DAY).expect("sweep"), 1);
-    let devices = d.devices().expect("devices");
+    let devices = d.console().devices().expect("devices");
     let by_id = |id: &str| devices.iter().find(|x| x.device_id == id).expect("device");
     assert!(by_id(&orphan.device_id).revoked_at.is_some());
     assert!(by_id(&used.device_id).revoked_at.is_none());

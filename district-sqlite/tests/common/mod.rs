@@ -344,6 +344,14 @@ impl District {
         }
     }
 
+    /// Revoke devices that never synced a week after enrolling; how many.
+    pub fn expire_orphan_devices(&self, now_ms: i64) -> Result<usize> {
+        match self {
+            District::Sqlite { d, .. } => d.expire_orphan_devices(now_ms),
+            District::Postgres { d, .. } => d.expire_orphan_devices(now_ms),
+        }
+    }
+
     pub fn revoke_device(&self, device_id: &str, now_ms: i64) -> Result<bool> {
         match self {
             District::Sqlite { d, .. } => d.revoke_device(device_id, now_ms),
