@@ -30,7 +30,10 @@ fn scrape(base: &str) -> Option<PhaseSums> {
     s.read_to_string(&mut text).ok()?;
     let mut sums = PhaseSums::default();
     for line in text.lines() {
-        let (key, value) = line.rsplit_once(' ')?;
+        // Header lines, the blank line after them and comments are passed over.
+        let Some((key, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
         let Ok(v) = value.parse::<f64>() else {
             continue;
         };
