@@ -257,13 +257,7 @@ impl PgDistrict {
             let id = match log {
                 Some(log) => {
                     let mut row = log.clone();
-                    row.conflicts = report.conflicts_created as i64;
-                    row.rejected = report
-                        .results
-                        .iter()
-                        .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
-                        .count() as i64;
-                    row.errors = gridwalk_district::push_errors(&report);
+                    gridwalk_district::log_push_outcome(&mut row, &report);
                     crate::admin::insert_log(tx, &row)?
                 }
                 None => 0,

@@ -426,13 +426,7 @@ impl DistrictStore for SqliteDistrict {
         let out = self.with_group_writer(move |conn| {
             let _apply = time(Phase::PushApply);
             let report = push_in(conn, &device, &pushed, decided, now_ms)?;
-            log.conflicts = report.conflicts_created as i64;
-            log.rejected = report
-                .results
-                .iter()
-                .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
-                .count() as i64;
-            log.errors = gridwalk_district::push_errors(&report);
+            gridwalk_district::log_push_outcome(&mut log, &report);
             let id = super::log::insert_log(conn, &log)?;
             Ok((report, id))
         })?;

@@ -47,6 +47,23 @@ impl HandledSync {
     }
 }
 
+/// How many documents of a push were rejected.
+pub fn rejected_count(pushed: &PushOutcomeReport) -> usize {
+    pushed
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
+        .count()
+}
+
+/// A push's outcome on its sync-log row (conflicts, rejections and their errors), as
+/// both backends write the row in the push's own transaction.
+pub fn log_push_outcome(log: &mut SyncLogEntry, pushed: &PushOutcomeReport) {
+    log.conflicts = pushed.conflicts_created as i64;
+    log.rejected = rejected_count(pushed) as i64;
+    log.errors = push_errors(pushed);
+}
+
 /// The rejected documents of a push as the sync log's JSON array.
 pub fn push_errors(pushed: &PushOutcomeReport) -> String {
     let errors: Vec<serde_json::Value> = pushed
@@ -139,11 +156,7 @@ pub fn handle_sync_logged(
     } else {
         store.compare(device, &request.compare)?
     };
-    let rejected = pushed
-        .results
-        .iter()
-        .filter(|r| matches!(r.outcome, PushOutcome::Rejected { .. }))
-        .count();
+    let rejected = rejected_count(&pushed);
     let mut pulled = pull.docs;
     pulled.append(&mut repaired);
     if request.protocol >= 3 {

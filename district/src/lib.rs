@@ -34,7 +34,9 @@ pub use edits::{DocWriter, EditStore};
 pub use export::file::{ExportFiles, ExportFormat, ExportSummary};
 pub use export::{ExportFilter, ExportStore, PiiMode, MIN_REASON_CHARS};
 pub use gridwalk_store::{Result, StoreError};
-pub use handle::{handle_sync, handle_sync_logged, push_errors, HandledSync};
+pub use handle::{
+    handle_sync, handle_sync_logged, log_push_outcome, push_errors, rejected_count, HandledSync,
+};
 pub use imports::{ImportRun, ImportStore, ImportWritten, NewImported};
 pub use indicators::{IndicatorQuery, IndicatorStore, Indicators};
 pub use review::{DeviceOverview, Handover, ReviewStore};
