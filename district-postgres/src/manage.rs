@@ -2,11 +2,12 @@
 //! their scopes, enrollment codes, devices, the area tree). The checks are
 //! gridwalk-district's `admin`, as on SQLite.
 
-use crate::{db, PgDistrict, Result};
+use crate::{db, PgDistrict, Result, StoreError};
 use gridwalk_core::area::AreaTree;
 use gridwalk_district::admin::{username_taken, AdminStore, UserRow, UserUpdate};
 use gridwalk_district::DeviceInfo;
 use postgres::error::SqlState;
+use postgres::Transaction;
 
 /// The advisory lock an area-tree edit holds: "gw-area".
 const AREA_TREE_LOCK: i64 = 0x0067_772d_6172_6561;
@@ -56,63 +57,9 @@ impl AdminStore for PgDistrict {
         phc: Option<&str>,
         now_ms: i64,
     ) -> Result<()> {
-        let username = u.username.trim();
-        let display = u.display_name.trim();
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(db)?;
-        let written = if exists {
-            tx.execute(
-                "UPDATE users SET username = $2, display_name = $3, role = $4
-                 WHERE user_id = $1",
-                &[&id, &username, &display, &u.role],
-            )
-        } else {
-            tx.execute(
-                "INSERT INTO users (user_id, username, display_name, role, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &username, &display, &u.role, &now_ms],
-            )
-        };
-        // A unique violation is a taken username, not a race to retry.
-        let n = match written {
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                return Err(username_taken(username))
-            }
-            other => other.map_err(db)?,
-        };
-        if n == 0 {
-            return Err(crate::StoreError::BadRequest(format!("no user {id}")));
-        }
-        tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&id])
-            .map_err(db)?;
-        tx.execute("DELETE FROM user_areas WHERE user_id = $1", &[&id])
-            .map_err(db)?;
-        for g in &u.grids {
-            tx.execute(
-                "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
-                 ON CONFLICT DO NOTHING",
-                &[&id, g],
-            )
-            .map_err(db)?;
-        }
-        for a in &u.areas {
-            tx.execute(
-                "INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)
-                 ON CONFLICT DO NOTHING",
-                &[&id, a],
-            )
-            .map_err(db)?;
-        }
-        if let Some(phc) = phc {
-            tx.execute(
-                "UPDATE users SET password_hash = $2 WHERE user_id = $1",
-                &[&id, &phc],
-            )
-            .map_err(db)?;
-        }
-        // A new role or scope applies at once: open console sessions end.
-        tx.execute("DELETE FROM console_sessions WHERE user_id = $1", &[&id])
-            .map_err(db)?;
+        insert_or_update_user(&mut tx, exists, id, u, phc, now_ms)?;
         tx.commit().map_err(db)
     }
 
@@ -134,29 +81,120 @@ impl AdminStore for PgDistrict {
         edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
     ) -> Result<AreaTree> {
         self.write(|tx| {
-            // Held until COMMIT: another server's edit (even the very first, when there is
-            // no row to lock yet) waits and then reads this one's tree.
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AREA_TREE_LOCK])
-                .map_err(db)?;
-            let stored = tx
-                .query_opt("SELECT tree FROM area_tree WHERE id = 1", &[])
-                .map_err(db)?;
-            let tree = match stored {
-                Some(r) => serde_json::from_value(r.get(0))
-                    .map_err(|e| crate::StoreError::BadRequest(format!("stored area tree: {e}")))?,
-                None => AreaTree::default(),
-            };
-            let tree = edit(tree)?;
-            let json = serde_json::to_value(&tree)
-                .map_err(|e| crate::StoreError::BadRequest(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, $1, $2)
-                 ON CONFLICT (id) DO UPDATE SET tree = excluded.tree,
-                     updated_at = excluded.updated_at",
-                &[&json, &now_ms],
-            )
-            .map_err(db)?;
+            let tree = edit(read_tree_locked(tx)?)?;
+            write_tree(tx, &tree, now_ms)?;
             Ok(tree)
         })
     }
+
+    fn update_area_tree_adding_user(
+        &self,
+        now_ms: i64,
+        edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
+        user_id: &str,
+        user: &UserUpdate,
+        phc: Option<&str>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let tree = edit(read_tree_locked(tx)?)?;
+            write_tree(tx, &tree, now_ms)?;
+            insert_or_update_user(tx, false, user_id, user, phc, now_ms)
+        })
+    }
+}
+
+/// The stored area tree (empty before the first edit), read under [`AREA_TREE_LOCK`]:
+/// held until COMMIT, so another server's edit (even the very first, when there is no row
+/// to lock yet) waits and then reads this one's tree.
+fn read_tree_locked(tx: &mut Transaction<'_>) -> Result<AreaTree> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AREA_TREE_LOCK])
+        .map_err(db)?;
+    let stored = tx
+        .query_opt("SELECT tree FROM area_tree WHERE id = 1", &[])
+        .map_err(db)?;
+    match stored {
+        Some(r) => serde_json::from_value(r.get(0))
+            .map_err(|e| StoreError::BadRequest(format!("stored area tree: {e}"))),
+        None => Ok(AreaTree::default()),
+    }
+}
+
+fn write_tree(tx: &mut Transaction<'_>, tree: &AreaTree, now_ms: i64) -> Result<()> {
+    let json = serde_json::to_value(tree).map_err(|e| StoreError::BadRequest(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO area_tree (id, tree, updated_at) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET tree = excluded.tree,
+             updated_at = excluded.updated_at",
+        &[&json, &now_ms],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Inserts (`exists` false) or updates a user with its scope and optional password hash,
+/// in `tx`. A taken username is [`username_taken`] (not a race a retry would win).
+fn insert_or_update_user(
+    tx: &mut Transaction<'_>,
+    exists: bool,
+    id: &str,
+    u: &UserUpdate,
+    phc: Option<&str>,
+    now_ms: i64,
+) -> Result<()> {
+    let username = u.username.trim();
+    let display = u.display_name.trim();
+    let written = if exists {
+        tx.execute(
+            "UPDATE users SET username = $2, display_name = $3, role = $4
+             WHERE user_id = $1",
+            &[&id, &username, &display, &u.role],
+        )
+    } else {
+        tx.execute(
+            "INSERT INTO users (user_id, username, display_name, role, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&id, &username, &display, &u.role, &now_ms],
+        )
+    };
+    // A unique violation is a taken username, not a race to retry.
+    let n = match written {
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            return Err(username_taken(username))
+        }
+        other => other.map_err(db)?,
+    };
+    if n == 0 {
+        return Err(StoreError::BadRequest(format!("no user {id}")));
+    }
+    tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&id])
+        .map_err(db)?;
+    tx.execute("DELETE FROM user_areas WHERE user_id = $1", &[&id])
+        .map_err(db)?;
+    for g in &u.grids {
+        tx.execute(
+            "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&id, g],
+        )
+        .map_err(db)?;
+    }
+    for a in &u.areas {
+        tx.execute(
+            "INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&id, a],
+        )
+        .map_err(db)?;
+    }
+    if let Some(phc) = phc {
+        tx.execute(
+            "UPDATE users SET password_hash = $2 WHERE user_id = $1",
+            &[&id, &phc],
+        )
+        .map_err(db)?;
+    }
+    // A new role or scope applies at once: open console sessions end.
+    tx.execute("DELETE FROM console_sessions WHERE user_id = $1", &[&id])
+        .map_err(db)?;
+    Ok(())
 }

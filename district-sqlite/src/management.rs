@@ -1,13 +1,13 @@
 //! The admin's management of the district: users with their roles and scopes, the area
-//! tree one level at a time (the district root first: `init_district`). (The device list is the console's
-//! `console_devices`, every device for an admin.) Every call here is for an
+//! tree one level at a time (the district root first: `AdminStore::init_district`). (The
+//! device list is the console's `console_devices`, every device for an admin.) Every call here is for an
 //! admin; the console checks the role before calling, and the audit trail is written by
 //! the caller that knows who asked.
 
 use super::SqliteDistrict;
 use crate::{Result, StoreError};
-use gridwalk_core::area::{AreaEdit, AreaTree, District};
-use gridwalk_district::admin::{check_user, username_taken};
+use gridwalk_core::area::AreaTree;
+use gridwalk_district::admin::username_taken;
 use gridwalk_district::AdminStore;
 use rusqlite::{params, OptionalExtension};
 
@@ -99,42 +99,22 @@ impl AdminStore for SqliteDistrict {
             Ok(tree)
         })
     }
-}
 
-impl SqliteDistrict {
-    /// A new district from an empty data directory: the district root of the area tree
-    /// and its first admin (with a console password), in one transaction. Refused when
-    /// the directory already has a district. Returns the admin's user id.
-    pub fn init_district(
+    fn update_area_tree_adding_user(
         &self,
-        district: District,
-        admin: &UserUpdate,
         now_ms: i64,
-    ) -> Result<String> {
-        if admin.role != "admin" || admin.password.is_none() {
-            return Err(StoreError::BadRequest(
-                "区县的第一个用户须为管理员并设置控制台密码 / the first user of a district is an \
-                 admin with a console password"
-                    .into(),
-            ));
-        }
-        let phc = check_user(admin, &AreaTree::default())?;
-        let id = uuid::Uuid::now_v7().to_string();
+        edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
+        user_id: &str,
+        user: &UserUpdate,
+        phc: Option<&str>,
+    ) -> Result<()> {
         self.with_writer(|store| {
             let tx = store.conn.transaction()?;
-            let mut tree = read_tree(&tx)?;
-            if tree.has_district() {
-                return Err(StoreError::BadRequest(format!(
-                    "这个数据目录已有区县 {0}（{1}），不会覆盖 / this data directory already has \
-                     the district {0} ({1}); it is not overwritten",
-                    tree.district.name, tree.district.code
-                )));
-            }
-            tree.apply(AreaEdit::District(district))?;
+            let tree = edit(read_tree(&tx)?)?;
             write_tree(&tx, &tree, now_ms)?;
-            write_user(&tx, false, &id, admin, phc.as_deref(), now_ms)?;
+            write_user(&tx, false, user_id, user, phc, now_ms)?;
             tx.commit()?;
-            Ok(id)
+            Ok(())
         })
     }
 }

@@ -1,10 +1,12 @@
 //! A district from an empty directory through the store: the district root and its
 //! first admin together, once; the area tree level by level with generated grid ids; a
-//! worker of the new grid enrolling a device.
+//! worker of the new grid enrolling a device. On SQLite or (GRIDWALK_TEST_DATABASE)
+//! PostgreSQL.
+
+mod common;
 
 use gridwalk_core::area::{AreaEdit, Community, District, Grid, Street};
-use gridwalk_district_sqlite::AdminStore;
-use gridwalk_district_sqlite::{DistrictStore, SqliteDistrict, UserUpdate};
+use gridwalk_district_sqlite::{DistrictStore, UserUpdate};
 use gridwalk_store::StoreError;
 
 const NOW: i64 = 1_780_000_000_000;
@@ -29,8 +31,8 @@ fn district() -> District {
 
 #[test]
 fn init_then_every_level_then_a_worker_enrolls() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = SqliteDistrict::open(dir.path()).expect("open");
+    let store = common::District::open();
+    let d = store.console();
     // Before init: no level can be added, and the error says what to do.
     let street = AreaEdit::Street(Street {
         code: "430202001000".into(),
@@ -79,14 +81,14 @@ fn init_then_every_level_then_a_worker_enrolls() {
     };
     let user_id = d.save_user(None, &worker, NOW).expect("worker");
     let code = d.create_enrollment(&user_id, 3_600_000, NOW).expect("code");
-    let enrolled = d.enroll(&code, "phone", NOW).expect("enrolls");
+    let enrolled = store.enroll(&code, "phone", NOW).expect("enrolls");
     assert_eq!(enrolled.grids, vec![g.id.clone()]);
 }
 
 #[test]
 fn init_refuses_a_bad_code_or_a_non_admin_and_leaves_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = SqliteDistrict::open(dir.path()).expect("open");
+    let store = common::District::open();
+    let d = store.console();
     let street_level = District {
         code: "430202001000".into(),
         name: "荷塘区".into(),
@@ -107,4 +109,22 @@ fn init_refuses_a_bad_code_or_a_non_admin_and_leaves_nothing() {
     assert!(d.init_district(district(), &no_password, NOW).is_err());
     assert!(d.user_rows().expect("users").is_empty());
     assert!(d.area_tree().expect("tree").is_none());
+}
+
+#[test]
+fn init_with_a_taken_username_writes_no_district() {
+    let store = common::District::open();
+    let d = store.console();
+    let first = d.save_user(None, &admin("chief"), NOW).expect("user");
+    match d.init_district(district(), &admin("chief"), NOW) {
+        Err(StoreError::BadRequest(m)) => {
+            assert!(m.contains("已被使用") && m.contains("is taken"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The root and the admin are written together or not at all.
+    assert!(d.area_tree().expect("tree").is_none());
+    let users = d.user_rows().expect("users");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].user_id, first);
 }

@@ -8,7 +8,7 @@
 use crate::console::password::{check_new_password, hash_password};
 use crate::console::{ConsoleStore, MAX_USERNAME_CHARS};
 use crate::{DeviceInfo, Result, StoreError};
-use gridwalk_core::area::{AreaEdit, AreaTree};
+use gridwalk_core::area::{AreaEdit, AreaTree, District};
 use serde::{Deserialize, Serialize};
 
 /// A user as the admin's user list shows it.
@@ -115,6 +115,28 @@ pub fn check_user(u: &UserUpdate, tree: &AreaTree) -> Result<Option<String>> {
     }
 }
 
+/// Checks the first user of a new district: an admin with a console password, and the
+/// fields [`check_user`] checks; the password's hash.
+pub fn check_first_admin(admin: &UserUpdate) -> Result<Option<String>> {
+    if admin.role != "admin" || admin.password.is_none() {
+        return Err(StoreError::BadRequest(
+            "区县的第一个用户须为管理员并设置控制台密码 / the first user of a district is an \
+             admin with a console password"
+                .into(),
+        ));
+    }
+    check_user(admin, &AreaTree::default())
+}
+
+/// The refusal of a second `init_district`: the store already has `tree`'s district.
+pub fn district_exists(tree: &AreaTree) -> StoreError {
+    StoreError::BadRequest(format!(
+        "这个库已有区县 {0}（{1}），不会覆盖 / this store already has the district {0} ({1}); \
+         it is not overwritten",
+        tree.district.name, tree.district.code
+    ))
+}
+
 /// Apply edits to `tree` (a new grid's or building's id and number filled in here, not by
 /// the admin); the new tree, or the first edit's refusal.
 pub fn apply_area_edits(mut tree: AreaTree, edits: Vec<AreaEdit>) -> Result<AreaTree> {
@@ -153,6 +175,38 @@ pub trait AdminStore: ConsoleStore {
         now_ms: i64,
         edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
     ) -> Result<AreaTree>;
+    /// [`AdminStore::update_area_tree`] and the insertion of a new user (`user_id`, with
+    /// the optional password hash `phc`) in the same write transaction: both or neither.
+    fn update_area_tree_adding_user(
+        &self,
+        now_ms: i64,
+        edit: &mut dyn FnMut(AreaTree) -> Result<AreaTree>,
+        user_id: &str,
+        user: &UserUpdate,
+        phc: Option<&str>,
+    ) -> Result<()>;
+
+    /// A new district from an empty store: the district root of the area tree and its
+    /// first admin (with a console password), in one transaction. Refused
+    /// ([`district_exists`]) when the store already has a district. The admin's user id.
+    fn init_district(&self, district: District, admin: &UserUpdate, now_ms: i64) -> Result<String> {
+        let phc = check_first_admin(admin)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        self.update_area_tree_adding_user(
+            now_ms,
+            &mut |mut tree| {
+                if tree.has_district() {
+                    return Err(district_exists(&tree));
+                }
+                tree.apply(AreaEdit::District(district.clone()))?;
+                Ok(tree)
+            },
+            &id,
+            admin,
+            phc.as_deref(),
+        )?;
+        Ok(id)
+    }
 
     /// Create (`user_id` None) or update a user: name, role, scope and optionally the
     /// password. Grids and areas must exist in the area tree.

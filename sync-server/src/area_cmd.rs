@@ -187,18 +187,10 @@ pub fn init(args: InitArgs) -> Result<()> {
         code: args.district_code.trim().to_string(),
         name: args.district_name.trim().to_string(),
     };
-    match &args.data.database {
-        // SQLite: root and admin in one transaction.
-        None => {
-            let dir = args.data.data.as_deref().context("--data DIR is needed")?;
-            open_district(dir)?
-                .init_district(root.clone(), &admin, now_ms())
-                .map_err(plain)?;
-        }
-        Some(_) => {
-            init_district(&*district, root.clone(), &admin).map_err(plain)?;
-        }
-    }
+    // Root and admin in one transaction, on either backend.
+    district
+        .init_district(root.clone(), &admin, now_ms())
+        .map_err(plain)?;
     audit(
         &*district,
         json!({"init": {"district": root.code, "name": root.name, "admin": args.admin}}),
@@ -340,46 +332,6 @@ fn edit_one(data: &DataArg, edit: AreaEdit) -> Result<AreaTree> {
     audit(&*district, json!({"edit": what}))?;
     println!("saved: {what}");
     Ok(tree)
-}
-
-/// The district's root and its first admin on PostgreSQL (SQLite does both in one
-/// transaction, `SqliteDistrict::init_district`). The tree is checked to
-/// hold no district before anything is written, and the root is set only if the tree
-/// still has none (a concurrent init loses there); the admin is written first, so a
-/// refused username leaves no rootless district behind.
-fn init_district(
-    district: &dyn ConsoleBackend,
-    root: District,
-    admin: &UserUpdate,
-) -> gridwalk_store::Result<String> {
-    use gridwalk_store::StoreError;
-    let exists = |t: &AreaTree| {
-        StoreError::BadRequest(format!(
-            "这个库已有区县 {0}（{1}），不会覆盖 / this store already has the district {0} \
-             ({1}); it is not overwritten",
-            t.district.name, t.district.code
-        ))
-    };
-    if admin.role != "admin" || admin.password.is_none() {
-        return Err(StoreError::BadRequest(
-            "区县的第一个用户须为管理员并设置控制台密码 / the first user of a district is an \
-             admin with a console password"
-                .into(),
-        ));
-    }
-    let current = district.area_tree()?.unwrap_or_default();
-    if current.has_district() {
-        return Err(exists(&current));
-    }
-    let id = district.save_user(None, admin, now_ms())?;
-    district.update_area_tree(now_ms(), &mut |mut tree| {
-        if tree.has_district() {
-            return Err(exists(&tree));
-        }
-        tree.apply(AreaEdit::District(root.clone()))?;
-        Ok(tree)
-    })?;
-    Ok(id)
 }
 
 fn print_tree(t: &AreaTree) {
