@@ -507,8 +507,9 @@ impl PgDistrict {
             })
     }
 
-    /// The number of changes, and every change hash and document heads in one string:
-    /// the behaviour suite's "nothing was stored" check.
+    /// The number of changes, and in one string every change hash and document heads, the
+    /// highest sequence number, the projected households, visits and issues and the
+    /// households' key-person tags: the behaviour suite's "nothing was stored" check.
     pub fn dump_for_tests(&self) -> Result<(i64, String)> {
         self.read(|tx| {
             let row = tx
@@ -518,7 +519,13 @@ impl PgDistrict {
                              FROM changes) || '/' ||
                             (SELECT count(*) || coalesce(string_agg(doc_id::text || heads, ','
                                                          ORDER BY doc_id), '')
-                             FROM docs)",
+                             FROM docs) || '/' ||
+                            (SELECT coalesce(max(seq), 0) FROM changes) || '/' ||
+                            (SELECT count(*) FROM households) || '/' ||
+                            (SELECT count(*) FROM visits) || '/' ||
+                            (SELECT count(*) FROM issues) || '/' ||
+                            (SELECT coalesce(string_agg(restricted, ',' ORDER BY doc_id), '')
+                             FROM households)",
                     &[],
                 )
                 .map_err(db)?;

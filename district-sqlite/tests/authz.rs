@@ -1,17 +1,17 @@
 //! The push path applies the permission rule (issue 9 §1): each change a worker's device
 //! forged in the security review is refused with `Forbidden`, and the store is unchanged.
+//! On SQLite or (GRIDWALK_TEST_DATABASE) PostgreSQL.
 
 mod common;
 
-use common::{enroll, household, Device, Direct, NOW};
+use common::{enroll, household, Device, Direct, District, NOW};
 use gridwalk_core::model::{
     EventKind, Issue, KeyPersons, ReviewStatus, Urgency, Visit, VisitMode, VisitReview,
 };
 use gridwalk_core::sync::{DocChanges, PushOutcome, RejectCode, SyncRequest, PROTOCOL_VERSION};
 use gridwalk_core::workflow::{dispatch_event, evaluate_event, new_event};
 use gridwalk_core::{DocId, DocKind, Document};
-use gridwalk_district_sqlite::ConsoleStore;
-use gridwalk_district_sqlite::{DeskStore, DistrictStore, NewUser, SqliteDistrict};
+use gridwalk_district_sqlite::{DistrictStore, NewUser};
 use gridwalk_store::client::Transport;
 use gridwalk_store::StoreError;
 use serde_bytes::ByteBuf;
@@ -20,8 +20,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 struct World {
-    _dir: tempfile::TempDir,
-    d: Arc<SqliteDistrict>,
+    d: Arc<District>,
     worker: Device,
     other_worker: String,
     supervisor: String,
@@ -31,8 +30,7 @@ struct World {
 }
 
 fn world() -> World {
-    let dir = tempfile::tempdir().expect("tmp");
-    let d = Arc::new(SqliteDistrict::open(dir.path()).expect("open"));
+    let d = Arc::new(District::open());
     let worker = enroll(&d, "w1", &["g1"]);
     let other_worker = enroll(&d, "w2", &["g1"]).author.user.to_string();
     let supervisor = d
@@ -56,9 +54,8 @@ fn world() -> World {
             (doc, h.grid_id.clone())
         })
         .collect();
-    d.import_documents(&docs, NOW).expect("seed");
+    d.console().import_documents(&docs, NOW).expect("seed");
     World {
-        _dir: dir,
         d,
         worker,
         other_worker,
@@ -133,24 +130,9 @@ fn push(w: &World, docs: Vec<DocChanges>) -> gridwalk_store::Result<Vec<PushOutc
     Ok(response.pushed.into_iter().map(|r| r.outcome).collect())
 }
 
-/// Everything stored: changes, documents with heads, projected rows.
-fn dump(d: &SqliteDistrict) -> String {
-    d.with_reader(|c| {
-        Ok(c.query_row(
-            "SELECT (SELECT count(*) || group_concat(hash) FROM changes) || '/' ||
-                    (SELECT count(*) || group_concat(doc_id || heads) FROM docs) || '/' ||
-                    (SELECT count(*) FROM visits) || '/' || (SELECT count(*) FROM issues) || '/' ||
-                    (SELECT group_concat(restricted) FROM households)",
-            [],
-            |r| r.get::<_, String>(0),
-        )?)
-    })
-    .expect("dump")
-}
-
 /// Push one document and expect it refused as `Forbidden` naming `path`, nothing stored.
 fn assert_forbidden(w: &World, doc: DocChanges, path: &str) {
-    let before = dump(&w.d);
+    let before = w.d.dump();
     let outcomes = push(w, vec![doc]).expect("push answered");
     match &outcomes[..] {
         [PushOutcome::Rejected {
@@ -159,7 +141,7 @@ fn assert_forbidden(w: &World, doc: DocChanges, path: &str) {
         }] => assert!(message.contains(path), "{message} should name {path}"),
         other => panic!("expected Forbidden at {path}, got {other:?}"),
     }
-    assert_eq!(dump(&w.d), before, "nothing stored");
+    assert_eq!(w.d.dump(), before, "nothing stored");
 }
 
 #[test]
@@ -290,13 +272,13 @@ fn scope_is_checked_before_kind() {
     let mut v = visit(&w, &w.h1);
     v.id = w.h2.clone();
     let doc = create(&w, DocKind::Visit, &v.id, &v);
-    let before = dump(&w.d);
+    let before = w.d.dump();
     let err = push(&w, vec![changes_since(&doc, &[])]).expect_err("refused");
     assert!(
         matches!(&err, StoreError::Forbidden { grid_id, .. } if grid_id == "g2"),
         "{err:?}"
     );
-    assert_eq!(dump(&w.d), before);
+    assert_eq!(w.d.dump(), before);
 }
 
 #[test]
@@ -328,13 +310,14 @@ fn seed_key_persons(w: &World) -> String {
         NOW - 1000,
     )
     .expect("doc");
-    w.d.import_documents(&[(doc, "g1".into())], NOW)
+    w.d.console()
+        .import_documents(&[(doc, "g1".into())], NOW)
         .expect("seed");
     k.id
 }
 
 /// Every document a device receives on a first download of its grids, as JSON text.
-fn first_download(d: &Arc<SqliteDistrict>, token: &str) -> Vec<(DocKind, String)> {
+fn first_download(d: &Arc<District>, token: &str) -> Vec<(DocKind, String)> {
     let auth = d.authenticate(token, NOW).expect("auth");
     let response = Direct::new(d, token)
         .exchange(&SyncRequest {
@@ -407,14 +390,18 @@ fn key_person_data_reaches_only_granted_supervisors() {
     assert!(!kinds(first_download(&w.d, &token)).contains(&DocKind::KeyPersons));
 
     let h1 = DocId::parse(&w.h1).expect("id");
-    let tags = |d: &SqliteDistrict| -> String {
-        let scope = d.console_scope(&w.supervisor).expect("scope");
-        let detail = d.console_household(&scope, h1).expect("household");
+    let tags = |d: &District| -> String {
+        let scope = d.console().console_scope(&w.supervisor).expect("scope");
+        let detail = d
+            .console()
+            .console_household(&scope, h1)
+            .expect("household");
         serde_json::to_string(&detail).expect("json")
     };
     assert!(!tags(&w.d).contains("drug_rehab"));
 
-    w.d.set_key_person_grant(&w.supervisor, true)
+    w.d.console()
+        .set_key_person_grant(&w.supervisor, true)
         .expect("grant");
     assert!(tags(&w.d).contains("drug_rehab"));
     let got = first_download(&w.d, &token);
@@ -424,6 +411,7 @@ fn key_person_data_reaches_only_granted_supervisors() {
     // A worker never takes the grant.
     assert!(w
         .d
+        .console()
         .set_key_person_grant(&w.worker.author.user.to_string(), true)
         .is_err());
 }
@@ -441,7 +429,7 @@ fn a_field_outside_the_schema_is_refused() {
     after["x"] = serde_json::Value::String("垃".repeat(200_000));
     doc.write_json_diff(w.worker.author, NOW, "junk", &before, &after)
         .expect("write");
-    let stored = dump(&w.d);
+    let stored = w.d.dump();
     let outcomes = push(&w, vec![changes_since(&doc, &before_heads)]).expect("push answered");
     match &outcomes[..] {
         [PushOutcome::Rejected {
@@ -450,5 +438,5 @@ fn a_field_outside_the_schema_is_refused() {
         }] => assert!(message.contains('x'), "{message} should name the field"),
         other => panic!("expected Invalid, got {other:?}"),
     }
-    assert_eq!(dump(&w.d), stored, "nothing stored");
+    assert_eq!(w.d.dump(), stored, "nothing stored");
 }

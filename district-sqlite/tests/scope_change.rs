@@ -1,22 +1,22 @@
 //! A worker moved to another grid while holding offline edits (issue 9 §4): the district
 //! says the scope changed instead of answering 403 forever; the device pushes what is
 //! still in scope, hands the rest over for a supervisor, drops the old grid's data and
-//! pulls the new grid. In process, through the real codec and request handler.
+//! pulls the new grid. In process, through the real codec and request handler; on SQLite
+//! or (GRIDWALK_TEST_DATABASE) PostgreSQL.
 
 mod common;
 
-use common::{enroll, household, Device, Direct, NOW};
+use common::{enroll, household, Device, Direct, District, NOW};
 use gridwalk_core::model::Household;
 use gridwalk_core::{DocId, DocKind};
-use gridwalk_district_sqlite::ReviewStore;
-use gridwalk_district_sqlite::{ConsoleScope, SqliteDistrict};
+use gridwalk_district_sqlite::ConsoleScope;
 use gridwalk_store::client::{SyncOptions, SyncReport};
 use gridwalk_store::{Store, DRAFT_META_PREFIX};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use uuid::Uuid;
 
-fn sync(dev: &mut Device, d: &Arc<SqliteDistrict>) -> gridwalk_store::Result<SyncReport> {
+fn sync(dev: &mut Device, d: &Arc<District>) -> gridwalk_store::Result<SyncReport> {
     let mut t = Direct::new(d, &dev.token);
     dev.store.sync(
         &mut t,
@@ -51,19 +51,8 @@ fn count(store: &Store, sql: &str) -> i64 {
 }
 
 /// An admin moves `user_id` to `grids` (what the console's user form writes).
-fn move_user(d: &SqliteDistrict, user_id: &str, grids: &[&str]) {
-    d.with_writer(|s| {
-        let c = s.connection();
-        c.execute("DELETE FROM user_grids WHERE user_id = ?1", [user_id])?;
-        for g in grids {
-            c.execute(
-                "INSERT INTO user_grids (user_id, grid_id) VALUES (?1, ?2)",
-                [user_id, g],
-            )?;
-        }
-        Ok(())
-    })
-    .expect("move user");
+fn move_user(d: &District, user_id: &str, grids: &[&str]) {
+    d.set_user_grids(user_id, grids).expect("move user");
 }
 
 fn admin() -> ConsoleScope {
@@ -79,8 +68,7 @@ fn admin() -> ConsoleScope {
 
 #[test]
 fn a_moved_worker_hands_over_old_grid_edits_drops_its_data_and_pulls_the_new_grid() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = Arc::new(SqliteDistrict::open(dir.path()).expect("district"));
+    let d = Arc::new(District::open());
 
     // Grid B has a worker and households already.
     let mut b_worker = enroll(&d, "b_worker", &["gB"]);
@@ -137,7 +125,10 @@ fn a_moved_worker_hands_over_old_grid_edits_drops_its_data_and_pulls_the_new_gri
 
     // Edits safe: the district keeps the handed-over changes for a supervisor of A, and
     // the in-scope edit of C was pushed and applied.
-    let handovers = d.console_handovers(&admin(), 100).expect("handovers");
+    let handovers = d
+        .console()
+        .console_handovers(&admin(), 100)
+        .expect("handovers");
     let mut handed: Vec<(String, String)> = handovers
         .iter()
         .map(|h| (h.doc_id.clone(), h.grid_id.clone()))
@@ -176,7 +167,11 @@ fn a_moved_worker_hands_over_old_grid_edits_drops_its_data_and_pulls_the_new_gri
         role: "supervisor".into(),
         ..admin()
     };
-    assert!(d.console_handovers(&b_sup, 100).expect("list").is_empty());
+    assert!(d
+        .console()
+        .console_handovers(&b_sup, 100)
+        .expect("list")
+        .is_empty());
 
     // A's data gone from the device, B's present, C kept.
     assert_eq!(
@@ -220,13 +215,18 @@ fn a_moved_worker_hands_over_old_grid_edits_drops_its_data_and_pulls_the_new_gri
         .expect("new in B");
     let pushed = sync(&mut dev, &d).expect("push in B");
     assert_eq!(pushed.accepted_docs, 1);
-    assert_eq!(d.console_handovers(&admin(), 100).expect("list").len(), 2);
+    assert_eq!(
+        d.console()
+            .console_handovers(&admin(), 100)
+            .expect("list")
+            .len(),
+        2
+    );
 }
 
 #[test]
 fn a_lost_handover_response_is_kept_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = Arc::new(SqliteDistrict::open(dir.path()).expect("district"));
+    let d = Arc::new(District::open());
     let mut dev = enroll(&d, "moved", &["gA"]);
     dev.store
         .create_household(&household(1, "gA"), dev.author, NOW)
@@ -249,6 +249,12 @@ fn a_lost_handover_response_is_kept_once() {
     );
     let report = sync(&mut dev, &d).expect("sync again");
     assert_eq!(report.handed_over, 1);
-    assert_eq!(d.console_handovers(&admin(), 100).expect("list").len(), 1);
+    assert_eq!(
+        d.console()
+            .console_handovers(&admin(), 100)
+            .expect("list")
+            .len(),
+        1
+    );
     assert!(grids_of(&dev.store).is_empty());
 }

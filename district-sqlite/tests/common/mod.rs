@@ -359,6 +359,27 @@ impl District {
         }
     }
 
+    /// Replace a user's grids (an admin moved the worker), as the console's user form
+    /// writes them.
+    pub fn set_user_grids(&self, user_id: &str, grids: &[&str]) -> Result<()> {
+        let grids: Vec<String> = grids.iter().map(|g| g.to_string()).collect();
+        match self {
+            District::Sqlite { d, .. } => d.with_writer(|s| {
+                let tx = s.conn.transaction()?;
+                tx.execute("DELETE FROM user_grids WHERE user_id = ?1", [user_id])?;
+                for g in &grids {
+                    tx.execute(
+                        "INSERT INTO user_grids (user_id, grid_id) VALUES (?1, ?2)",
+                        [user_id, g],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(())
+            }),
+            District::Postgres { d, .. } => d.set_user_grids(user_id, &grids),
+        }
+    }
+
     pub fn load_document(&self, id: gridwalk_core::DocId) -> Result<gridwalk_core::Document> {
         match self {
             District::Sqlite { d, .. } => d.load_document(id),
@@ -371,7 +392,9 @@ impl District {
         self.dump_counts().0
     }
 
-    /// Every change hash and every document's heads, for "nothing changed" checks.
+    /// Every change hash and the highest sequence number, every document's heads, the
+    /// projected households, visits and issues, the households' key-person tags: for
+    /// "nothing changed" checks.
     pub fn dump(&self) -> String {
         self.dump_counts().1
     }
@@ -382,9 +405,14 @@ impl District {
                 .with_reader(|c| {
                     Ok(c.query_row(
                         "SELECT (SELECT count(*) FROM changes),
-                                (SELECT count(*) || group_concat(hash) FROM changes) || '/' ||
-                                (SELECT count(*) || group_concat(doc_id || heads) FROM docs) ||
-                                '/' || (SELECT count(*) FROM households)",
+                                (SELECT count(*) || coalesce(group_concat(hash), '') || '/' ||
+                                        coalesce(max(seq), 0) FROM changes) || '/' ||
+                                (SELECT count(*) || coalesce(group_concat(doc_id || heads), '') FROM docs) ||
+                                '/' || (SELECT count(*) FROM households) || '/' ||
+                                (SELECT count(*) FROM visits) || '/' ||
+                                (SELECT count(*) FROM issues) || '/' ||
+                                (SELECT coalesce(group_concat(restricted), '') FROM
+                                    (SELECT restricted FROM households ORDER BY doc_id))",
                         [],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?)
