@@ -16,7 +16,8 @@ echo "== cargo test: the district suite on PostgreSQL"
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-district-sqlite --test sync_engine --test enrollment --test cursor_late_commit \
     --test console_limits --test review --test admin --test blobs --test desk --test first_download \
-    --test indicators --test export --test areas --test authz --test scope_change --test fuzz_sync
+    --test indicators --test export --test doc_storage --test areas --test authz --test scope_change \
+    --test fuzz_sync
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-server --test pg_two_servers --test store_copy --test pg_cli --test reimport \
     --test pg_demo --test api --test sync_flow --test doors --test console_api \

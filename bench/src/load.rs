@@ -23,7 +23,7 @@ use gridwalk_server::store_copy::{CopyOptions, Endpoint};
 use gridwalk_store::client::SyncOptions;
 use std::path::PathBuf;
 use std::process::{Child, Command};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -312,6 +312,8 @@ struct LoadResult {
     rss_mb: f64,
     /// CPU of every server, per sync.
     cpu_ms: f64,
+    /// The servers', the load generator's and PostgreSQL's CPU per sync.
+    cpu: crate::cpu::CpuPerSync,
     throughput: f64,
     /// The servers' own breakdown of the run (see server_phases.rs).
     phases: Vec<(String, f64, f64, f64)>,
@@ -327,6 +329,9 @@ fn measure(
     let pids = fleet.pids();
     let cpu_of = |pids: &[u32]| -> Option<f64> { pids.iter().map(|p| cpu_ms(*p)).sum() };
     let cpu_before = cpu_of(&pids);
+    let on_postgres = matches!(backend, Backend::Postgres { .. });
+    let db_before = on_postgres.then(crate::cpu::postgres_cpu_ms);
+    let generator_ns = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let phases_before = crate::server_phases::scrape_all(&fleet.bases);
     let barrier = Arc::new(Barrier::new(devices));
     let samples = Arc::new(Mutex::new(Vec::new()));
@@ -335,6 +340,7 @@ fn measure(
     std::thread::scope(|s| {
         for (dev, household) in fleet.devs.iter_mut() {
             let (barrier, samples, errors) = (barrier.clone(), samples.clone(), errors.clone());
+            let generator_ns = generator_ns.clone();
             s.spawn(move || {
                 let mut transport = match bench_transport(dev) {
                     Ok(t) => t,
@@ -346,8 +352,14 @@ fn measure(
                     }
                     barrier.wait();
                     let t = Instant::now();
-                    match sync_once(dev, &mut transport) {
-                        Ok(()) => samples.lock().expect("lock").push(ms(t.elapsed())),
+                    let cpu = crate::cpu::thread_cpu_ns();
+                    let synced = sync_once(dev, &mut transport);
+                    let elapsed = ms(t.elapsed());
+                    if let (Some(a), Some(b)) = (cpu, crate::cpu::thread_cpu_ns()) {
+                        generator_ns.fetch_add(b.saturating_sub(a), Ordering::Relaxed);
+                    }
+                    match synced {
+                        Ok(()) => samples.lock().expect("lock").push(elapsed),
                         Err(e) => errors.lock().expect("lock").push(e.to_string()),
                     }
                 }
@@ -372,8 +384,15 @@ fn measure(
         (Some(a), Some(b)) => (b - a) / samples.len().max(1) as f64,
         _ => f64::NAN,
     };
+    let syncs = samples.len().max(1) as f64;
+    let cpu = crate::cpu::CpuPerSync {
+        server_ms: cpu_ms,
+        generator_ms: generator_ns.load(Ordering::Relaxed) as f64 / 1e6 / syncs,
+        database_ms: db_before.map_or(0.0, |a| (crate::cpu::postgres_cpu_ms() - a) / syncs),
+    };
     Ok(LoadResult {
         label: backend.label(),
+        cpu,
         throughput: samples.len() as f64 / wall.as_secs_f64(),
         samples,
         errors,
@@ -412,6 +431,12 @@ pub fn run(
     for r in &results {
         crate::server_phases::print(&r.label, &r.phases);
     }
+    if results.len() > 1 {
+        for r in &results {
+            print!("{}: ", r.label);
+            print_floor(r, devices);
+        }
+    }
     for r in &results {
         if let Some(e) = r.errors.first() {
             println!("first error ({}): {e}", r.label);
@@ -431,7 +456,14 @@ pub fn run(
         row("errors", r.errors.len() as f64, "", Some((0.0, true)));
         row("server peak RSS", r.rss_mb, "MB", Some((300.0, true)));
         row("server CPU per sync", r.cpu_ms, "ms", None);
+        row(
+            "load generator CPU per sync",
+            r.cpu.generator_ms,
+            "ms",
+            None,
+        );
         row("throughput", r.throughput, "syncs/s", None);
+        print_floor(r, devices);
     } else {
         print_side_by_side(&results);
     }
@@ -446,6 +478,9 @@ pub fn run(
                 "errors": r.errors.len(),
                 "server_peak_rss_mb": r.rss_mb,
                 "server_cpu_ms_per_sync": r.cpu_ms,
+                "generator_cpu_ms_per_sync": r.cpu.generator_ms,
+                "database_cpu_ms_per_sync": r.cpu.database_ms,
+                "burst_floor_ms": r.cpu.burst_floor_ms(devices, crate::cpu::cores()),
                 "syncs_per_s": r.throughput,
             })
         })
@@ -467,6 +502,24 @@ pub fn run(
         })
     );
     Ok(())
+}
+
+/// What the CPU alone allows: a round of `devices` syncs released at once cannot end
+/// before they have all had their CPU, whoever spends it on this shared machine.
+fn print_floor(r: &LoadResult, devices: usize) {
+    let cores = crate::cpu::cores();
+    println!(
+        "CPU per sync {:.2} ms (server {:.2} + load generator {:.2} + database {:.2}) on {cores} \
+         cores: a round of {devices} released together needs at least {:.0} ms, so p99 cannot \
+         be below about {:.0} ms here; the steady-rate ceiling is {:.0} syncs/s",
+        r.cpu.total_ms(),
+        r.cpu.server_ms,
+        r.cpu.generator_ms,
+        r.cpu.database_ms,
+        r.cpu.burst_floor_ms(devices, cores),
+        0.99 * r.cpu.burst_floor_ms(devices, cores),
+        r.cpu.rate_ceiling(cores),
+    );
 }
 
 /// One column per backend; the last column of each PostgreSQL row is its ratio to SQLite.
@@ -496,6 +549,8 @@ fn print_side_by_side(results: &[LoadResult]) {
     line("server peak RSS, max", "MB", &|r| r.rss_mb);
     // gridwalk-server processes only: PostgreSQL's own backends are not counted.
     line("server CPU per sync, all", "ms", &|r| r.cpu_ms);
+    line("generator CPU per sync", "ms", &|r| r.cpu.generator_ms);
+    line("database CPU per sync", "ms", &|r| r.cpu.database_ms);
     line("throughput", "syncs/s", &|r| r.throughput);
     println!(
         "(server CPU: the gridwalk-server processes only, not PostgreSQL's. Targets: \

@@ -24,6 +24,8 @@ pub struct OpenRun {
     pub abandoned: usize,
     pub achieved_per_s: f64,
     pub server_cpu_ms_per_sync: f64,
+    /// The load generator's CPU per sync: the devices' edits and their side of the sync.
+    pub generator_cpu_ms_per_sync: f64,
     pub bytes_per_sync: f64,
     /// The server's own breakdown (see server_phases.rs).
     pub phases: Vec<(String, f64, f64, f64)>,
@@ -36,6 +38,17 @@ impl OpenRun {
     pub fn p99(&self) -> f64 {
         quantile(&self.latencies, 0.99)
     }
+    /// The highest rate this run's CPU per sync (server and generator, which share the
+    /// machine's cores) allows at all.
+    pub fn ceiling(&self) -> f64 {
+        crate::cpu::CpuPerSync {
+            server_ms: self.server_cpu_ms_per_sync,
+            generator_ms: self.generator_cpu_ms_per_sync,
+            database_ms: 0.0,
+        }
+        .rate_ceiling(crate::cpu::cores())
+    }
+
     pub fn sustained(&self) -> bool {
         self.errors.is_empty() && self.abandoned == 0 && self.p99() <= P99_TARGET_MS
     }
@@ -50,6 +63,8 @@ pub fn open_loop(fleet: &mut Fleet, rate: f64, seconds: f64, idle: bool) -> Open
         ..OpenRun::default()
     });
     let bytes = Mutex::new((0usize, 0usize));
+    // The whole bench process: the devices' edits and syncs compete for the same cores.
+    let generator_before = cpu_ms(std::process::id());
     let pid = fleet.pid();
     let cpu_before = cpu_ms(pid);
     let phases_before = crate::server_phases::scrape_all(&fleet.bases);
@@ -99,6 +114,10 @@ pub fn open_loop(fleet: &mut Fleet, rate: f64, seconds: f64, idle: bool) -> Open
         (Some(a), Some(b)) => (b - a) / done.max(1) as f64,
         _ => f64::NAN,
     };
+    run.generator_cpu_ms_per_sync = match (generator_before, cpu_ms(std::process::id())) {
+        (Some(a), Some(b)) => (b - a) / done.max(1) as f64,
+        _ => f64::NAN,
+    };
     let (b, requests) = bytes.into_inner().expect("lock");
     run.bytes_per_sync = b as f64 / requests.max(1) as f64;
     if let (Some(a), Some(b)) = (
@@ -112,7 +131,7 @@ pub fn open_loop(fleet: &mut Fleet, rate: f64, seconds: f64, idle: bool) -> Open
 
 fn print_run(r: &OpenRun) {
     println!(
-        "rate {:>7.0}/s  syncs {:>6}  p50 {:>8.1} ms  p99 {:>8.1} ms  errors {:>4}  abandoned {:>5}  achieved {:>6.0}/s  server CPU {:>5.2} ms/sync  {:>6.0} B/request  {}",
+        "rate {:>7.0}/s  syncs {:>6}  p50 {:>8.1} ms  p99 {:>8.1} ms  errors {:>4}  abandoned {:>5}  achieved {:>6.0}/s  CPU server {:>5.2} + generator {:>5.2} ms/sync (ceiling {:>4.0}/s)  {:>6.0} B/request  {}",
         r.rate,
         r.latencies.len(),
         r.p50(),
@@ -121,6 +140,8 @@ fn print_run(r: &OpenRun) {
         r.abandoned,
         r.achieved_per_s,
         r.server_cpu_ms_per_sync,
+        r.generator_cpu_ms_per_sync,
+        r.ceiling(),
         r.bytes_per_sync,
         if r.sustained() { "ok" } else { "NOT sustained" }
     );
@@ -219,6 +240,13 @@ pub fn run(o: &OpenOptions) -> Result<()> {
             Some((0.0, true)),
         );
         row("server CPU per sync", r.server_cpu_ms_per_sync, "ms", None);
+        row(
+            "load generator CPU per sync",
+            r.generator_cpu_ms_per_sync,
+            "ms",
+            None,
+        );
+        row("rate the CPU allows at all", r.ceiling(), "syncs/s", None);
         row("bytes per request (up + down)", r.bytes_per_sync, "B", None);
         let rss = peak_rss_mb(fleet.pid()).unwrap_or(f64::NAN);
         row("server peak RSS", rss, "MB", Some((300.0, true)));
@@ -236,6 +264,7 @@ pub fn run(o: &OpenOptions) -> Result<()> {
                 "errors": r.errors.len(),
                 "abandoned": r.abandoned,
                 "server_cpu_ms_per_sync": r.server_cpu_ms_per_sync,
+                "generator_cpu_ms_per_sync": r.generator_cpu_ms_per_sync,
                 "bytes_per_request": r.bytes_per_sync,
                 "server_peak_rss_mb": rss,
             })

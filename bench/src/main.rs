@@ -11,6 +11,7 @@ mod bench_device;
 mod bytes_bench;
 mod console_bench;
 mod console_pg;
+mod cpu;
 mod export_bench;
 mod fill;
 mod import_bench;

@@ -54,7 +54,7 @@ impl DocWriter for PgWriter<'_, '_> {
     }
 
     fn insert(&mut self, doc: &Document, grid_id: &str, now_ms: i64) -> Result<()> {
-        write_doc(self.tx, doc, grid_id, true, now_ms, &mut self.rows)?;
+        write_doc(self.tx, doc, grid_id, None, now_ms, &mut self.rows)?;
         self.changes.add(doc, grid_id, &[]);
         self.now_ms = now_ms;
         Ok(())
@@ -67,7 +67,7 @@ impl DocWriter for PgWriter<'_, '_> {
         before: &[ChangeHash],
         now_ms: i64,
     ) -> Result<()> {
-        write_doc(self.tx, doc, grid_id, false, now_ms, &mut self.rows)?;
+        write_doc(self.tx, doc, grid_id, Some(before), now_ms, &mut self.rows)?;
         self.changes.add(doc, grid_id, before);
         self.now_ms = now_ms;
         Ok(())

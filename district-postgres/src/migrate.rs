@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../migrations/004_projections.sql")),
     (5, include_str!("../migrations/005_ledger.sql")),
     (6, include_str!("../migrations/006_copy.sql")),
+    (7, include_str!("../migrations/007_doc_chunks.sql")),
 ];
 
 /// "gridwalk-migrate".

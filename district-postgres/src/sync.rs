@@ -76,43 +76,73 @@ fn heads_text(doc: &Document) -> String {
     hex.join(",")
 }
 
-/// Store a document (new, or rewriting the stored one): its whole saved form and its
-/// photo references. Its projection rows wait in `rows` for the transaction's end.
+/// Appended chunks after which a document is saved whole again (as on the device and
+/// the embedded store).
+const MAX_CHUNKS: i32 = 64;
+
+/// Store a document: a new one whole; a stored one (read and locked in this transaction
+/// at `before`) by appending the chunk of what was added since, as the embedded store
+/// does, so a push costs what it adds, not a save of the whole document. Its photo
+/// references are written; its projection rows wait in `rows` for the transaction's end.
+/// Saved forms are uncompressed: PostgreSQL compresses the stored value itself, and a
+/// first download's pages are compressed as a whole.
 pub(crate) fn write_doc(
     tx: &mut Transaction<'_>,
     doc: &Document,
     grid_id: &str,
-    is_new: bool,
+    before: Option<&[automerge::ChangeHash]>,
     now_ms: i64,
     rows: &mut PendingRows,
 ) -> Result<()> {
-    let (id, bytes, heads) = (doc.id.0, doc.save(), heads_text(doc));
+    let (id, heads) = (doc.id.0, heads_text(doc));
     // Typed statements: one round trip each, not a prepare and then an execute.
-    if is_new {
-        tx.query_typed(
-            "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                (&id, Type::UUID),
-                (&doc.kind.as_str(), Type::TEXT),
-                (&grid_id, Type::TEXT),
-                (&bytes, Type::BYTEA),
-                (&heads, Type::TEXT),
-                (&now_ms, Type::INT8),
-            ],
-        )
-        .map_err(db)?;
-    } else {
-        tx.query_typed(
-            "UPDATE docs SET snapshot = $2, heads = $3, updated_at = $4 WHERE doc_id = $1",
-            &[
-                (&id, Type::UUID),
-                (&bytes, Type::BYTEA),
-                (&heads, Type::TEXT),
-                (&now_ms, Type::INT8),
-            ],
-        )
-        .map_err(db)?;
+    match before {
+        None => {
+            tx.query_typed(
+                "INSERT INTO docs (doc_id, kind, grid_id, snapshot, heads, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    (&id, Type::UUID),
+                    (&doc.kind.as_str(), Type::TEXT),
+                    (&grid_id, Type::TEXT),
+                    (&doc.save_nocompress(), Type::BYTEA),
+                    (&heads, Type::TEXT),
+                    (&now_ms, Type::INT8),
+                ],
+            )
+            .map_err(db)?;
+        }
+        Some(before) => {
+            let chunk = doc.save_after(before);
+            let row = tx
+                .query_typed_opt(
+                    "UPDATE docs SET snapshot = snapshot || $2, heads = $3, updated_at = $4,
+                         chunk_bytes = chunk_bytes + length($2),
+                         chunk_count = chunk_count + 1
+                     WHERE doc_id = $1
+                     RETURNING chunk_bytes, chunk_count, length(snapshot)",
+                    &[
+                        (&id, Type::UUID),
+                        (&chunk, Type::BYTEA),
+                        (&heads, Type::TEXT),
+                        (&now_ms, Type::INT8),
+                    ],
+                )
+                .map_err(db)?
+                .ok_or_else(|| StoreError::NotFound {
+                    doc_id: doc.id.to_string(),
+                })?;
+            let (appended, count, total): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
+            // The chunks outgrew the saved form they follow: save it whole again.
+            if appended > i64::from(total) - appended || count > MAX_CHUNKS {
+                tx.query_typed(
+                    "UPDATE docs SET snapshot = $2, chunk_bytes = 0, chunk_count = 0
+                     WHERE doc_id = $1",
+                    &[(&id, Type::UUID), (&doc.save_nocompress(), Type::BYTEA)],
+                )
+                .map_err(db)?;
+            }
+        }
     }
     crate::blobs_refs::write(tx, doc, grid_id)?;
     rows.add(doc, grid_id);
@@ -242,7 +272,8 @@ impl PgDistrict {
             let mut changes = NewChanges::default();
             let mut rows = PendingRows::default();
             for s in &staged {
-                write_doc(tx, &s.doc, &s.grid_id, s.is_new, now_ms, &mut rows)?;
+                let before = (!s.is_new).then_some(s.before.as_slice());
+                write_doc(tx, &s.doc, &s.grid_id, before, now_ms, &mut rows)?;
                 changes.add(&s.doc, &s.grid_id, &s.before);
                 report.docs_changed += 1;
                 report.conflicts_created +=

@@ -293,8 +293,13 @@ impl District {
 
     /// Rows in `table` (a plain identifier).
     pub fn count_rows(&self, table: &str) -> i64 {
+        self.count_where(table, "true")
+    }
+
+    /// The rows of `table` where `condition` (SQL both backends read alike) holds.
+    pub fn count_where(&self, table: &str, condition: &str) -> i64 {
         assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        let sql = format!("SELECT count(*) FROM {table}");
+        let sql = format!("SELECT count(*) FROM {table} WHERE {condition}");
         match self {
             District::Sqlite { d, .. } => d
                 .with_reader(|c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
