@@ -162,7 +162,12 @@ fn measure(households: usize, args: &SyncBenchArgs, database: Option<&str>) -> R
             );
             plain.push(pull);
         }
+        let before = crate::server_phases::local();
         let (pull, dev) = full_pull_in_child(&*store, &base, &user_id, encrypted_devices())?;
+        if full.is_empty() {
+            let rows = crate::server_phases::breakdown(&before, &crate::server_phases::local());
+            crate::server_phases::print("first download", &rows);
+        }
         anyhow::ensure!(
             pull.docs == docs.len(),
             "fresh device has {} of {} documents",

@@ -19,6 +19,9 @@ use gridwalk_district::imports::{
 use gridwalk_district::push::DocLookup;
 use std::collections::BTreeSet;
 
+/// Households written by one import from which the planner's statistics are refreshed.
+const ANALYZE_AFTER: usize = 1_000;
+
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -193,6 +196,20 @@ impl ImportStore for PgDistrict {
         now_ms: i64,
     ) -> Result<ImportWritten> {
         check_new(new, now_ms)?;
-        self.write_with(|w| write_import(w, new, updates, actor, author, fresh_device, now_ms))
+        let written = self
+            .write_with(|w| write_import(w, new, updates, actor, author, fresh_device, now_ms))?;
+        if new.len() + updates.len() >= ANALYZE_AFTER {
+            // A large import changes the tables' sizes at once: the planner's statistics
+            // now, not when autovacuum gets to them (see migrate.rs). Not part of the
+            // import: a failure here is logged, the import stands.
+            let analyzed = self.conn().and_then(|mut c| {
+                c.batch_execute("ANALYZE docs, changes, households, persons")
+                    .map_err(db)
+            });
+            if let Err(e) = analyzed {
+                tracing::warn!(error = %e, "ANALYZE after the import failed");
+            }
+        }
+        Ok(written)
     }
 }

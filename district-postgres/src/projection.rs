@@ -150,14 +150,15 @@ pub(crate) fn read_rows_of(
 /// Fill the projection tables from the documents when they are behind the projection's
 /// version (a database migrated to 004 with documents in it, or an older row shape). Runs
 /// in the migration's transaction, under its lock: once, whichever server starts first.
-pub(crate) fn rebuild_if_stale(tx: &mut Transaction<'_>) -> Result<()> {
+/// Returns whether it rebuilt them.
+pub(crate) fn rebuild_if_stale(tx: &mut Transaction<'_>) -> Result<bool> {
     let version = gridwalk_store::projection::VERSION;
     let stored: Option<String> = tx
         .query_opt("SELECT value FROM meta WHERE key = $1", &[&VERSION_KEY])
         .map_err(db)?
         .map(|r| r.get(0));
     if stored.as_deref() == Some(version) {
-        return Ok(());
+        return Ok(false);
     }
     tx.batch_execute(
         "DELETE FROM persons; DELETE FROM households; DELETE FROM visits;
@@ -204,7 +205,7 @@ pub(crate) fn rebuild_if_stale(tx: &mut Transaction<'_>) -> Result<()> {
         version,
         "PostgreSQL projections rebuilt"
     );
-    Ok(())
+    Ok(true)
 }
 
 /// The SQL that writes and reads one projection table, built once from its columns.
