@@ -306,7 +306,7 @@ impl PgDistrict {
                     &[&user_id],
                 )
                 .map_err(db)?;
-            let grids = user_grids(tx, &user_id)?;
+            let grids = user_grids(&mut **tx, &user_id)?;
             Ok(Enrolled {
                 device_id,
                 user_id: user_id.clone(),
@@ -355,16 +355,13 @@ impl PgDistrict {
     /// in the next moment could lose is figures only: a stored push's row was written
     /// durably in the push's own transaction (invariant 10), and the embedded store
     /// queues these rows without waiting at all.
-    fn log_write(
-        &self,
-        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
+    fn log_write(&self, f: impl FnOnce(&mut crate::Tx<'_>) -> Result<()>) -> Result<()> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(db)?;
+        let mut tx = conn.tx(|c| c.transaction())?;
         tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
             .map_err(db)?;
         f(&mut tx)?;
-        tx.commit().map_err(db)
+        tx.commit()
     }
 
     pub(crate) fn sync_logs_impl(&self, q: &SyncLogQuery) -> Result<Vec<SyncLogEntry>> {
@@ -455,7 +452,7 @@ fn log_params<'a>(
 }
 
 /// Write a sync-log row in `tx` (a push's own transaction: invariant 10); its id.
-pub(crate) fn insert_log(tx: &mut postgres::Transaction<'_>, e: &SyncLogEntry) -> Result<i64> {
+pub(crate) fn insert_log(tx: &mut crate::Tx<'_>, e: &SyncLogEntry) -> Result<i64> {
     let errors = log_errors(e);
     let rows = tx
         .query_typed(INSERT_LOG, &log_params(e, &errors))

@@ -206,7 +206,7 @@ impl BlobStore for PgBlobs {
     }
 
     fn device_usage(&self, device_id: &str) -> Result<u64> {
-        usage(&mut *self.conn()?, device_id)
+        usage(&mut **self.conn()?, device_id)
     }
 
     fn collect_garbage(

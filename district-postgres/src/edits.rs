@@ -5,18 +5,18 @@
 
 use crate::projection::PendingRows;
 use crate::sync::{write_doc, NewChanges, PgLookup};
+use crate::Tx;
 use crate::{db, PgDistrict, Result};
 use automerge::ChangeHash;
 use gridwalk_core::{DocId, Document};
 use gridwalk_district::edits::{DocWriter, EditStore};
 use gridwalk_district::imports::ImportWriter;
 use gridwalk_district::push::DocLookup;
-use postgres::Transaction;
 
 /// One write transaction's server-made writes; its changes wait in `changes` until the
 /// transaction's last step.
 pub(crate) struct PgWriter<'a, 'b> {
-    pub(crate) tx: &'a mut Transaction<'b>,
+    pub(crate) tx: &'a mut Tx<'b>,
     changes: NewChanges,
     rows: PendingRows,
     /// The time the changes are received at (the caller's, as each write gives it).

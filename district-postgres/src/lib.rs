@@ -17,6 +17,7 @@
 mod admin;
 mod blobs;
 mod blobs_refs;
+mod conn;
 mod console;
 mod desk;
 mod edits;
@@ -80,7 +81,7 @@ pub(crate) fn db(e: postgres::Error) -> StoreError {
     PgError::Postgres(e).into()
 }
 
-type R2d2Pool = r2d2_postgres::r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type R2d2Pool = r2d2_postgres::r2d2::Pool<conn::Manager>;
 
 /// The connection pool, shared by the store and its blob store. Its last holder may be
 /// dropped on an async worker thread (a server's state when the server stops), where the
@@ -112,7 +113,8 @@ impl Drop for PoolCell {
         }
     }
 }
-pub(crate) type Conn = r2d2_postgres::r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+pub(crate) type Conn = r2d2_postgres::r2d2::PooledConnection<conn::Manager>;
+pub(crate) use conn::Tx;
 
 /// How often a write transaction that lost a race with another one (serialization
 /// failure, deadlock, a concurrent insert of the same new document) is retried whole.
@@ -134,7 +136,7 @@ impl PgDistrict {
             url: redact(url),
             reason: e.to_string(),
         })?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = conn::Manager(PostgresConnectionManager::new(config, NoTls));
         let pool = r2d2_postgres::r2d2::Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
@@ -167,16 +169,13 @@ impl PgDistrict {
 
     /// Run `f` in one READ COMMITTED write transaction, again from the start if it lost a
     /// race that PostgreSQL reports as retryable.
-    pub(crate) fn write<R>(
-        &self,
-        mut f: impl FnMut(&mut postgres::Transaction<'_>) -> Result<R>,
-    ) -> Result<R> {
+    pub(crate) fn write<R>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.conn()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = conn.transaction().map_err(db)?;
-            let out = f(&mut tx).and_then(|r| tx.commit().map_err(db).map(|()| r));
+            let mut tx = conn.tx(|c| c.transaction())?;
+            let out = f(&mut tx).and_then(|r| tx.commit().map(|()| r));
             match out {
                 Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => {
                     tracing::debug!(attempt, error = %e, "write transaction retried");
@@ -188,19 +187,16 @@ impl PgDistrict {
     }
 
     /// Run `f` in one REPEATABLE READ, READ ONLY transaction: one snapshot.
-    pub(crate) fn read<R>(
-        &self,
-        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<R>,
-    ) -> Result<R> {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R>) -> Result<R> {
         let mut conn = self.conn()?;
-        let mut tx = conn
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(db)?;
+        let mut tx = conn.tx(|c| {
+            c.build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+        })?;
         let out = f(&mut tx)?;
-        tx.commit().map_err(db)?;
+        tx.commit()?;
         Ok(out)
     }
 }

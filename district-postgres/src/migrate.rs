@@ -18,7 +18,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
 const MIGRATION_LOCK: i64 = 0x0067_7769_6d69_6772;
 
 pub(crate) fn to_latest(conn: &mut Conn) -> Result<()> {
-    let mut tx = conn.transaction().map_err(db)?;
+    let mut tx = conn.tx(|c| c.transaction())?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .map_err(db)?;
     tx.batch_execute(
@@ -46,7 +46,7 @@ pub(crate) fn to_latest(conn: &mut Conn) -> Result<()> {
         tracing::info!(version, "PostgreSQL district schema migrated");
     }
     let rebuilt = crate::projection::rebuild_if_stale(&mut tx)?;
-    tx.commit().map_err(db)?;
+    tx.commit()?;
     if rebuilt {
         // Fresh statistics for the planner: rows written in bulk (a rebuild, a district
         // copied in) are not seen by autovacuum's ANALYZE for up to a minute, and a page

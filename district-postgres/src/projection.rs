@@ -3,12 +3,13 @@
 //! (the same rows the embedded store writes), and read back for a first download in the
 //! column order of [`gridwalk_core::projection::shipped_tables`].
 
+use crate::Tx;
 use crate::{db, Result};
 use gridwalk_core::projection::{project, shipped_tables, Projected, Rows, Table, PERSONS, TABLES};
 use gridwalk_core::sync::{Cell, TableRows};
 use gridwalk_core::{DocId, DocKind, Document};
 use postgres::types::Type;
-use postgres::{Row, Transaction};
+use postgres::Row;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -30,7 +31,7 @@ impl PendingRows {
 
     /// Write them: members no longer in their household leave, every other row is
     /// upserted (a member's only where it changed, as on SQLite).
-    pub(crate) fn write(self, tx: &mut Transaction<'_>) -> Result<()> {
+    pub(crate) fn write(self, tx: &mut Tx<'_>) -> Result<()> {
         // A document written twice in one transaction: its last rows.
         let mut seen = std::collections::HashSet::new();
         let mut docs: Vec<Projected> = self.0;
@@ -107,7 +108,7 @@ fn json_row(cols: &[&str], cells: &[Cell]) -> serde_json::Value {
 /// The stored rows of many documents (a page of a first download), as the embedded
 /// store's `projection::read_rows` gives them one document at a time: one query per table. Every document gets every table of its kind, empty where it has no rows.
 pub(crate) fn read_rows_of(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     docs: &[(DocKind, String)],
 ) -> Result<HashMap<String, Vec<TableRows>>> {
     let mut found: HashMap<(&str, String), Vec<Vec<Cell>>> = HashMap::new();
@@ -151,7 +152,7 @@ pub(crate) fn read_rows_of(
 /// version (a database migrated to 004 with documents in it, or an older row shape). Runs
 /// in the migration's transaction, under its lock: once, whichever server starts first.
 /// Returns whether it rebuilt them.
-pub(crate) fn rebuild_if_stale(tx: &mut Transaction<'_>) -> Result<bool> {
+pub(crate) fn rebuild_if_stale(tx: &mut Tx<'_>) -> Result<bool> {
     let version = gridwalk_store::projection::VERSION;
     let stored: Option<String> = tx
         .query_opt("SELECT value FROM meta WHERE key = $1", &[&VERSION_KEY])

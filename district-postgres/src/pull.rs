@@ -1,6 +1,7 @@
 //! Pull on PostgreSQL: one REPEATABLE READ snapshot reads `max(seq)` and the page, so a
 //! cursor never passes a change that commits later (the rule is in the crate docs).
 
+use crate::Tx;
 use crate::{db, PgDistrict, Result};
 use gridwalk_core::sync::{DocData, GridCursor, PulledDoc};
 use gridwalk_core::DocKind;
@@ -9,7 +10,6 @@ use gridwalk_district::{DeviceAuth, PullOutcome};
 use gridwalk_store::projection::rows_len;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
-use postgres::Transaction;
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -59,7 +59,7 @@ impl PgDistrict {
 
 /// A fresh grid: whole documents in id order, from a watermark taken at the start.
 fn pull_full(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     device: &DeviceAuth,
     cursor: &GridCursor,
     high: i64,
@@ -140,7 +140,7 @@ fn pull_full(
 /// A grid the device has: the changes after its cursor, in sequence order, except the
 /// ones this device pushed itself.
 fn pull_changes(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     device: &DeviceAuth,
     cursor: &GridCursor,
     high: i64,

@@ -2,6 +2,7 @@
 //! [`gridwalk_district::push`]; the cursor rule is in the crate's documentation.
 
 use crate::projection::PendingRows;
+use crate::Tx;
 use crate::{db, PgDistrict, Result, StoreError, CHANGES_SEQ_LOCK};
 use gridwalk_core::sync::{
     grid_digest, DocChanges, DocData, DocHeads, GridCompare, GridCursor, GridDigest, PulledDoc,
@@ -15,7 +16,6 @@ use gridwalk_district::{
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
-use postgres::Transaction;
 use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 /// each stored document it may rewrite (`FOR UPDATE`) until it commits, so two servers
 /// merging into one document never lose each other's changes.
 pub(crate) struct PgLookup<'a, 'b> {
-    pub(crate) tx: &'a mut Transaction<'b>,
+    pub(crate) tx: &'a mut Tx<'b>,
     pub(crate) lock: bool,
 }
 
@@ -87,7 +87,7 @@ const MAX_CHUNKS: i32 = 64;
 /// Saved forms are uncompressed: PostgreSQL compresses the stored value itself, and a
 /// first download's pages are compressed as a whole.
 pub(crate) fn write_doc(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     doc: &Document,
     grid_id: &str,
     before: Option<&[automerge::ChangeHash]>,
@@ -181,7 +181,7 @@ impl NewChanges {
     /// Insert them with their sequence numbers; returns how many were new.
     pub(crate) fn sequence(
         &self,
-        tx: &mut Transaction<'_>,
+        tx: &mut Tx<'_>,
         pushed_by: Option<&str>,
         now_ms: i64,
     ) -> Result<usize> {
