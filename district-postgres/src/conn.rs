@@ -60,8 +60,15 @@ fn split<'a>(params: &'a Params<'a>) -> (Vec<Type>, Vec<&'a (dyn ToSql + Sync)>)
 
 /// The shadowing statements (see the module's documentation).
 impl<'a> Tx<'a> {
-    fn parts(&mut self) -> (&mut Statements, &mut Transaction<'a>) {
-        (self.statements, &mut self.tx)
+    /// The statement for `sql` (prepared once) and the parameters' values.
+    fn bind<'p>(
+        &mut self,
+        sql: &'static str,
+        params: &'p Params<'p>,
+    ) -> std::result::Result<(Statement, Vec<&'p (dyn ToSql + Sync)>), postgres::Error> {
+        let (types, values) = split(params);
+        let s = statement(self.statements, &mut self.tx, sql, &types)?;
+        Ok((s, values))
     }
 
     pub(crate) fn query_typed(
@@ -69,10 +76,8 @@ impl<'a> Tx<'a> {
         sql: &'static str,
         params: &Params<'_>,
     ) -> std::result::Result<Vec<Row>, postgres::Error> {
-        let (types, values) = split(params);
-        let (statements, client) = self.parts();
-        let s = statement(statements, client, sql, &types)?;
-        client.query(&s, &values)
+        let (s, values) = self.bind(sql, params)?;
+        self.tx.query(&s, &values)
     }
 
     pub(crate) fn query_typed_opt(
@@ -80,10 +85,8 @@ impl<'a> Tx<'a> {
         sql: &'static str,
         params: &Params<'_>,
     ) -> std::result::Result<Option<Row>, postgres::Error> {
-        let (types, values) = split(params);
-        let (statements, client) = self.parts();
-        let s = statement(statements, client, sql, &types)?;
-        client.query_opt(&s, &values)
+        let (s, values) = self.bind(sql, params)?;
+        self.tx.query_opt(&s, &values)
     }
 
     pub(crate) fn query_typed_one(
@@ -91,10 +94,8 @@ impl<'a> Tx<'a> {
         sql: &'static str,
         params: &Params<'_>,
     ) -> std::result::Result<Row, postgres::Error> {
-        let (types, values) = split(params);
-        let (statements, client) = self.parts();
-        let s = statement(statements, client, sql, &types)?;
-        client.query_one(&s, &values)
+        let (s, values) = self.bind(sql, params)?;
+        self.tx.query_one(&s, &values)
     }
 
     pub(crate) fn query_typed_raw<P, I>(
@@ -107,9 +108,8 @@ impl<'a> Tx<'a> {
         I: IntoIterator<Item = (P, Type)>,
     {
         let (values, types): (Vec<P>, Vec<Type>) = params.into_iter().unzip();
-        let (statements, client) = self.parts();
-        let s = statement(statements, client, sql, &types)?;
-        client.query_raw(&s, values)
+        let s = statement(self.statements, &mut self.tx, sql, &types)?;
+        self.tx.query_raw(&s, values)
     }
 }
 

@@ -5,25 +5,14 @@
 
 mod common;
 
-use common::{enroll, household, Device, Direct, District, NOW};
+use common::{enroll, household, Device, District, NOW};
 use gridwalk_core::model::Household;
 use gridwalk_core::{DocId, DocKind};
-use gridwalk_store::client::SyncOptions;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use uuid::Uuid;
 
 fn sync(dev: &mut Device, d: &Arc<District>) {
-    let mut t = Direct::new(d, &dev.token);
-    dev.store
-        .sync(
-            &mut t,
-            &SyncOptions::default(),
-            NOW,
-            &mut |_| {},
-            &AtomicBool::new(false),
-        )
-        .expect("sync");
+    common::sync_in_process(dev, d.clone());
 }
 
 const H: DocId = DocId(Uuid::from_u128(0x1000));

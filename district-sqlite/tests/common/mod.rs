@@ -105,6 +105,20 @@ pub fn enroll(district: &impl Admin, name: &str, grids: &[&str]) -> Device {
     }
 }
 
+/// One whole sync of `dev` with `district`, in process (panics if it fails).
+pub fn sync_in_process(dev: &mut Device, district: Arc<dyn DistrictStore>) {
+    let mut t = Direct::on(district, &dev.token);
+    dev.store
+        .sync(
+            &mut t,
+            &gridwalk_store::client::SyncOptions::default(),
+            NOW,
+            &mut |_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .expect("sync");
+}
+
 /// Talks to the district in-process, through the real codec and request handler.
 pub struct Direct {
     pub district: Arc<dyn DistrictStore>,
