@@ -73,34 +73,14 @@ impl PgDistrict {
                 ],
             )
             .map_err(db)?;
-            for g in &user.grids {
-                tx.execute(
-                    "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
-                     ON CONFLICT DO NOTHING",
-                    &[&user_id, g],
-                )
-                .map_err(db)?;
-            }
-            Ok(())
+            crate::manage::replace_user_grids(tx, &user_id, &user.grids)
         })?;
         Ok(user_id)
     }
 
     /// Replace a user's grids (an admin moved the worker).
     pub fn set_user_grids(&self, user_id: &str, grids: &[String]) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&user_id])
-                .map_err(db)?;
-            for g in grids {
-                tx.execute(
-                    "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
-                     ON CONFLICT DO NOTHING",
-                    &[&user_id, g],
-                )
-                .map_err(db)?;
-            }
-            Ok(())
-        })
+        self.write(|tx| crate::manage::replace_user_grids(tx, user_id, grids))
     }
 
     /// Nothing put into the store yet: no user, no document (`serve --demo` loads then).

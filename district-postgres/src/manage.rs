@@ -166,26 +166,15 @@ fn insert_or_update_user(
     if n == 0 {
         return Err(StoreError::BadRequest(format!("no user {id}")));
     }
-    tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&id])
-        .map_err(db)?;
     tx.execute("DELETE FROM user_areas WHERE user_id = $1", &[&id])
         .map_err(db)?;
-    for g in &u.grids {
-        tx.execute(
-            "INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2)
-             ON CONFLICT DO NOTHING",
-            &[&id, g],
-        )
-        .map_err(db)?;
-    }
-    for a in &u.areas {
-        tx.execute(
-            "INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)
-             ON CONFLICT DO NOTHING",
-            &[&id, a],
-        )
-        .map_err(db)?;
-    }
+    replace_user_grids(tx, id, &u.grids)?;
+    tx.execute(
+        "INSERT INTO user_areas (user_id, area_code)
+         SELECT $1, a FROM unnest($2::text[]) AS a ON CONFLICT DO NOTHING",
+        &[&id, &u.areas],
+    )
+    .map_err(db)?;
     if let Some(phc) = phc {
         tx.execute(
             "UPDATE users SET password_hash = $2 WHERE user_id = $1",
@@ -196,5 +185,22 @@ fn insert_or_update_user(
     // A new role or scope applies at once: open console sessions end.
     tx.execute("DELETE FROM console_sessions WHERE user_id = $1", &[&id])
         .map_err(db)?;
+    Ok(())
+}
+
+/// `user_id`'s grids are `grids` from now on: one statement each way, not one per grid.
+pub(crate) fn replace_user_grids(
+    tx: &mut Transaction<'_>,
+    user_id: &str,
+    grids: &[String],
+) -> Result<()> {
+    tx.execute("DELETE FROM user_grids WHERE user_id = $1", &[&user_id])
+        .map_err(db)?;
+    tx.execute(
+        "INSERT INTO user_grids (user_id, grid_id)
+         SELECT $1, g FROM unnest($2::text[]) AS g ON CONFLICT DO NOTHING",
+        &[&user_id, &grids],
+    )
+    .map_err(db)?;
     Ok(())
 }
