@@ -58,8 +58,10 @@ fi
 # WebKitGTK and friends to build the Tauri app; WebKitWebDriver, Xvfb and CJK fonts to
 # run it under test (without fonts-noto-cjk Chinese renders as boxes).
 app_apt=()
+# dbus and gnome-keyring: a Secret Service for the device key's test against a real OS
+# secret store (scripts/with-secret-service.sh).
 for pkg in libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libxdo-dev \
-           webkit2gtk-driver xvfb xauth fonts-noto-cjk; do
+           webkit2gtk-driver xvfb xauth fonts-noto-cjk dbus gnome-keyring; do
   have_pkg "$pkg" || app_apt+=("$pkg")
 done
 if [ ${#app_apt[@]} -gt 0 ]; then

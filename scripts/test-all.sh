@@ -26,6 +26,10 @@ GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/
 # The end-to-end suite (real servers over HTTP, kills and restarts) on PostgreSQL too.
 GRIDWALK_TEST_DATABASE="${GRIDWALK_TEST_DATABASE:-postgres://postgres@127.0.0.1/test}" \
   cargo test -p gridwalk-tests
+# The app's device key in a real OS secret store: GNOME Keyring's Secret Service in a
+# D-Bus session of the test's own (the tests above use a fake one).
+echo "== cargo test: the device key in the OS secret store"
+scripts/with-secret-service.sh cargo test -p gridwalk-app --lib -- --ignored os_secret_store
 
 # ==== The grid worker's app (src-tauri/, ui/, tests/e2e-app/) ==========================
 # `cargo test --workspace` above has regenerated the UI's TypeScript types from the Rust

@@ -182,6 +182,37 @@ pub fn obtain(
     Ok((key, KeyHome::KeyFile { reason }))
 }
 
+/// A key kept in a key file because no secret store could be used when it was made,
+/// moved into the secret store once one works (a desktop whose keyring came up after the
+/// first start): stored, read back, and only then the key file destroyed. Interrupted
+/// anywhere, the key file is still there and the next start moves it again. Called once
+/// the key has opened the store, so only a key known to be right is moved. `None`: the
+/// key stays in its file (the secret store still cannot be used or did not keep it).
+pub fn promote(
+    data_dir: &Path,
+    key: &DeviceKey,
+    secrets: &dyn SecretStore,
+) -> AppResult<Option<KeyHome>> {
+    let account = account(data_dir);
+    let hex = key.to_hex();
+    let kept = secrets
+        .set(&account, hex.as_str())
+        .and_then(|_| secrets.get(&account));
+    match kept {
+        Ok(Some(back)) if back == *hex => {
+            destroy_key_file(&key_file_path(data_dir))?;
+            Ok(Some(KeyHome::SecretStore))
+        }
+        Ok(_) => {
+            // It said it kept the key and did not: no entry that could be mistaken for
+            // this store's key is left behind.
+            let _ = secrets.delete(&account);
+            Ok(None)
+        }
+        Err(_) => Ok(None),
+    }
+}
+
 /// Destroy the key of `data_dir` wherever it may be: the key file, and the secret store's
 /// entry (which must go when the key lives there; otherwise it is tried and let be).
 pub fn destroy(data_dir: &Path, home: &KeyHome, secrets: &dyn SecretStore) -> AppResult<()> {
@@ -200,19 +231,36 @@ pub(crate) mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
 
-    /// An in-memory secret store; `None` plays one that cannot be reached.
+    /// An in-memory secret store; `None` plays one that cannot be reached, `forgets` one
+    /// that accepts a secret and does not keep it.
     #[derive(Default)]
-    pub struct FakeSecrets(pub Option<Mutex<HashMap<String, String>>>);
+    pub struct FakeSecrets(pub Option<Mutex<HashMap<String, String>>>, pub bool);
 
     impl FakeSecrets {
         pub fn working() -> FakeSecrets {
-            FakeSecrets(Some(Mutex::new(HashMap::new())))
+            FakeSecrets(Some(Mutex::new(HashMap::new())), false)
         }
         pub fn unreachable() -> FakeSecrets {
-            FakeSecrets(None)
+            FakeSecrets(None, false)
+        }
+        pub fn forgetful() -> FakeSecrets {
+            FakeSecrets(Some(Mutex::new(HashMap::new())), true)
         }
         pub fn entries(&self) -> usize {
             self.0.as_ref().map_or(0, |m| m.lock().unwrap().len())
+        }
+    }
+
+    /// One fake shared by several opens of a data directory.
+    impl SecretStore for std::sync::Arc<FakeSecrets> {
+        fn get(&self, account: &str) -> Result<Option<String>, SecretStoreError> {
+            self.as_ref().get(account)
+        }
+        fn set(&self, account: &str, secret: &str) -> Result<(), SecretStoreError> {
+            self.as_ref().set(account, secret)
+        }
+        fn delete(&self, account: &str) -> Result<(), SecretStoreError> {
+            self.as_ref().delete(account)
         }
     }
 
@@ -229,7 +277,9 @@ pub(crate) mod tests {
                 .0
                 .as_ref()
                 .ok_or(SecretStoreError::new("no secret service"))?;
-            m.lock().unwrap().insert(account.into(), secret.into());
+            if !self.1 {
+                m.lock().unwrap().insert(account.into(), secret.into());
+            }
             Ok(())
         }
         fn delete(&self, account: &str) -> Result<(), SecretStoreError> {
@@ -267,12 +317,85 @@ pub(crate) mod tests {
         let (b, home) = obtain(dir.path(), &db, &secrets).unwrap();
         assert!(matches!(home, KeyHome::KeyFile { .. }));
         assert_eq!(a.to_hex(), b.to_hex());
-        // A key file made earlier is used even once a secret store works.
+        // A key file made earlier is what `obtain` gives even once a secret store works
+        // (`promote` moves it, after the key has opened the store).
         let (c, home) = obtain(dir.path(), &db, &FakeSecrets::working()).unwrap();
         assert!(matches!(home, KeyHome::KeyFile { .. }));
         assert_eq!(a.to_hex(), c.to_hex());
         destroy(dir.path(), &home, &secrets).unwrap();
         assert!(!key_file_path(dir.path()).exists());
+    }
+
+    #[test]
+    fn a_key_file_moves_into_a_secret_store_that_keeps_it_and_nowhere_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("device.sqlite");
+        let (key, _) = obtain(dir.path(), &db, &FakeSecrets::unreachable()).unwrap();
+        let file = key_file_path(dir.path());
+
+        // Still no secret store: the key stays in its file.
+        assert_eq!(
+            promote(dir.path(), &key, &FakeSecrets::unreachable()).unwrap(),
+            None
+        );
+        assert!(file.exists());
+        // One that says it keeps the key and forgets it: the file stays, no entry either.
+        let forgetful = FakeSecrets::forgetful();
+        assert_eq!(promote(dir.path(), &key, &forgetful).unwrap(), None);
+        assert!(file.exists());
+        assert_eq!(forgetful.entries(), 0);
+
+        // One that keeps it: the key moves, the file goes, and the key is found there.
+        let secrets = FakeSecrets::working();
+        assert_eq!(
+            promote(dir.path(), &key, &secrets).unwrap(),
+            Some(KeyHome::SecretStore)
+        );
+        assert!(!file.exists());
+        let (again, home) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert_eq!(home, KeyHome::SecretStore);
+        assert_eq!(again.to_hex(), key.to_hex());
+    }
+
+    /// The real OS secret store (the Secret Service on Linux). Run by
+    /// `scripts/test-all.sh` inside `scripts/with-secret-service.sh`: a D-Bus session of
+    /// its own with an unlocked GNOME Keyring, as a desktop session has.
+    #[test]
+    #[ignore = "needs an OS secret store: scripts/with-secret-service.sh cargo test -p gridwalk-app -- --ignored os_secret_store"]
+    fn os_secret_store_keeps_moves_and_destroys_the_key() {
+        let secrets = OsSecretStore;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("device.sqlite");
+        let (key, home) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert_eq!(home, KeyHome::SecretStore, "the OS secret store is used");
+        assert!(!key_file_path(dir.path()).exists(), "no key file");
+        gridwalk_store::Store::open_encrypted(&db, &key).unwrap();
+        let (again, home) = obtain(dir.path(), &db, &secrets).unwrap();
+        assert_eq!(home, KeyHome::SecretStore);
+        assert_eq!(
+            again.to_hex(),
+            key.to_hex(),
+            "the same key at the next start"
+        );
+        destroy(dir.path(), &home, &secrets).unwrap();
+        assert_eq!(secrets.get(&account(dir.path())).unwrap(), None);
+        let err = obtain(dir.path(), &db, &secrets).unwrap_err().to_string();
+        assert!(err.contains("key cannot be found"), "{err}");
+
+        // A key file from a start without the secret store moves into it.
+        let other = tempfile::tempdir().unwrap();
+        let db = other.path().join("device.sqlite");
+        let (key, _) = obtain(other.path(), &db, &FakeSecrets::unreachable()).unwrap();
+        assert_eq!(
+            promote(other.path(), &key, &secrets).unwrap(),
+            Some(KeyHome::SecretStore)
+        );
+        assert!(!key_file_path(other.path()).exists());
+        let (moved, home) = obtain(other.path(), &db, &secrets).unwrap();
+        assert_eq!(home, KeyHome::SecretStore);
+        assert_eq!(moved.to_hex(), key.to_hex());
+        destroy(other.path(), &home, &secrets).unwrap();
+        assert_eq!(secrets.get(&account(other.path())).unwrap(), None);
     }
 
     #[test]

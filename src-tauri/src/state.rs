@@ -35,8 +35,13 @@ impl DeviceStore {
             message: format!("cannot create {}: {e}", dir.display()),
         })?;
         let db = dir.join(STORE_FILE);
-        let (key, home) = crate::keystore::obtain(dir, &db, secrets.as_ref())?;
+        let (key, mut home) = crate::keystore::obtain(dir, &db, secrets.as_ref())?;
         let store = open_with(&db, &key)?;
+        if matches!(home, KeyHome::KeyFile { .. }) {
+            if let Some(moved) = crate::keystore::promote(dir, &key, secrets.as_ref())? {
+                home = moved;
+            }
+        }
         let lock = Lock {
             locked: crate::pin::is_set(&store)?,
             hidden_since_ms: None,
@@ -274,6 +279,54 @@ mod tests {
             Store::open_encrypted(copy.join(STORE_FILE), &new_key),
             Err(gridwalk_store::StoreError::WrongKey)
         ));
+    }
+
+    /// A device whose first start found no secret store (a key file) moves its key into
+    /// the secret store at the first start that finds one, and its data stays readable.
+    #[test]
+    fn a_key_file_moves_into_the_secret_store_once_one_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let demo = generate(&DemoParams::single_grid(3, 1, DEFAULT_NOW_MS));
+        let author = Author::new(uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        let households = |device: &DeviceStore| -> i64 {
+            device
+                .store()
+                .connection()
+                .query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+                .unwrap()
+        };
+
+        let device = DeviceStore::open(&data, Box::new(FakeSecrets::unreachable())).unwrap();
+        assert!(matches!(device.key_home(), KeyHome::KeyFile { .. }));
+        for h in &demo.households {
+            device
+                .store()
+                .create_household(h, author, DEFAULT_NOW_MS)
+                .unwrap();
+        }
+        let key_file = gridwalk_store::device_key::key_file_path(&data);
+        assert!(key_file.exists());
+        drop(device);
+
+        let secrets = std::sync::Arc::new(FakeSecrets::working());
+        let device = DeviceStore::open(&data, Box::new(secrets.clone())).unwrap();
+        assert_eq!(device.key_home(), KeyHome::SecretStore);
+        assert!(!key_file.exists(), "the key file is destroyed once moved");
+        assert_eq!(secrets.entries(), 1);
+        assert_eq!(households(&device), demo.households.len() as i64);
+        drop(device);
+
+        let device = DeviceStore::open(&data, Box::new(secrets.clone())).unwrap();
+        assert_eq!(device.key_home(), KeyHome::SecretStore);
+        assert_eq!(households(&device), demo.households.len() as i64);
+        // Revoked: the entry goes, and with it the only copy of the key.
+        let old_key = device.key_state().0.to_hex().to_string();
+        device.erase(None).unwrap();
+        assert!(!key_file.exists());
+        let kept = secrets.0.as_ref().unwrap().lock().unwrap();
+        assert_eq!(kept.len(), 1, "only the new key's entry");
+        assert!(kept.values().all(|v| *v != old_key), "the old key is gone");
     }
 
     #[test]
