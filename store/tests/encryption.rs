@@ -8,7 +8,7 @@ use gridwalk_core::Author;
 use gridwalk_store::device_key::{
     destroy_key_file, key_file_path, load_or_create_key_file, read_key_file,
 };
-use gridwalk_store::encrypt::{is_plaintext, remove_store_files};
+use gridwalk_store::encrypt::{is_plaintext, page_auth, remove_store_files, PageAuth};
 use gridwalk_store::{DeviceKey, Store, StoreError};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -142,6 +142,7 @@ fn the_demo_grid_leaves_no_name_id_number_or_phone_in_any_file() {
         &hits[..hits.len().min(5)]
     );
     assert!(!is_plaintext(&db).expect("header"));
+    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::HmacSha256);
     drop(other);
     drop(store);
     let (hits, files) = scan_files(dir.path(), &needles);
@@ -247,6 +248,7 @@ fn a_plaintext_store_is_encrypted_in_place_and_the_plaintext_removed() {
     let (key, _) = load_or_create_key_file(&key_path(dir.path())).expect("key");
     let store = Store::open_encrypted(&db, &key).expect("migrated");
     assert!(!is_plaintext(&db).expect("header"));
+    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::NEW);
     assert_eq!(store.outbox_len().expect("outbox"), before);
     assert_eq!(
         doc_count(&store),
@@ -271,6 +273,60 @@ fn key_path(dir: &Path) -> std::path::PathBuf {
     key_file_path(dir)
 }
 
+/// A store an earlier version made, its pages authenticated with HMAC-SHA512 (SQLCipher
+/// 4's default), is rewritten with HMAC-SHA256 at its first open: everything kept, no
+/// file of the old one left, and the key unchanged.
+#[test]
+fn a_store_with_hmac_sha512_pages_is_rewritten_with_hmac_sha256_keeping_everything() {
+    let demo = demo();
+    let needles = personal_values(&demo);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join(DB);
+    let (key, _) = load_or_create_key_file(&key_path(dir.path())).expect("key");
+    let before = {
+        let mut store = Store::create_encrypted_older(&db, &key).expect("older store");
+        write_demo(&mut store, &demo);
+        store.outbox_len().expect("outbox")
+    };
+    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::HmacSha512);
+
+    let store = Store::open_encrypted(&db, &key).expect("rewritten");
+    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::HmacSha256);
+    assert_eq!(store.outbox_len().expect("outbox"), before);
+    assert_eq!(
+        doc_count(&store),
+        demo.households.len() + demo.visits.len() + demo.issues.len()
+    );
+    assert!(store.device_author().expect("author").is_some());
+    assert_eq!(
+        store.meta_get("draft:visit:1").expect("draft").as_deref(),
+        Some(
+            demo.households[0]
+                .members
+                .values()
+                .next()
+                .unwrap()
+                .name
+                .as_str()
+        )
+    );
+    drop(store);
+    let (hits, files) = scan_files(dir.path(), &needles);
+    assert!(hits.is_empty(), "in {files:?}: {hits:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
+        "{files:?}"
+    );
+    // A wrong key is still refused as one, whichever page authentication is tried.
+    let wrong = DeviceKey::generate().expect("key");
+    assert!(matches!(
+        Store::open_encrypted(&db, &wrong),
+        Err(StoreError::WrongKey)
+    ));
+}
+
 /// The child of `a_migration_killed_at_any_step_resumes_or_rolls_back`: migrate the store
 /// in GRIDWALK_MIGRATE_DIR, print each step, and hang at GRIDWALK_MIGRATE_STOP.
 #[test]
@@ -292,17 +348,47 @@ fn migration_child() {
     writeln!(out, "finished").expect("stdout");
 }
 
+/// The old store a migration starts from: a plaintext one, or an encrypted one with
+/// HMAC-SHA512 pages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OldStore {
+    Plaintext,
+    HmacSha512,
+}
+
+/// Whether `db` is still the old store (`key`: the data directory's).
+fn is_old(db: &Path, old: OldStore, key: &DeviceKey) -> bool {
+    match old {
+        OldStore::Plaintext => is_plaintext(db).expect("header"),
+        OldStore::HmacSha512 => page_auth(db, key).expect("auth") == PageAuth::HmacSha512,
+    }
+}
+
 #[test]
 fn a_migration_killed_at_any_step_resumes_or_rolls_back() {
+    for old in [OldStore::Plaintext, OldStore::HmacSha512] {
+        migration_killed_at_any_step(old);
+    }
+}
+
+fn migration_killed_at_any_step(old: OldStore) {
     let demo = demo();
     let needles = personal_values(&demo);
     let expected = demo.households.len() + demo.visits.len() + demo.issues.len();
     // "Started+": killed a moment into the export, wherever it is.
     for stop in ["Started", "Started+", "Exported", "Synced", "Renamed"] {
+        let stop_name = format!("{old:?} {stop}");
+        let stop_name = stop_name.as_str();
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join(DB);
+        let (key, _) = load_or_create_key_file(&key_file_path(dir.path())).expect("key");
         {
-            let mut store = Store::open(&db).expect("plaintext store");
+            let mut store = match old {
+                OldStore::Plaintext => Store::open(&db).expect("plaintext store"),
+                OldStore::HmacSha512 => {
+                    Store::create_encrypted_older(&db, &key).expect("older store")
+                }
+            };
             write_demo(&mut store, &demo);
         }
         let mut child = Command::new(std::env::current_exe().expect("exe"))
@@ -333,41 +419,36 @@ fn a_migration_killed_at_any_step_resumes_or_rolls_back() {
             }
         }
         child.wait().expect("wait");
-        assert!(reached, "{stop}: the child reached the step");
+        assert!(reached, "{stop_name}: the child reached the step");
         let left: Vec<String> = std::fs::read_dir(dir.path())
             .expect("dir")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         if stop == "Renamed" {
-            assert!(!is_plaintext(&db).expect("header"), "{stop}: renamed");
-            assert!(
-                left.iter().any(|f| f.ends_with(".plaintext-old")),
-                "{left:?}"
-            );
+            assert!(!is_old(&db, old, &key), "{stop_name}: renamed");
+            assert!(left.iter().any(|f| f.ends_with("-old")), "{left:?}");
         } else if !stop.ends_with('+') {
             // (Killed a moment after the start, it may be anywhere.)
-            assert!(
-                is_plaintext(&db).expect("header"),
-                "{stop}: not yet renamed"
-            );
+            assert!(is_old(&db, old, &key), "{stop_name}: not yet renamed");
         }
 
         // The next start resumes (or redoes) the migration.
         let key = read_key_file(&key_file_path(dir.path()))
             .expect("key file")
-            .expect("the child made the key");
+            .expect("the key file");
         let store = Store::open_encrypted(&db, &key).expect("resumed");
-        assert_eq!(doc_count(&store), expected, "{stop}: every document");
+        assert_eq!(doc_count(&store), expected, "{stop_name}: every document");
         assert!(store.device_author().expect("author").is_some());
         drop(store);
         assert!(!is_plaintext(&db).expect("header"));
+        assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::NEW);
         let (hits, files) = scan_files(dir.path(), &needles);
-        assert!(hits.is_empty(), "{stop}: in {files:?}: {hits:?}");
+        assert!(hits.is_empty(), "{stop_name}: in {files:?}: {hits:?}");
         assert!(
             files
                 .iter()
-                .all(|f| !f.contains(".encrypting") && !f.contains(".plaintext-old")),
-            "{stop}: {files:?}"
+                .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
+            "{stop_name}: {files:?}"
         );
     }
 }

@@ -4,7 +4,7 @@
 // test-artifacts/e2e-app/.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { APP_BIN, ROOT, SERVER_BIN, Session, freePort, run, sleep, start, startDriver, stop, stopAll, waitPort } from './lib.mjs'
@@ -420,6 +420,39 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     } finally {
       await again.close()
     }
+  })
+
+  await t.test('device A where a keyring has come up: its key moves from the key file into the Secret Service', async (tt) => {
+    // run.sh runs this file inside scripts/with-secret-service.sh: a D-Bus session of its
+    // own with an unlocked GNOME Keyring. Outside one, this step would write into the
+    // developer's own keyring, so it does not run.
+    if (!process.env.GRIDWALK_SECRET_SERVICE_SESSION) {
+      tt.skip('not inside scripts/with-secret-service.sh')
+      return
+    }
+    assert.ok(existsSync(join(dirA, 'device.key')), 'device A kept its key in a key file so far')
+    await stop(driver.process)
+    // This time the app is given the session's bus, and so the Secret Service.
+    driver = await startDriver({ GRIDWALK_SYNC_INTERVAL_SECS: '3600' })
+    const s = await openApp(dirA)
+    try {
+      await s.waitFor('[data-test="due-list"]')
+      await s.clickCss('[data-test="tab-sync"]')
+      const cell = await s.waitFor('[data-test="key-storage"]', { text: '密钥保存在系统密钥库中' })
+      assert.equal((await s.find('[data-test="key-file-notice"]')).length, 0, 'no key-file notice')
+      assert.match(await s.text(cell), /本机数据已加密/)
+      await s.exec(`document.querySelector('[data-test="key-storage"]').scrollIntoView()`)
+      await sleep(300)
+      await s.screenshot('19-device-a-key-in-secret-service')
+      // Its data opened with the key from the keyring: the household found earlier is there.
+      await s.clickCss('[data-test="tab-households"]')
+      await s.type('search', found.initials)
+      await s.waitFor('[data-test="household-row"]', { text: found.name })
+    } finally {
+      await s.close()
+    }
+    assert.equal(existsSync(join(dirA, 'device.key')), false, 'the key file is destroyed once the key moved')
+    assert.notEqual(readFileSync(join(dirA, 'device.sqlite')).subarray(0, 15).toString(), 'SQLite format 3')
   })
 })
 

@@ -23,7 +23,9 @@ export DISPLAY="$display"
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
 
 case "$what" in
-  e2e) node --test --test-concurrency=1 tests/e2e-app/e2e.test.mjs ;;
+  # Inside a D-Bus session with a Secret Service of its own (GNOME Keyring): the last
+  # step opens device A with it. The other steps keep the app off that bus (key file).
+  e2e) scripts/with-secret-service.sh node --test --test-concurrency=1 tests/e2e-app/e2e.test.mjs ;;
   bench) node tests/e2e-app/bench.mjs "${@:2}" ;;
   *) echo "usage: $0 [e2e|bench]" >&2; exit 2 ;;
 esac
