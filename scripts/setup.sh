@@ -59,9 +59,10 @@ fi
 # run it under test (without fonts-noto-cjk Chinese renders as boxes).
 app_apt=()
 # dbus and gnome-keyring: a Secret Service for the device key's test against a real OS
-# secret store (scripts/with-secret-service.sh).
+# secret store (scripts/with-secret-service.sh); xdotool: the e2e test hides the app's
+# window (the app in the background) and shows it again.
 for pkg in libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libxdo-dev \
-           webkit2gtk-driver xvfb xauth fonts-noto-cjk dbus gnome-keyring; do
+           webkit2gtk-driver xvfb xauth fonts-noto-cjk dbus gnome-keyring xdotool; do
   have_pkg "$pkg" || app_apt+=("$pkg")
 done
 if [ ${#app_apt[@]} -gt 0 ]; then

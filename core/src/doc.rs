@@ -316,6 +316,18 @@ impl Document {
                 index: i,
                 reason: e.to_string(),
             })?;
+            // A change is named by the hash of its bytes, and Automerge encodes changes
+            // again when it saves or hands them out: bytes that decode but are not its own
+            // encoding would be kept under one hash and served under another (a fuzzed
+            // push made Automerge's own consistency check panic in `get_changes`).
+            let canonical: Change = guarded(|| Ok(Change::from(change.decode())))?;
+            if canonical.hash() != change.hash() {
+                return Err(CoreError::BadChange {
+                    index: i,
+                    reason: "its bytes are not Automerge's encoding of the change they decode to"
+                        .into(),
+                });
+            }
             parsed.push(change);
         }
         let am = &mut self.am;
