@@ -254,7 +254,7 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
     }
   })
 
-  await t.test('device A: an app PIN locks the app; a wrong PIN is refused, the right one opens', async () => {
+  await t.test('device A: an app PIN locks the app (now, at start, after a minute in the background); a wrong PIN is refused, the right one opens', async () => {
     const PIN = '246813'
     // The PIN settings sit low on the Sync screen: clicked in the middle of the window,
     // never under the fixed tab bar.
@@ -311,6 +311,30 @@ test('grid worker app, end to end', { timeout: 15 * 60_000 }, async (t) => {
       await s.clickCss('[data-test="unlock-submit"]')
       await s.waitFor('[data-test="today"]')
       await s.clickCss('[data-test="tab-sync"]')
+      // The app in the background (its window unmapped, as when the worker switches to
+      // another app): back within the chosen minute it stays open, after a minute away
+      // it comes back locked.
+      await s.waitFor('[data-test="lock-minutes"]')
+      await s.exec(`const el = document.querySelector('[data-test="lock-minutes"]'); el.value = '1'; el.dispatchEvent(new Event('change'))`)
+      await s.until('one minute chosen', async () => (await s.exec(`return window.__TAURI_INTERNALS__.invoke('lock_status')`)).lock_minutes === 1)
+      await s.exec(`window.__seen = []; document.addEventListener('visibilitychange', () => window.__seen.push(document.visibilityState))`)
+      const win = execFileSync('xdotool', ['search', '--onlyvisible', '--name', 'Gridwalk']).toString().trim().split('\n')[0]
+      const away = async (ms) => {
+        execFileSync('xdotool', ['windowunmap', '--sync', win])
+        await sleep(ms)
+        execFileSync('xdotool', ['windowmap', '--sync', win])
+      }
+      await away(2000)
+      await s.until('hidden, then visible again', async () => (await s.exec('return window.__seen.join()')) === 'hidden,visible')
+      await sleep(1000)
+      assert.equal((await s.find('[data-test="lock-screen"]')).length, 0, 'two seconds away: still open')
+      await away(61000)
+      await s.waitFor('[data-test="lock-screen"]')
+      assert.equal(await s.exec('return window.__seen.join()'), 'hidden,visible,hidden,visible')
+      await s.screenshot('10g-device-a-locked-after-a-minute-away')
+      await s.type('unlock-pin', PIN)
+      await s.clickCss('[data-test="unlock-submit"]')
+      await s.waitFor('[data-test="pin-settings"]')
       await clickPin(s, 'pin-remove')
       await s.type('pin-current', PIN)
       await clickPin(s, 'pin-save')
