@@ -1,7 +1,8 @@
 //! The device store encrypted at rest (issue 14): no name, ID number or phone of the grid
 //! in any byte of any file of the data directory; a wrong key is a clear error; the key
-//! destroyed (revocation) leaves even copies of the files unreadable; a plaintext store is
-//! encrypted in place, and a migration killed at any step resumes or rolls back.
+//! destroyed (revocation) leaves even copies of the files unreadable; a plaintext store,
+//! and one with the older HMAC-SHA512 pages, is rewritten in place, and a migration killed
+//! at any step resumes or rolls back.
 
 use gridwalk_core::demo::{generate, DemoDistrict, DemoParams, DEFAULT_NOW_MS};
 use gridwalk_core::Author;
@@ -233,98 +234,86 @@ fn revocation_destroys_the_key_then_the_files_and_copies_stay_unreadable() {
     ));
 }
 
-#[test]
-fn a_plaintext_store_is_encrypted_in_place_and_the_plaintext_removed() {
-    let demo = demo();
-    let needles = personal_values(&demo);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join(DB);
-    let before = {
-        let mut store = Store::open(&db).expect("plaintext store of the old version");
-        write_demo(&mut store, &demo);
-        store.outbox_len().expect("outbox")
-    };
-    assert!(is_plaintext(&db).expect("header"));
-    let (key, _) = load_or_create_key_file(&key_path(dir.path())).expect("key");
-    let store = Store::open_encrypted(&db, &key).expect("migrated");
-    assert!(!is_plaintext(&db).expect("header"));
-    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::NEW);
-    assert_eq!(store.outbox_len().expect("outbox"), before);
-    assert_eq!(
-        doc_count(&store),
-        demo.households.len() + demo.visits.len() + demo.issues.len()
-    );
-    assert!(store.device_author().expect("author").is_some());
-    drop(store);
-    let (hits, files) = scan_files(dir.path(), &needles);
-    assert!(hits.is_empty(), "in {files:?}: {hits:?}");
-    assert!(
-        files
-            .iter()
-            .all(|f| !f.contains(".encrypting") && !f.contains(".plaintext-old")),
-        "{files:?}"
-    );
-    // Opening again does nothing more.
-    let store = Store::open_encrypted(&db, &key).expect("again");
-    assert!(doc_count(&store) > 15);
-}
-
 fn key_path(dir: &Path) -> std::path::PathBuf {
     key_file_path(dir)
 }
 
-/// A store an earlier version made, its pages authenticated with HMAC-SHA512 (SQLCipher
-/// 4's default), is rewritten with HMAC-SHA256 at its first open: everything kept, no
-/// file of the old one left, and the key unchanged.
-#[test]
-fn a_store_with_hmac_sha512_pages_is_rewritten_with_hmac_sha256_keeping_everything() {
-    let demo = demo();
-    let needles = personal_values(&demo);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join(DB);
-    let (key, _) = load_or_create_key_file(&key_path(dir.path())).expect("key");
-    let before = {
-        let mut store = Store::create_encrypted_older(&db, &key).expect("older store");
-        write_demo(&mut store, &demo);
-        store.outbox_len().expect("outbox")
-    };
-    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::HmacSha512);
+/// The old store a migration starts from: a plaintext one, or an encrypted one with
+/// HMAC-SHA512 pages (SQLCipher 4's default, which versions before HMAC-SHA256 used).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OldStore {
+    Plaintext,
+    HmacSha512,
+}
 
-    let store = Store::open_encrypted(&db, &key).expect("rewritten");
-    assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::HmacSha256);
-    assert_eq!(store.outbox_len().expect("outbox"), before);
-    assert_eq!(
-        doc_count(&store),
-        demo.households.len() + demo.visits.len() + demo.issues.len()
-    );
-    assert!(store.device_author().expect("author").is_some());
-    assert_eq!(
-        store.meta_get("draft:visit:1").expect("draft").as_deref(),
-        Some(
-            demo.households[0]
-                .members
-                .values()
-                .next()
-                .unwrap()
-                .name
-                .as_str()
-        )
-    );
-    drop(store);
-    let (hits, files) = scan_files(dir.path(), &needles);
-    assert!(hits.is_empty(), "in {files:?}: {hits:?}");
-    assert!(
-        files
-            .iter()
-            .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
-        "{files:?}"
-    );
-    // A wrong key is still refused as one, whichever page authentication is tried.
-    let wrong = DeviceKey::generate().expect("key");
-    assert!(matches!(
-        Store::open_encrypted(&db, &wrong),
-        Err(StoreError::WrongKey)
-    ));
+impl OldStore {
+    fn create(self, db: &Path, key: &DeviceKey) -> Store {
+        match self {
+            OldStore::Plaintext => Store::open(db).expect("plaintext store"),
+            OldStore::HmacSha512 => Store::create_encrypted_older(db, key).expect("older store"),
+        }
+    }
+
+    /// Whether `db` is still this old store (`key`: the data directory's).
+    fn is(self, db: &Path, key: &DeviceKey) -> bool {
+        match self {
+            OldStore::Plaintext => is_plaintext(db).expect("header"),
+            OldStore::HmacSha512 => page_auth(db, key).expect("auth") == PageAuth::HmacSha512,
+        }
+    }
+}
+
+/// A store an earlier version left is rewritten in place at its first open, encrypted
+/// with HMAC-SHA256 pages: everything kept (documents, outbox, identity, a draft), no
+/// file of the old one left, the key unchanged.
+#[test]
+fn an_old_store_is_rewritten_in_place_keeping_everything() {
+    for old in [OldStore::Plaintext, OldStore::HmacSha512] {
+        let demo = demo();
+        let needles = personal_values(&demo);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join(DB);
+        let (key, _) = load_or_create_key_file(&key_path(dir.path())).expect("key");
+        let before = {
+            let mut store = old.create(&db, &key);
+            write_demo(&mut store, &demo);
+            store.outbox_len().expect("outbox")
+        };
+        assert!(old.is(&db, &key), "{old:?}");
+
+        let store = Store::open_encrypted(&db, &key).expect("rewritten");
+        assert!(!old.is(&db, &key), "{old:?}");
+        assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::NEW);
+        assert_eq!(store.outbox_len().expect("outbox"), before);
+        assert_eq!(
+            doc_count(&store),
+            demo.households.len() + demo.visits.len() + demo.issues.len()
+        );
+        assert!(store.device_author().expect("author").is_some());
+        let head = demo.households[0].members.values().next().expect("member");
+        assert_eq!(
+            store.meta_get("draft:visit:1").expect("draft").as_deref(),
+            Some(head.name.as_str())
+        );
+        drop(store);
+        let (hits, files) = scan_files(dir.path(), &needles);
+        assert!(hits.is_empty(), "{old:?}: in {files:?}: {hits:?}");
+        assert!(
+            files
+                .iter()
+                .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
+            "{old:?}: {files:?}"
+        );
+        // Opening again does nothing more; a wrong key is still refused as one, whichever
+        // page authentication is tried.
+        let store = Store::open_encrypted(&db, &key).expect("again");
+        assert!(doc_count(&store) > 15);
+        let wrong = DeviceKey::generate().expect("key");
+        assert!(matches!(
+            Store::open_encrypted(&db, &wrong),
+            Err(StoreError::WrongKey)
+        ));
+    }
 }
 
 /// The child of `a_migration_killed_at_any_step_resumes_or_rolls_back`: migrate the store
@@ -348,22 +337,6 @@ fn migration_child() {
     writeln!(out, "finished").expect("stdout");
 }
 
-/// The old store a migration starts from: a plaintext one, or an encrypted one with
-/// HMAC-SHA512 pages.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum OldStore {
-    Plaintext,
-    HmacSha512,
-}
-
-/// Whether `db` is still the old store (`key`: the data directory's).
-fn is_old(db: &Path, old: OldStore, key: &DeviceKey) -> bool {
-    match old {
-        OldStore::Plaintext => is_plaintext(db).expect("header"),
-        OldStore::HmacSha512 => page_auth(db, key).expect("auth") == PageAuth::HmacSha512,
-    }
-}
-
 #[test]
 fn a_migration_killed_at_any_step_resumes_or_rolls_back() {
     for old in [OldStore::Plaintext, OldStore::HmacSha512] {
@@ -383,12 +356,7 @@ fn migration_killed_at_any_step(old: OldStore) {
         let db = dir.path().join(DB);
         let (key, _) = load_or_create_key_file(&key_file_path(dir.path())).expect("key");
         {
-            let mut store = match old {
-                OldStore::Plaintext => Store::open(&db).expect("plaintext store"),
-                OldStore::HmacSha512 => {
-                    Store::create_encrypted_older(&db, &key).expect("older store")
-                }
-            };
+            let mut store = old.create(&db, &key);
             write_demo(&mut store, &demo);
         }
         let mut child = Command::new(std::env::current_exe().expect("exe"))
@@ -425,11 +393,11 @@ fn migration_killed_at_any_step(old: OldStore) {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         if stop == "Renamed" {
-            assert!(!is_old(&db, old, &key), "{stop_name}: renamed");
+            assert!(!old.is(&db, &key), "{stop_name}: renamed");
             assert!(left.iter().any(|f| f.ends_with("-old")), "{left:?}");
         } else if !stop.ends_with('+') {
             // (Killed a moment after the start, it may be anywhere.)
-            assert!(is_old(&db, old, &key), "{stop_name}: not yet renamed");
+            assert!(old.is(&db, &key), "{stop_name}: not yet renamed");
         }
 
         // The next start resumes (or redoes) the migration.
