@@ -10,12 +10,12 @@
 //! 3. the old store's empty WAL/SHM are removed; it is hard-linked to `<db>.plaintext-old`
 //!    (`<db>.sha512-old` for an encrypted one); `<db>.encrypting` is renamed over `<db>`
 //!    (atomic);
-//! 4. the old link is overwritten with zeros, synced and removed.
+//! 4. the old link is removed, a plaintext one overwritten with zeros and synced first.
 //!
 //! Killed before 3's rename, `<db>` is still the whole old store: the partial
-//! `.encrypting` (and the old link) are removed and the migration runs again (rolled
-//! back, then redone). Killed after it, `<db>` is the whole new store: the scrub of the
-//! old link is finished (resumed). Never half.
+//! `.encrypting` (and the old link, unscrubbed: it is `<db>` itself) are removed and the
+//! migration runs again (rolled back, then redone). Killed after it, `<db>` is the whole
+//! new store: the old link's scrub or removal is finished (resumed). Never half.
 
 use crate::device_key::{sync_dir, DeviceKey};
 use crate::{Result, Store, StoreError};
