@@ -238,6 +238,19 @@ fn key_path(dir: &Path) -> std::path::PathBuf {
     key_file_path(dir)
 }
 
+/// After a finished migration: no personal value in any file of `dir`, and no file of
+/// the migration (the copy, the old store's link) left.
+fn assert_migration_left_nothing(dir: &Path, needles: &[String], what: &str) {
+    let (hits, files) = scan_files(dir, needles);
+    assert!(hits.is_empty(), "{what}: in {files:?}: {hits:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
+        "{what}: {files:?}"
+    );
+}
+
 /// The old store a migration starts from: a plaintext one, or an encrypted one with
 /// HMAC-SHA512 pages (SQLCipher 4's default, which versions before HMAC-SHA256 used).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -296,14 +309,7 @@ fn an_old_store_is_rewritten_in_place_keeping_everything() {
             Some(head.name.as_str())
         );
         drop(store);
-        let (hits, files) = scan_files(dir.path(), &needles);
-        assert!(hits.is_empty(), "{old:?}: in {files:?}: {hits:?}");
-        assert!(
-            files
-                .iter()
-                .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
-            "{old:?}: {files:?}"
-        );
+        assert_migration_left_nothing(dir.path(), &needles, &format!("{old:?}"));
         // Opening again does nothing more; a wrong key is still refused as one, whichever
         // page authentication is tried.
         let store = Store::open_encrypted(&db, &key).expect("again");
@@ -410,13 +416,6 @@ fn migration_killed_at_any_step(old: OldStore) {
         drop(store);
         assert!(!is_plaintext(&db).expect("header"));
         assert_eq!(page_auth(&db, &key).expect("auth"), PageAuth::NEW);
-        let (hits, files) = scan_files(dir.path(), &needles);
-        assert!(hits.is_empty(), "{stop_name}: in {files:?}: {hits:?}");
-        assert!(
-            files
-                .iter()
-                .all(|f| !f.contains(".encrypting") && !f.contains("-old")),
-            "{stop_name}: {files:?}"
-        );
+        assert_migration_left_nothing(dir.path(), &needles, stop_name);
     }
 }
